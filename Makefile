@@ -1,0 +1,41 @@
+# One verb per job. Each target creates .venv on first use, so a fresh clone needs only `make demo`
+# or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install demo test lint typecheck pytest format clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebook]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install formexport with its dev tools
+
+demo: $(STAMP)  ## export the demo forms from the built-in OpnForm emulator
+	$(BIN)/formexport demo
+
+lint: $(STAMP)  ## ruff check and format check
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)  ## mypy --strict on src/
+	$(BIN)/mypy
+
+pytest: $(STAMP)  ## the test suite
+	$(BIN)/pytest
+
+test: lint typecheck pytest  ## everything CI runs
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,128 @@
+"""The one-call verbs: export a form into a DataFrame, a Parquet file or a CSV file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from formexport.client import Client
+from formexport.endpoints import FormRef
+from formexport.job import ExportJob
+from formexport.progress import ProgressOption
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Columns = Mapping[str, bool] | Sequence[str]
+
+
+def _ready_job(
+    client: Client,
+    form: FormRef,
+    columns: Columns | None,
+    progress: ProgressOption,
+    timeout: float | None,
+) -> ExportJob:
+    job = client.start_export(form, columns)
+    job.wait(progress=progress, timeout=timeout)
+    return job
+
+
+def load_export(
+    form: FormRef,
+    *,
+    columns: Columns | None = None,
+    token: str | None = None,
+    base_url: str | None = None,
+    progress: ProgressOption = "auto",
+    timeout: float | None = None,
+) -> pd.DataFrame:
+    """Export every submission of a form into a pandas DataFrame.
+
+    Parameters
+    ----------
+    form : int or str
+        The form's numeric id or slug.
+    columns : list of str or dict of str to bool, optional
+        Field ids or names to export; ``None`` exports every field plus ``created_at``
+        (and ``status`` for forms that keep partial submissions).
+    token : str, optional
+        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``.
+    base_url : str, optional
+        API root; defaults to ``OPNFORM_API_BASE_URL``, then ``https://api.opnform.com``.
+    progress : str, None or callable
+        ``"auto"`` (a widget in Jupyter, a text bar in a terminal, log lines otherwise),
+        ``"tqdm"``, ``"widget"``, ``"log"``, ``None``, or a function receiving
+        :class:`~formexport.progress.ProgressEvent` objects. ``FORMEXPORT_PROGRESS`` overrides
+        ``"auto"``.
+    timeout : float, optional
+        Seconds to wait for the server to build the export; ``None`` waits as long as it takes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per submission, newest first; one text column per CSV column, named as in the
+        CSV header (repeated names get ``.1``, ``.2``); empty cells are missing values.
+
+    Raises
+    ------
+    FormExportError
+        Any failure; see :mod:`formexport.errors` for the subclasses.
+
+    Examples
+    --------
+    >>> import formexport as fx
+    >>> df = fx.load_export(123)                        # doctest: +SKIP
+    >>> df = fx.load_export("contact-us-k3x9qa", progress="log")  # doctest: +SKIP
+    """
+    with (
+        Client(token, base_url) as client,
+        _ready_job(client, form, columns, progress, timeout) as job,
+    ):
+        return job.to_dataframe()
+
+
+def export_to_parquet(
+    form: FormRef,
+    path: str | PathLike[str],
+    *,
+    columns: Columns | None = None,
+    token: str | None = None,
+    base_url: str | None = None,
+    progress: ProgressOption = "auto",
+    timeout: float | None = None,
+) -> Path:
+    """Export a form's submissions into a Parquet file; return its path.
+
+    Takes the same keywords as :func:`load_export`. The CSV is converted block by block, so
+    memory stays flat however large the export; the file appears only once complete.
+    """
+    with (
+        Client(token, base_url) as client,
+        _ready_job(client, form, columns, progress, timeout) as job,
+    ):
+        return job.to_parquet(path)
+
+
+def download_export(
+    form: FormRef,
+    path: str | PathLike[str],
+    *,
+    columns: Columns | None = None,
+    token: str | None = None,
+    base_url: str | None = None,
+    progress: ProgressOption = "auto",
+    timeout: float | None = None,
+) -> Path:
+    """Save a form's export as the server wrote it (CSV); return its path.
+
+    Takes the same keywords as :func:`load_export`. When the server hides job status from
+    tokens and the export runs in batches, the batches are joined into one CSV with one header.
+    """
+    with (
+        Client(token, base_url) as client,
+        _ready_job(client, form, columns, progress, timeout) as job,
+    ):
+        return job.download(path)

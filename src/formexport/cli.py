@@ -1,0 +1,189 @@
+"""The ``formexport`` command. The only module that prints or configures logging.
+
+Exit codes: 0 success; 1 export failed, expired or could not be downloaded; 2 usage or
+configuration; 3 authentication or permission; 4 timeout; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from formexport import api, config
+from formexport._version import __version__
+from formexport.client import Client
+from formexport.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ExportInterrupted,
+    ExportTimeoutError,
+    FormExportError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+    ValidationError,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+logger = logging.getLogger("formexport")
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit code documented for ``error``."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, (ConfigurationError, InvalidArgumentError, ValidationError)):
+        return EXIT_USAGE
+    if isinstance(error, (AuthenticationError, PermissionDeniedError)):
+        return EXIT_AUTH
+    if isinstance(error, ExportTimeoutError):
+        return EXIT_TIMEOUT
+    return EXIT_FAILED
+
+
+def _form(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _export(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    fmt = args.format or ("parquet" if output.suffix.lower() == ".parquet" else "csv")
+    verb = api.export_to_parquet if fmt == "parquet" else api.download_export
+    written = verb(
+        args.form,
+        output,
+        columns=args.columns,
+        base_url=args.base_url,
+        progress=None if args.no_progress else "auto",
+        timeout=args.timeout,
+    )
+    print(f"Wrote {written}")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    with Client(base_url=args.base_url) as client:
+        status = client.get_export_status(args.form, args.job_id)
+    if args.json:
+        print(json.dumps(asdict(status), default=_json_default, indent=2))
+    else:
+        print(status.status_text)
+        if status.expires_at:
+            print(f"link expires at {status.expires_at.isoformat()}")
+    return EXIT_OK
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from formexport.sandbox import Sandbox
+
+    with Sandbox(port=args.port) as sandbox:
+        sandbox.config.status_access = args.status_access
+        sandbox.config.file_host = args.file_host
+        sandbox.config.job_progression = args.progression
+        print(f"OpnForm emulator serving at {sandbox.base_url}")
+        print("Use it with:")
+        print(f"  export {config.BASE_URL_ENV}={sandbox.base_url}")
+        print(f"  export {config.TOKEN_ENV}={sandbox.token}")
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("Stopped.")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from formexport.demo import run_demo
+
+    run_demo(sys.stdout, progress=None if args.no_progress else "auto")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``formexport`` command."""
+    parser = argparse.ArgumentParser(
+        prog="formexport",
+        description="Export OpnForm submissions to CSV or Parquet.",
+        epilog=f"Environment: {config.TOKEN_ENV} (required), {config.BASE_URL_ENV}, "
+        f"{config.PROGRESS_ENV}.",
+    )
+    parser.add_argument("--version", action="version", version=f"formexport {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request step")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    export = commands.add_parser("export", help="export a form to CSV or Parquet")
+    export.add_argument("form", type=_form, help="form id or slug")
+    export.add_argument("-o", "--output", required=True, help="file to write")
+    export.add_argument("--format", choices=("csv", "parquet"), help="default: from -o's suffix")
+    export.add_argument("--columns", nargs="+", metavar="ID", help="field ids (default: all)")
+    export.add_argument("--timeout", type=float, help="seconds to wait for the server")
+    export.add_argument("--no-progress", action="store_true", help="no progress display")
+    export.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
+    export.set_defaults(handler=_export)
+
+    status = commands.add_parser("status", help="show an export job's status")
+    status.add_argument("form", type=_form, help="form id or slug")
+    status.add_argument("job_id", help="the export job id")
+    status.add_argument("--json", action="store_true", help="print every field as JSON")
+    status.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
+    status.set_defaults(handler=_status)
+
+    sandbox = commands.add_parser("sandbox", help="serve the OpnForm emulator on loopback")
+    sandbox.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    sandbox.add_argument("--status-access", choices=("blocked", "open"), default="blocked")
+    sandbox.add_argument("--file-host", choices=("local", "s3"), default="local")
+    sandbox.add_argument(
+        "--progression", choices=("immediate", "per_poll", "timed", "stuck"), default="timed"
+    )
+    sandbox.set_defaults(handler=_sandbox)
+
+    demo = commands.add_parser("demo", help="export the emulator's demo forms")
+    demo.add_argument("--no-progress", action="store_true", help="no progress display")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    package = logging.getLogger("formexport")
+    package.addHandler(handler)
+    package.setLevel(logging.DEBUG if verbose else logging.INFO)
+    package.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ExportInterrupted as exc:
+        print(f"formexport: interrupted: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("formexport: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except FormExportError as exc:
+        print(f"formexport: error: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

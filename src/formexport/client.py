@@ -1,0 +1,156 @@
+"""The client users hold: settings, one HTTP session, and the choice of export strategy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from types import TracebackType
+
+import requests
+
+from formexport import config
+from formexport.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
+from formexport.job import BATCHED, ExportJob
+from formexport.models import ExportStatus, FormInfo
+
+logger = logging.getLogger("formexport")
+
+Columns = Mapping[str, bool] | Sequence[str]
+
+
+class Client:
+    """A connection to one OpnForm server with one token.
+
+    Parameters
+    ----------
+    token : str, optional
+        A personal access token with the ``forms-read`` ability. Defaults to
+        ``OPNFORM_API_TOKEN``. It is sent only to ``base_url``'s origin and never shown.
+    base_url : str, optional
+        ``https://api.opnform.com`` (the default, or ``OPNFORM_API_BASE_URL``) or a
+        self-hosted ``https://forms.example.com/api``.
+    session : requests.Session, optional
+        For proxies or custom certificates; formexport adds its retries and token.
+
+    Examples
+    --------
+    >>> with fx.Client() as client:                     # doctest: +SKIP
+    ...     job = client.start_export("contact-us-k3x9qa")
+    ...     df = job.to_dataframe()
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        base_url: str | None = None,
+        *,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = config.resolve_settings(token, base_url)
+        self.api = OpnFormAPI(self.settings, session=session)
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self.settings.base_url
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.api.close()
+
+    def get_form(self, form: FormRef) -> FormInfo:
+        """The form's definition: id, slug, fields."""
+        return self.api.get_form(form)
+
+    def get_export_status(self, form: FormRef, job_id: str) -> ExportStatus:
+        """One status request for a background export.
+
+        Raises
+        ------
+        ExportJobNotFoundError
+            Unknown job, or its status expired on the server.
+        StatusUnavailableError
+            The server does not let tokens read export status (OpnForm's default).
+        """
+        return self.api.get_export_status(form, job_id)
+
+    def start_export(
+        self,
+        form: FormRef,
+        columns: Columns | None = None,
+        submission_ids: Sequence[int] | None = None,
+    ) -> ExportJob:
+        """Start exporting a form's submissions; return the :class:`ExportJob`.
+
+        Parameters
+        ----------
+        form : int or str
+            The form's numeric id or its slug.
+        columns : list of str or dict of str to bool, optional
+            Field ids (or unambiguous field names), ``created_at``, ``status`` or
+            ``meta.attribution.<utm_*>``; ``None`` exports every field plus ``created_at``.
+        submission_ids : list of int, optional
+            Export only these submissions.
+
+        Notes
+        -----
+        When the export is larger than 1000 submissions and the server does not let tokens read
+        job status (OpnForm's default), no background job is started: the returned job exports
+        in synchronous batches of 1000 when waited for.
+        """
+        info = self.api.get_form(form)
+        chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
+        ids = None if submission_ids is None else [int(i) for i in submission_ids]
+        total = len(ids) if ids is not None else self.api.count_submissions(info.id)
+        if total > config.SYNC_EXPORT_LIMIT and not self.api.status_readable(info.id):
+            return self._batched(info, chosen, ids, total)
+        answer = self.api.post_export(info.id, chosen, ids)
+        if isinstance(answer, AsyncExport) and not self.api.status_readable(info.id):
+            # Submissions arrived between counting and exporting; that job cannot be watched.
+            logger.warning(
+                "Export job %s cannot be watched with a token; exporting in batches instead",
+                answer.job_id,
+            )
+            return self._batched(info, chosen, ids, total)
+        return ExportJob.from_answer(self.api, info, chosen, answer, submission_ids=ids)
+
+    def _batched(
+        self,
+        info: FormInfo,
+        columns: Mapping[str, bool],
+        ids: list[int] | None,
+        total: int,
+    ) -> ExportJob:
+        source: Callable[[], Iterable[int]] = (
+            partial(iter, ids)
+            if ids is not None
+            else partial(self.api.iter_submission_ids, info.id)
+        )
+        return ExportJob(
+            self.api,
+            info,
+            columns,
+            strategy=BATCHED,
+            ids=source,
+            total=total,
+            submission_ids=ids,
+        )
+
+    def attach(self, form: FormRef, job_id: str) -> ExportJob:
+        """Pick up a background export started earlier; see :meth:`ExportJob.attach`."""
+        return ExportJob.attach(form, job_id, client=self)

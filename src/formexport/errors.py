@@ -1,0 +1,220 @@
+"""Every error formexport raises, under one root.
+
+Catch :class:`FormExportError` to handle any of them. The tree::
+
+    FormExportError
+    ├── ConfigurationError            no token, or a base URL that cannot work
+    ├── InvalidArgumentError          a bad argument, caught before anything is sent
+    ├── NetworkError                  the server could not be reached, even after retries
+    ├── APIError                      the OpnForm API answered with an error
+    │   ├── AuthenticationError       401: token missing, wrong or revoked
+    │   ├── PermissionDeniedError     403: token lacks an ability, or user not in the workspace
+    │   ├── NotFoundError             404: no such form (or route)
+    │   │   ├── ExportJobNotFoundError    the export job is unknown or its status expired
+    │   │   └── StatusUnavailableError    the server does not let tokens read export status
+    │   ├── ValidationError           422: the request was refused (``.errors``)
+    │   ├── RateLimitError            429: too many requests (``.retry_after``)
+    │   ├── ServerError               5xx
+    │   └── UnexpectedResponseError   an answer that is not OpnForm's (HTML, broken JSON)
+    ├── ExportFailedError             the server reported the export job as failed
+    ├── ExportTimeoutError            the export did not finish within the timeout
+    ├── ExportExpiredError            the file's link expired and no fresh export replaced it
+    ├── DownloadError                 the export file could not be downloaded intact
+    └── CsvFormatError                the export file is not CSV as OpnForm writes it
+
+:class:`ExportInterrupted` is separate: it is a :class:`KeyboardInterrupt` (so ``except
+Exception`` does not swallow Ctrl-C) that carries the id of the job left running on the server.
+
+Messages never contain the API token or a link's signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "CsvFormatError",
+    "DownloadError",
+    "ExportExpiredError",
+    "ExportFailedError",
+    "ExportInterrupted",
+    "ExportJobNotFoundError",
+    "ExportTimeoutError",
+    "FormExportError",
+    "InvalidArgumentError",
+    "NetworkError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StatusUnavailableError",
+    "UnexpectedResponseError",
+    "ValidationError",
+]
+
+
+class FormExportError(Exception):
+    """Root of every error raised by formexport."""
+
+
+class ConfigurationError(FormExportError):
+    """The client cannot be set up: no token, or an unusable base URL."""
+
+
+class InvalidArgumentError(FormExportError, ValueError):
+    """A bad argument (form id, columns, job id), caught before anything is sent."""
+
+
+class NetworkError(FormExportError):
+    """The server could not be reached (DNS, refused, reset, timed out), even after retries."""
+
+
+class APIError(FormExportError):
+    """The OpnForm API answered with an error.
+
+    Attributes
+    ----------
+    status_code : int
+        The HTTP status of the answer.
+    message : str
+        What the server said (``message`` of its JSON body), possibly empty.
+    """
+
+    def __init__(self, description: str, *, status_code: int, message: str = "") -> None:
+        super().__init__(description)
+        self.status_code = status_code
+        self.message = message
+
+
+class AuthenticationError(APIError):
+    """401: the token is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the token lacks the needed ability, or its user is not in the form's workspace."""
+
+
+class NotFoundError(APIError):
+    """404: the form, job or route does not exist (or is hidden from tokens)."""
+
+
+class ExportJobNotFoundError(NotFoundError):
+    """The export job is unknown, or its status expired (2 hours after its last update)."""
+
+
+class StatusUnavailableError(NotFoundError):
+    """The server does not let personal access tokens read export-job status.
+
+    OpnForm leaves the status route out of its token whitelist, so a token gets an empty 404.
+    :func:`formexport.load_export` works around it by exporting in synchronous batches.
+    """
+
+
+class ValidationError(APIError):
+    """422: the server refused the request.
+
+    Attributes
+    ----------
+    errors : dict of str to list of str
+        The server's messages by field, e.g. ``{"columns": ["The columns contain invalid ..."]}``.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        status_code: int = 422,
+        message: str = "",
+        errors: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        super().__init__(description, status_code=status_code, message=message)
+        self.errors: dict[str, list[str]] = {k: list(v) for k, v in (errors or {}).items()}
+
+
+class RateLimitError(APIError):
+    """429: too many requests, and waiting would not fit the caller's time budget.
+
+    Attributes
+    ----------
+    retry_after : float or None
+        Seconds the server asked to wait, when it said.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        status_code: int = 429,
+        message: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(description, status_code=status_code, message=message)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the server failed, and retrying did not help."""
+
+
+class UnexpectedResponseError(APIError):
+    """The answer is not what OpnForm sends: an HTML page, broken JSON, a missing field."""
+
+
+class ExportFailedError(FormExportError):
+    """The server reported the export job as failed.
+
+    Attributes
+    ----------
+    job_id : str or None
+        The job that failed.
+    error_message : str or None
+        The server's reason, e.g. ``"No submissions to export"``.
+    """
+
+    def __init__(self, description: str, *, job_id: str | None, error_message: str | None) -> None:
+        super().__init__(description)
+        self.job_id = job_id
+        self.error_message = error_message
+
+
+class ExportTimeoutError(FormExportError):
+    """The export did not finish within the timeout; the job may still finish on the server.
+
+    Attributes
+    ----------
+    job_id : str or None
+        The job still running, to re-attach to later.
+    """
+
+    def __init__(self, description: str, *, job_id: str | None) -> None:
+        super().__init__(description)
+        self.job_id = job_id
+
+
+class ExportExpiredError(FormExportError):
+    """The export file's link expired, and no fresh export could replace it."""
+
+
+class DownloadError(FormExportError):
+    """The export file could not be downloaded intact."""
+
+
+class ExportInterrupted(KeyboardInterrupt):
+    """Ctrl-C while waiting for an export job; the job keeps running on the server.
+
+    Attributes
+    ----------
+    job_id : str or None
+        The job left running, to re-attach to with :meth:`formexport.ExportJob.attach`.
+    """
+
+    def __init__(self, description: str, *, job_id: str | None) -> None:
+        super().__init__(description)
+        self.job_id = job_id
+
+
+class CsvFormatError(FormExportError):
+    """The export file is not CSV as OpnForm writes it (bad quoting, not UTF-8)."""

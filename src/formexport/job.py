@@ -1,0 +1,420 @@
+"""One export of one form: started, waited for, downloaded and loaded."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from formexport import config, frames
+from formexport.batching import export_in_batches
+from formexport.download import LinkExpired, atomic_destination, download_file
+from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
+from formexport.errors import (
+    ExportExpiredError,
+    ExportJobNotFoundError,
+    InvalidArgumentError,
+)
+from formexport.models import ExportStatus, FormInfo, JobState
+from formexport.polling import JobWaiter
+from formexport.progress import (
+    NullReporter,
+    ProgressEvent,
+    ProgressOption,
+    ProgressReporter,
+    make_reporter,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from formexport.client import Client
+
+logger = logging.getLogger("formexport")
+
+SYNC, ASYNC, BATCHED = "sync", "async", "batched"
+PathArg = str | PathLike[str]
+
+
+def _status_message(status: ExportStatus) -> str:
+    if status.processed_submissions is not None and status.total_submissions:
+        return f"{status.processed_submissions}/{status.total_submissions} submissions"
+    if status.status == JobState.PROCESSING and status.error_message:
+        return status.error_message  # the server's "Generating export file..."
+    return status.status
+
+
+class ExportJob:
+    """An export of one form, whichever way the server delivers it.
+
+    Made by :meth:`Client.start_export` or :meth:`ExportJob.attach`. Three strategies hide
+    behind one interface: the server answered the CSV at once (``strategy == "sync"``), it
+    started a background job (``"async"``, ``job_id`` set), or, when the server hides job status
+    from tokens, the export runs as synchronous batches of up to 1000 submissions (``"batched"``).
+
+    Attributes
+    ----------
+    form_id : int
+        The numeric id of the exported form.
+    job_id : str or None
+        The server's job id for background exports.
+    is_async : bool
+        True while the export is a background job on the server.
+    columns : dict of str to bool
+        The columns requested.
+    status : ExportStatus or None
+        The last status seen.
+
+    Examples
+    --------
+    >>> job = client.start_export(123)                  # doctest: +SKIP
+    >>> job.wait(progress="log", timeout=600)            # doctest: +SKIP
+    >>> df = job.to_dataframe()                          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        api: OpnFormAPI,
+        form: FormInfo,
+        columns: Mapping[str, bool],
+        *,
+        strategy: str,
+        job_id: str | None = None,
+        csv: bytes | None = None,
+        ids: Callable[[], Iterable[int]] | None = None,
+        total: int | None = None,
+        submission_ids: list[int] | None = None,
+        max_reexports: int = config.MAX_REEXPORTS,
+    ) -> None:
+        self._api = api
+        self.form = form
+        self.form_id = form.id
+        self.columns = dict(columns)
+        self.strategy = strategy
+        self.job_id = job_id
+        self.status: ExportStatus | None = None
+        self._csv: bytes | Path | None = csv
+        self._ids = ids
+        self._total = total
+        self._submission_ids = submission_ids
+        self._reexports_left = max_reexports
+        self._reporter: ProgressReporter = NullReporter()
+        self._progress: ProgressOption = "auto"
+        self._workdir: Path | None = None
+
+    @classmethod
+    def from_answer(
+        cls,
+        api: OpnFormAPI,
+        form: FormInfo,
+        columns: Mapping[str, bool],
+        answer: CsvExport | AsyncExport,
+        *,
+        submission_ids: list[int] | None = None,
+    ) -> ExportJob:
+        """Wrap the server's answer to an export request."""
+        if isinstance(answer, AsyncExport):
+            return cls(
+                api,
+                form,
+                columns,
+                strategy=ASYNC,
+                job_id=answer.job_id,
+                submission_ids=submission_ids,
+            )
+        return cls(api, form, columns, strategy=SYNC, csv=answer.content)
+
+    @classmethod
+    def attach(
+        cls,
+        form: FormRef,
+        job_id: str,
+        *,
+        client: Client | None = None,
+        token: str | None = None,
+        base_url: str | None = None,
+    ) -> ExportJob:
+        """Pick up a background export started earlier (another kernel, an earlier run).
+
+        Parameters
+        ----------
+        form : int or str
+            The form's id or slug.
+        job_id : str
+            The id shown when the export started (also in errors and Ctrl-C messages).
+        client : Client, optional
+            Reuse a client; otherwise ``token`` and ``base_url`` (or the environment) are used.
+        """
+        if client is not None:
+            api = client.api
+        else:
+            api = OpnFormAPI(config.resolve_settings(token, base_url))
+        info = api.get_form(form)
+        return cls(
+            api,
+            info,
+            info.default_columns(),
+            strategy=ASYNC,
+            job_id=job_id,
+            max_reexports=0,
+        )
+
+    @property
+    def is_async(self) -> bool:
+        """True for a background job on the server."""
+        return self.strategy == ASYNC
+
+    def __repr__(self) -> str:
+        state = self.status.status_text if self.status else "not checked"
+        job = f", job_id={self.job_id!r}" if self.job_id else ""
+        return (
+            f"ExportJob(form_id={self.form_id}{job}, strategy={self.strategy!r}, status={state!r})"
+        )
+
+    def _done_status(self) -> ExportStatus:
+        return ExportStatus(
+            status=JobState.COMPLETED,
+            progress=100,
+            form_id=self.form_id,
+            job_id=self.job_id,
+        )
+
+    def refresh(self) -> ExportStatus:
+        """Ask the server for the job's status (one request) and return it.
+
+        Exports answered at once report ``completed``; batched ones ``queued`` until
+        :meth:`wait` has run them.
+        """
+        if self.strategy == ASYNC:
+            assert self.job_id is not None
+            self.status = self._api.get_export_status(self.form_id, self.job_id)
+        elif self._csv is None:
+            self.status = ExportStatus(status=JobState.QUEUED, form_id=self.form_id)
+        else:
+            self.status = self._done_status()
+        return self.status
+
+    def wait(self, progress: ProgressOption = "auto", timeout: float | None = None) -> ExportStatus:
+        """Wait until the export file is ready, showing progress.
+
+        Parameters
+        ----------
+        progress : str, None, callable or ProgressReporter
+            See :func:`formexport.progress.make_reporter`; ``"auto"`` fits where the code runs.
+        timeout : float, optional
+            Seconds to wait at most; ``None`` waits as long as it takes.
+
+        Raises
+        ------
+        ExportFailedError, ExportTimeoutError, ExportInterrupted
+        """
+        self._use_progress(progress)
+        try:
+            return self._wait(timeout)
+        finally:
+            self._reporter.close()
+
+    def _use_progress(self, progress: ProgressOption) -> None:
+        self._progress = progress
+        self._reporter = make_reporter(progress)
+
+    def _wait(self, timeout: float | None) -> ExportStatus:
+        if self.strategy == BATCHED and self._csv is None:
+            self._run_batches(timeout)
+        if self.strategy != ASYNC:
+            self.status = self._done_status()
+            return self.status
+        if self.status is not None and self.status.status == JobState.COMPLETED:
+            return self.status
+        while True:
+            try:
+                self.status = self._waiter().wait(timeout)
+                return self.status
+            except ExportJobNotFoundError:
+                if self._reexports_left <= 0:
+                    raise
+                logger.warning("The status of export job %s expired on the server", self.job_id)
+                self._reexport()
+                if self.strategy != ASYNC:
+                    return self._done_status()
+
+    def _waiter(self) -> JobWaiter:
+        assert self.job_id is not None
+        job_id = self.job_id
+        return JobWaiter(
+            lambda: self._api.get_export_status(self.form_id, job_id),
+            job_id=job_id,
+            on_status=self._report_status,
+        )
+
+    def _report_status(self, status: ExportStatus) -> None:
+        self.status = status
+        self._reporter.update(
+            ProgressEvent(
+                "export",
+                status.progress,
+                100,
+                _status_message(status),
+                job_id=self.job_id,
+            )
+        )
+
+    def _run_batches(self, timeout: float | None) -> None:
+        assert self._ids is not None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        path = self._scratch_path("batched.csv")
+        total = self._total
+
+        def report(rows: int) -> None:
+            self._reporter.update(ProgressEvent("batches", rows, total))
+
+        report(0)
+        with atomic_destination(path) as out:
+            export_in_batches(
+                self._api,
+                self.form_id,
+                self.columns,
+                self._ids(),
+                out,
+                on_rows=report,
+                deadline=deadline,
+            )
+        self._csv = path
+
+    def _scratch_path(self, name: str) -> Path:
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="formexport-"))
+            # Exports hold personal data: the scratch copy goes when the job does.
+            weakref.finalize(self, shutil.rmtree, self._workdir, ignore_errors=True)
+        return self._workdir / name
+
+    def close(self) -> None:
+        """Delete the job's scratch copy of the export (also done when the job is garbage)."""
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            if isinstance(self._csv, Path) and self._csv.is_relative_to(self._workdir):
+                self._csv = None
+            self._workdir = None
+
+    def __enter__(self) -> ExportJob:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _reexport(self) -> None:
+        self._reexports_left -= 1
+        answer = self._api.post_export(self.form_id, self.columns, self._submission_ids)
+        self.status = None
+        if isinstance(answer, AsyncExport):
+            self.strategy, self.job_id = ASYNC, answer.job_id
+            logger.warning("Started a fresh export, job %s", self.job_id)
+        else:
+            self.strategy, self.job_id, self._csv = SYNC, None, answer.content
+
+    def _ensure_ready(self) -> None:
+        ready = self.strategy != ASYNC or (
+            self.status is not None and self.status.status == JobState.COMPLETED
+        )
+        if not (ready and (self.strategy != BATCHED or self._csv is not None)):
+            self._wait(None)
+
+    def download(self, path: PathArg) -> Path:
+        """Save the export as CSV, byte for byte as the server wrote it; return the path.
+
+        Waits for the job first if needed. A background export's link is fetched with
+        resume and length checks into a temporary file beside ``path``, then moved into place,
+        so ``path`` never holds a partial file. If the link has expired, a fresh export is
+        started (at most twice) before :class:`ExportExpiredError` is raised.
+        """
+        dest = self._destination(path)
+        try:
+            self._ensure_ready()
+            if self.strategy == ASYNC:
+                self._download_async(dest)
+            else:
+                self._copy_local(dest)
+            return dest
+        finally:
+            self._reporter.close()
+
+    def _destination(self, path: PathArg) -> Path:
+        dest = Path(path).expanduser()
+        if dest.is_dir():
+            dest = dest / f"{self.form.slug}-submissions.csv"
+        if dest.name in ("", ".", ".."):
+            raise InvalidArgumentError(f"{path!r} is not a file path to write the export to.")
+        return dest
+
+    def _copy_local(self, dest: Path) -> None:
+        assert self._csv is not None
+        with atomic_destination(dest) as out:
+            if isinstance(self._csv, bytes):
+                out.write(self._csv)
+            else:
+                with self._csv.open("rb") as source:
+                    shutil.copyfileobj(source, out, config.DOWNLOAD_CHUNK_SIZE)
+
+    def _download_async(self, dest: Path) -> None:
+        while True:
+            status = self.status
+            assert status is not None
+            assert status.file_url
+            try:
+                download_file(
+                    status.file_url,
+                    dest,
+                    expires_at=status.expires_at,
+                    on_progress=self._report_download,
+                )
+                self._csv = dest
+                return
+            except LinkExpired as exc:
+                if self._reexports_left <= 0:
+                    raise ExportExpiredError(
+                        f"The download link of export job {self.job_id} has expired and no "
+                        "fresh export may be started; start a new export."
+                    ) from exc
+                logger.warning("The link of export job %s has expired", self.job_id)
+                self._reexport()
+                self._wait(None)
+                if self.strategy != ASYNC:
+                    self._copy_local(dest)
+                    return
+
+    def _report_download(self, received: int, total: int | None) -> None:
+        self._reporter.update(ProgressEvent("download", received, total, job_id=self.job_id))
+
+    def _local_source(self) -> bytes | Path:
+        self._ensure_ready()
+        if self._csv is None or (isinstance(self._csv, Path) and not self._csv.exists()):
+            self._download_async(self._scratch_path("export.csv"))
+        assert self._csv is not None
+        return self._csv
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """Load the export into a pandas DataFrame (text columns, values as served)."""
+        try:
+            source = self._local_source()
+            frame = frames.to_dataframe(source)
+            self._reporter.update(ProgressEvent("parse", len(frame), len(frame)))
+            return frame
+        finally:
+            self._reporter.close()
+
+    def to_parquet(self, path: PathArg) -> Path:
+        """Write the export to a Parquet file, streaming (memory stays flat); return the path."""
+        dest = Path(path).expanduser()
+        try:
+            source = self._local_source()
+            with atomic_destination(dest) as out:
+                frames.to_parquet(source, out)
+            return dest
+        finally:
+            self._reporter.close()

@@ -1,0 +1,26 @@
+"""An OpnForm emulator on loopback, for demos and offline tests (like moto for AWS).
+
+It copies what OpnForm's *server code* does, not its docs: personal access tokens and
+their route whitelist (the export status route answers ``404 {"message": ""}`` to
+tokens), the synchronous CSV writer (≤ 1000 rows) and the queued job with its cache
+entries (> 1000 rows), signed links on the API host or an S3-like host that expire,
+Laravel rate limits, and the behaviour of each release from 1.8.0 to 2.4.0.
+
+>>> from formexport.sandbox import Sandbox, Fault
+>>> with Sandbox() as sb:
+...     sb.config.job_progression = "per_poll"
+...     _ = sb.faults.add(Fault("download", cut_after=1000))
+...     print(sb.base_url.startswith("http://127.0.0.1:"))
+True
+
+Nothing here imports the rest of ``formexport``.
+"""
+
+from formexport.sandbox.clock import Clock
+from formexport.sandbox.config import SandboxConfig
+from formexport.sandbox.data import make_field
+from formexport.sandbox.faults import Fault
+from formexport.sandbox.server import Sandbox
+from formexport.sandbox.wire import RecordedRequest
+
+__all__ = ["Clock", "Fault", "RecordedRequest", "Sandbox", "SandboxConfig", "make_field"]

@@ -1,0 +1,305 @@
+"""The :class:`Sandbox`: an OpnForm server on loopback for demos and offline tests."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from formexport.sandbox.accounts import new_secret
+from formexport.sandbox.app import ApiApp
+from formexport.sandbox.clock import Clock, to_timestamp
+from formexport.sandbox.config import SandboxConfig
+from formexport.sandbox.control import ControlApp
+from formexport.sandbox.data import make_field
+from formexport.sandbox.faults import FaultQueue
+from formexport.sandbox.filehost import S3App
+from formexport.sandbox.httpserver import HostServer
+from formexport.sandbox.resources import form_resource
+from formexport.sandbox.seed import DEMO_USER_ID
+from formexport.sandbox.state import Backend
+from formexport.sandbox.wire import RecordedRequest
+
+API_HOST = "127.0.0.1"
+FILE_HOST = "127.0.0.2"
+
+
+class Sandbox:
+    """A running OpnForm emulator (API on 127.0.0.1, S3-like file host on 127.0.0.2).
+
+    It starts at once, seeded with demo data, and answers like OpnForm's server code:
+    the token whitelist that hides the export status route, both CSV writers, the
+    queued-job lifecycle, signed links that expire, rate limits and version switches.
+
+    Parameters
+    ----------
+    port : int
+        API port; 0 (the default) picks a free one.
+    config : SandboxConfig, optional
+        Starting settings; :meth:`reset` returns to them.
+    seed : bool
+        Create the demo forms (the demo user, workspaces and token always exist).
+
+    Examples
+    --------
+    >>> import requests
+    >>> with Sandbox() as sb:
+    ...     forms = requests.get(
+    ...         f"{sb.base_url}/open/workspaces/1/forms",
+    ...         headers={"Authorization": f"Bearer {sb.token}"},
+    ...     ).json()
+    >>> [f["title"] for f in forms["data"]]
+    ['Empty survey', 'Event registration', 'Customer feedback']
+    """
+
+    def __init__(
+        self, port: int = 0, *, config: SandboxConfig | None = None, seed: bool = True
+    ) -> None:
+        self._initial = (config or SandboxConfig()).copy()
+        self._tmp = tempfile.TemporaryDirectory(prefix="formexport-sandbox-")
+        self._file_server: HostServer | None = None
+        self._file_lock = threading.Lock()
+        self._closed = False
+        self.clock = Clock()
+        self._backend = Backend(
+            config=self._initial.copy(),
+            clock=self.clock,
+            files_dir=Path(self._tmp.name),
+            seeded=seed,
+            demo_secret=new_secret(),
+            file_host=self._file_host,
+        )
+        try:
+            app = ApiApp(self._backend, ControlApp(self).handle)
+            self._api = HostServer(API_HOST, port, app, self._backend)
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+        self._backend.base_url = self._api.url
+        if self._initial.file_host == "s3":
+            self._file_host()
+
+    # --- addresses and credentials -----------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``: cloud style, routes at the root."""
+        return self._api.url
+
+    @property
+    def api_url(self) -> str:
+        """``http://127.0.0.1:PORT/api``: self-hosted style (the ``/api`` prefix is stripped)."""
+        return f"{self._api.url}/api"
+
+    @property
+    def file_host_url(self) -> str:
+        """``http://127.0.0.2:PORT`` of the S3-like host (started on first use)."""
+        return self._file_host()
+
+    @property
+    def token(self) -> str:
+        """The demo user's token (forms-read, forms-write, workspaces-read)."""
+        return self._backend.token.plain
+
+    def add_token(self, abilities: list[str] | None = None, user_id: int | None = None) -> str:
+        """Create another personal access token.
+
+        Parameters
+        ----------
+        abilities : list of str, optional
+            Default ``["forms-read"]``.
+        user_id : int, optional
+            Default the demo user (1). User 2 belongs to workspace 2 only; other ids
+            create users without any workspace.
+
+        Returns
+        -------
+        str
+            ``<id>|<secret>``.
+        """
+        chosen = ["forms-read"] if abilities is None else list(abilities)
+        with self._backend.lock:
+            token = self._backend.accounts.issue(user_id or DEMO_USER_ID, chosen)
+        return token.plain
+
+    def revoke_token(self, token: str) -> None:
+        """Delete a token; later requests with it get 401."""
+        with self._backend.lock:
+            self._backend.accounts.revoke(token)
+
+    # --- data ------------------------------------------------------------------------
+
+    make_field = staticmethod(make_field)
+
+    def add_form(
+        self,
+        title: str,
+        fields: list[dict[str, Any]],
+        n_submissions: int = 0,
+        *,
+        workspace_id: int = 1,
+        partial: bool = False,
+        seed: int = 0,
+        removed_fields: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+    ) -> dict[str, Any]:
+        """Create a form with ``n_submissions`` generated submissions.
+
+        Parameters
+        ----------
+        title : str
+            Form title (the slug is derived from it).
+        fields : list of dict
+            OpnForm blocks, e.g. from :meth:`make_field`; a dict without ``id`` is
+            passed to ``make_field(type, name, **rest)``.
+        n_submissions : int
+            Generated lazily and deterministically from ``seed``, so a million rows are
+            cheap to add (exporting them is what costs time).
+        workspace_id : int
+            1 (the demo user's) or 2 (not the demo user's).
+        partial : bool
+            Turn on partial submissions (about 10% of rows are partial, and exports get
+            a ``status`` column).
+        seed : int
+            Same seed and fields → same submissions.
+        removed_fields : sequence of dict
+            Deleted fields: valid export columns, headers ``<name>`` (keys say "deleted").
+
+        Returns
+        -------
+        dict
+            The form resource (``id``, ``slug``, ``properties``...).
+        """
+        with self._backend.lock:
+            form = self._backend.add_form(
+                title=title,
+                fields=[_block(f) for f in fields],
+                n_submissions=n_submissions,
+                workspace_id=workspace_id,
+                partial=partial,
+                seed=seed,
+                removed_fields=[_block(f) for f in removed_fields],
+            )
+            return form_resource(form, self.base_url)
+
+    def add_submission(
+        self,
+        form_id: int,
+        data: dict[str, Any],
+        *,
+        partial: bool = False,
+        created_at: Any = None,
+        meta: dict[str, Any] | None = None,
+    ) -> int:
+        """Store one submission with raw values keyed by field id; returns its id.
+
+        ``created_at`` is a datetime (naive means UTC), an ISO string or Unix seconds;
+        default now (sandbox time).
+        """
+        with self._backend.lock:
+            form = self._backend.form(form_id)
+            when = self.clock.now() if created_at is None else to_timestamp(created_at)
+            submission = self._backend.catalog.add_submission(
+                form, data, partial=partial, created_at=when, meta=meta
+            )
+            return submission.id
+
+    # --- knobs, faults, log ------------------------------------------------------------
+
+    @property
+    def config(self) -> SandboxConfig:
+        """Live settings; changes apply to the next request."""
+        return self._backend.config
+
+    @config.setter
+    def config(self, value: SandboxConfig) -> None:
+        if not isinstance(value, SandboxConfig):
+            raise TypeError("config must be a SandboxConfig")
+        with self._backend.lock:
+            self._backend.config = value
+
+    @property
+    def faults(self) -> FaultQueue:
+        """Queue of injected faults: ``sb.faults.add(Fault("status", http_status=503))``."""
+        return self._backend.faults
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Requests received by both hosts, in order (control API excluded)."""
+        with self._backend.lock:
+            return list(self._backend.requests)
+
+    def clear_requests(self) -> None:
+        """Empty the request log."""
+        with self._backend.lock:
+            self._backend.requests.clear()
+
+    def info(self) -> dict[str, Any]:
+        """URLs, token and version, as ``GET /_sandbox/info`` returns them."""
+        return {
+            "base_url": self.base_url,
+            "api_url": self.api_url,
+            "token": self.token,
+            "file_host_url": self._file_server.url if self._file_server else None,
+            "version": self.config.version,
+        }
+
+    def reset(self) -> None:
+        """Back to the seeded data, the starting settings, no faults, log, jobs or files."""
+        self._backend.reset(self._initial.copy())
+        if self._initial.file_host == "s3":
+            self._file_host()
+
+    def check(self) -> None:
+        """Re-raise the first exception a handler thread hit since the last check."""
+        with self._backend.lock:
+            errors = list(self._backend.errors)
+            self._backend.errors.clear()
+        if errors:
+            raise errors[0]
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def _file_host(self) -> str:
+        with self._file_lock:
+            if self._closed:
+                raise RuntimeError("the sandbox is closed")
+            if self._file_server is None:
+                self._file_server = HostServer(FILE_HOST, 0, S3App(self._backend), self._backend)
+            return self._file_server.url
+
+    def close(self) -> None:
+        """Stop both hosts and delete the export files (idempotent)."""
+        with self._file_lock:
+            if self._closed:
+                return
+            self._closed = True
+            file_server, self._file_server = self._file_server, None
+        self._api.close()
+        if file_server is not None:
+            file_server.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else self.base_url
+        return f"<Sandbox {state} version={self.config.version}>"
+
+
+def _block(field: dict[str, Any]) -> dict[str, Any]:
+    """A full block, or ``make_field(type, name, **rest)`` for a short ``{"type", "name"}``."""
+    if "id" in field:
+        return dict(field)
+    rest = {k: v for k, v in field.items() if k not in ("type", "name")}
+    return make_field(str(field["type"]), str(field["name"]), **rest)

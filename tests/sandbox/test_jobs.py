@@ -1,0 +1,206 @@
+"""The async job's cache entries, per progression mode, and their time to live."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from formexport.sandbox import Sandbox, make_field
+from tests.sandbox.helpers import Api
+
+KEYS = [
+    "job_id",
+    "status",
+    "progress",
+    "processed_submissions",
+    "total_submissions",
+    "file_url",
+    "error_message",
+    "expires_at",
+    "created_at",
+    "updated_at",
+]
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def _stamp(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@pytest.fixture
+def form_id(sb: Sandbox) -> int:
+    """A form of 1 001 rows (just async), with polling allowed."""
+    form = sb.add_form("Eleven hundred", [make_field("text", "Name")], 1001)
+    sb.config.status_access = "open"
+    return int(form["id"])
+
+
+def _start(api: Api, form_id: int) -> str:
+    return api.start_job(form_id, {"created_at": True})
+
+
+def _poll(api: Api, form_id: int, job_id: str) -> dict[str, Any]:
+    response = api.status(form_id, job_id)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert list(body) == KEYS
+    assert STAMP.match(body["created_at"])
+    assert STAMP.match(body["updated_at"])
+    return dict(body)
+
+
+def _summary(body: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        body["status"],
+        body["progress"],
+        body["processed_submissions"],
+        body["total_submissions"],
+        body["error_message"],
+    )
+
+
+def test_per_poll_walks_every_write(api: Api, sb: Sandbox, form_id: int) -> None:
+    sb.config.job_progression = "per_poll"
+    job_id = _start(api, form_id)
+    seen = [_poll(api, form_id, job_id) for _ in range(8)]
+    assert [_summary(b) for b in seen] == [
+        ("queued", 0, None, None, None),
+        ("processing", 0, None, None, None),
+        ("processing", 44, 500, 1001, None),
+        ("processing", 89, 1000, 1001, None),
+        ("processing", 90, 1001, 1001, None),
+        ("processing", 95, None, None, "Generating export file..."),
+        ("completed", 100, 1001, 1001, None),
+        ("completed", 100, 1001, 1001, None),
+    ]
+    assert all(b["file_url"] is None and b["expires_at"] is None for b in seen[:6])
+    assert seen[6]["file_url"].startswith(f"{sb.base_url}/local/temp/exports/temp/")
+    assert STAMP.match(seen[6]["expires_at"])
+    assert {b["created_at"] for b in seen} == {seen[0]["created_at"]}
+    assert seen[0]["created_at"] == seen[0]["updated_at"]
+
+
+def test_immediate_completes_during_the_post(api: Api, sb: Sandbox, form_id: int) -> None:
+    job_id = _start(api, form_id)
+    body = _poll(api, form_id, job_id)
+    assert _summary(body) == ("completed", 100, 1001, 1001, None)
+    download = api.session.get(body["file_url"])
+    assert download.content.count(b"\n") == 1002
+
+
+def test_timed_steps_follow_the_sandbox_clock(api: Api, sb: Sandbox, form_id: int) -> None:
+    sb.config.job_progression = "timed"
+    sb.config.seconds_per_step = 60
+    job_id = _start(api, form_id)
+    first = _poll(api, form_id, job_id)
+    assert first["status"] == "queued"
+    posted = _stamp(first["created_at"])
+    sb.clock.advance(60)
+    second = _poll(api, form_id, job_id)
+    assert _summary(second) == ("processing", 0, None, None, None)
+    assert _stamp(second["updated_at"]) == pytest.approx(posted + 60, abs=1e-3)
+    sb.clock.advance(60 * 4)
+    assert _summary(_poll(api, form_id, job_id))[:2] == ("processing", 95)
+    sb.clock.advance(60)
+    done = _poll(api, form_id, job_id)
+    assert done["status"] == "completed"
+    assert _stamp(done["updated_at"]) == pytest.approx(posted + 6 * 60, abs=1e-3)
+
+
+def test_stuck_jobs_stay_queued_then_expire(api: Api, sb: Sandbox, form_id: int) -> None:
+    sb.config.job_progression = "stuck"
+    job_id = _start(api, form_id)
+    sb.clock.advance(7199)
+    assert _poll(api, form_id, job_id)["status"] == "queued"
+    sb.clock.advance(2)
+    gone = api.status(form_id, job_id)
+    assert gone.status_code == 404
+    assert gone.json() == {"type": "error", "message": "Export job not found or has expired."}
+
+
+def test_completed_status_expires_two_hours_after_its_last_write(
+    api: Api, sb: Sandbox, form_id: int
+) -> None:
+    job_id = _start(api, form_id)
+    file_url = _poll(api, form_id, job_id)["file_url"]
+    sb.clock.advance(7201)
+    assert api.status(form_id, job_id).status_code == 404
+    assert api.session.get(file_url).status_code == 200  # the link outlives the status
+
+
+def test_each_write_restarts_the_ttl(api: Api, sb: Sandbox, form_id: int) -> None:
+    sb.config.job_progression = "per_poll"
+    job_id = _start(api, form_id)
+    for _ in range(4):
+        _poll(api, form_id, job_id)
+        sb.clock.advance(7000)  # each poll wrote a fresh entry, so it is still alive
+    assert _poll(api, form_id, job_id)["progress"] == 90
+
+
+def test_configured_failure_after_processing(api: Api, sb: Sandbox, form_id: int) -> None:
+    sb.config.job_progression = "per_poll"
+    sb.config.fail_jobs = "Disk quota exceeded"
+    job_id = _start(api, form_id)
+    seen = [_summary(_poll(api, form_id, job_id)) for _ in range(4)]
+    assert seen == [
+        ("queued", 0, None, None, None),
+        ("processing", 0, None, None, None),
+        ("failed", 0, None, None, "Disk quota exceeded"),
+        ("failed", 0, None, None, "Disk quota exceeded"),
+    ]
+
+
+def test_zero_rows_fail(api: Api, sb: Sandbox) -> None:
+    sb.config.sync_threshold = -1  # send even the empty form down the queued path
+    sb.config.status_access = "open"
+    job_id = api.start_job(3, {"created_at": True})
+    body = api.status(3, job_id).json()
+    assert _summary(body) == ("failed", 0, None, None, "No submissions to export")
+    assert body["file_url"] is None
+
+
+def test_switching_progression_unsticks_a_job(api: Api, sb: Sandbox, form_id: int) -> None:
+    sb.config.job_progression = "stuck"
+    job_id = _start(api, form_id)
+    assert _poll(api, form_id, job_id)["status"] == "queued"
+    sb.config.job_progression = "immediate"
+    assert _poll(api, form_id, job_id)["status"] == "completed"
+
+
+@pytest.mark.parametrize(("hours", "expected"), [(72, 72), (48, 24), (720, 720)])
+def test_expiry_is_job_start_plus_workspace_hours(
+    api: Api, sb: Sandbox, form_id: int, hours: int, expected: int
+) -> None:
+    sb.config.link_lifetime_hours = hours
+    sb.config.job_progression = "timed"
+    sb.config.seconds_per_step = 100
+    job_id = _start(api, form_id)
+    posted = _stamp(_poll(api, form_id, job_id)["created_at"])
+    sb.clock.advance(1000)
+    body = _poll(api, form_id, job_id)
+    started = posted + 100
+    assert _stamp(body["expires_at"]) == pytest.approx(started + expected * 3600, abs=1e-3)
+    expires = int(parse_qs(urlsplit(body["file_url"]).query)["expires"][0])
+    assert expires == int(started + expected * 3600)
+
+
+def test_old_servers_expire_a_day_after_completion(api: Api, sb: Sandbox, form_id: int) -> None:
+    sb.config.version = "2.1.0"
+    sb.config.link_lifetime_hours = 72  # no such setting before 2.2.1
+    sb.config.job_progression = "timed"
+    sb.config.seconds_per_step = 100
+    job_id = _start(api, form_id)
+    sb.clock.advance(1000)
+    body = _poll(api, form_id, job_id)
+    assert _stamp(body["expires_at"]) == pytest.approx(_stamp(body["updated_at"]) + 86400)
+
+
+def test_file_name_uses_slug_and_generation_time(api: Api, sb: Sandbox) -> None:
+    body = api.finished_job(2, {"created_at": True})
+    slug = api.form(2)["slug"]
+    name = urlsplit(body["file_url"]).path.rsplit("/", 1)[1]
+    assert re.fullmatch(rf"{slug}-submissions-\d{{4}}(-\d\d){{5}}\.csv", name)

@@ -1,0 +1,38 @@
+import pytest
+
+from formexport.endpoints import form_path, normalize_columns
+from formexport.errors import InvalidArgumentError
+from formexport.models import FormField, FormInfo
+
+FORM = FormInfo(
+    id=7,
+    slug="s",
+    title="t",
+    fields=(FormField("uuid-1", "Name", "text"), FormField("uuid-2", "Email", "email")),
+)
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"), [(12, "12"), ("12", "12"), ("contact-us-k3x9qa", "contact-us-k3x9qa")]
+)
+def test_form_path_accepts_ids_and_slugs(form: int | str, expected: str) -> None:
+    assert form_path(form) == expected
+
+
+@pytest.mark.parametrize("form", [0, -3, True, 1.5, None, "../etc", "a b", "", "x/y"])
+def test_form_path_refuses_anything_else(form: object) -> None:
+    with pytest.raises(InvalidArgumentError):
+        form_path(form)  # type: ignore[arg-type]
+
+
+def test_columns_from_list_dict_and_names() -> None:
+    assert normalize_columns(["uuid-1", "created_at"]) == {"uuid-1": True, "created_at": True}
+    assert normalize_columns({"uuid-1": True, "uuid-2": 1}) == {"uuid-1": True, "uuid-2": False}  # type: ignore[dict-item]
+    assert normalize_columns(["Email", "Name"], FORM) == {"uuid-2": True, "uuid-1": True}
+    assert normalize_columns(["nope"], FORM) == {"nope": True}
+
+
+@pytest.mark.parametrize("columns", [[], {}, {"a": False}, "uuid-1"])
+def test_empty_or_malformed_columns_are_refused(columns: object) -> None:
+    with pytest.raises(InvalidArgumentError):
+        normalize_columns(columns)  # type: ignore[arg-type]

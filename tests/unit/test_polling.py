@@ -1,0 +1,109 @@
+import pytest
+
+from formexport.errors import (
+    ExportFailedError,
+    ExportInterrupted,
+    ExportTimeoutError,
+    RateLimitError,
+)
+from formexport.models import ExportStatus
+from formexport.polling import JobWaiter, poll_interval
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def waiter(states: list[ExportStatus | BaseException], fake: FakeTime) -> JobWaiter:
+    queue = list(states)
+
+    def fetch() -> ExportStatus:
+        item = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    return JobWaiter(fetch, job_id="job-1", sleep=fake.sleep, clock=fake.clock, jitter=lambda: 0.0)
+
+
+QUEUED = ExportStatus(status="queued")
+HALF = ExportStatus(status="processing", progress=44, processed_submissions=500)
+DONE = ExportStatus(status="completed", progress=100, file_url="http://h/f.csv")
+
+
+def test_intervals_stay_between_two_and_five_seconds() -> None:
+    assert poll_interval(0) == 2.0
+    assert poll_interval(10) == 2.0
+    assert 2.0 < poll_interval(40) < 5.0
+    assert poll_interval(3600) == 5.0
+    assert poll_interval(3600, jitter=1.0) == pytest.approx(5.5)
+    assert poll_interval(0, jitter=-1.0) == pytest.approx(1.8)
+
+
+def test_waits_until_completed_and_reports_every_status() -> None:
+    fake = FakeTime()
+    seen: list[str] = []
+    job = waiter([QUEUED, HALF, HALF, DONE], fake)
+    job._on_status = lambda s: seen.append(s.status)
+    assert job.wait() is DONE
+    assert seen == ["queued", "processing", "processing", "completed"]
+    assert fake.sleeps == [2.0, 2.0, 2.0]
+
+
+def test_completion_is_status_not_percent() -> None:
+    fake = FakeTime()
+    stuck_at_100 = ExportStatus(status="processing", progress=100)
+    assert waiter([stuck_at_100, DONE], fake).wait() is DONE
+    assert len(fake.sleeps) == 1
+
+
+def test_failed_job_raises_with_server_reason() -> None:
+    failed = ExportStatus(status="failed", error_message="No submissions to export")
+    with pytest.raises(ExportFailedError, match="No submissions to export") as info:
+        waiter([QUEUED, failed], FakeTime()).wait()
+    assert info.value.job_id == "job-1"
+
+
+def test_timeout_names_job_and_explains_a_queue_without_worker() -> None:
+    fake = FakeTime()
+    with pytest.raises(ExportTimeoutError, match="queue worker") as info:
+        waiter([QUEUED], fake).wait(timeout=30)
+    assert info.value.job_id == "job-1"
+    assert sum(fake.sleeps) == pytest.approx(30)
+    assert max(fake.sleeps) <= 5.0
+
+
+def test_rate_limited_status_waits_retry_after() -> None:
+    fake = FakeTime()
+    limited = RateLimitError("slow down", retry_after=7.0)
+    assert waiter([limited, DONE], fake).wait() is DONE
+    assert fake.sleeps[0] == 7.0
+
+
+def test_rate_limit_beyond_the_deadline_is_raised() -> None:
+    limited = RateLimitError("slow down", retry_after=60.0)
+    with pytest.raises(RateLimitError):
+        waiter([limited], FakeTime()).wait(timeout=10)
+
+
+def test_ctrl_c_names_the_job_left_running() -> None:
+    fake = FakeTime()
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    job = waiter([QUEUED], fake)
+    job._sleep = interrupted
+    with pytest.raises(ExportInterrupted, match="job-1") as info:
+        job.wait()
+    assert info.value.job_id == "job-1"

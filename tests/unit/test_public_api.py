@@ -1,0 +1,41 @@
+import inspect
+
+import formexport as fx
+from formexport import errors
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert fx.__all__ == sorted(fx.__all__)
+    for name in fx.__all__:
+        assert hasattr(fx, name), name
+
+
+def test_every_error_is_exported_at_top_level() -> None:
+    for name in errors.__all__:
+        assert getattr(fx, name) is getattr(errors, name)
+
+
+def test_public_callables_have_docstrings() -> None:
+    for name in fx.__all__:
+        obj = getattr(fx, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_pinned_signatures() -> None:
+    params = inspect.signature(fx.load_export).parameters
+    assert list(params) == ["form", "columns", "token", "base_url", "progress", "timeout"]
+    assert params["progress"].default == "auto"
+    for verb in (fx.export_to_parquet, fx.download_export):
+        assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
+    start = inspect.signature(fx.Client.start_export).parameters
+    assert list(start) == ["self", "form", "columns", "submission_ids"]
+
+
+def test_importing_formexport_does_not_import_pandas_or_pyarrow() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, formexport; print('pandas' in sys.modules, 'pyarrow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

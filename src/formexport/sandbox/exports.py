@@ -7,7 +7,7 @@ a large export never sits in memory as one bytes object.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from formexport.sandbox.catalog import Form
@@ -20,6 +20,7 @@ from formexport.sandbox.signing import Signer, encode_file_name
 SYNC_CSV = "text/csv; charset=UTF-8"
 SYNC_PLAIN = "text/plain; charset=UTF-8"
 _LINK_CACHE = 100_000
+_CHECK_EVERY = 500
 
 
 class Exporter:
@@ -65,8 +66,12 @@ class Exporter:
         return form.submissions.ordered_ids("all")
 
     @staticmethod
-    def _rows(form: Form, ids: Sequence[int]) -> Iterator[Submission]:
-        for submission_id in ids:
+    def _rows(
+        form: Form, ids: Sequence[int], check: Callable[[], None] | None = None
+    ) -> Iterator[Submission]:
+        for index, submission_id in enumerate(ids):
+            if check is not None and index % _CHECK_EVERY == 0:
+                check()
             submission = form.submissions.get(submission_id)
             if submission is not None:
                 yield submission
@@ -90,10 +95,13 @@ class Exporter:
         link: LinkMaker,
         *,
         bom: bool,
+        check: Callable[[], None] | None = None,
     ) -> None:
-        """Write an async export file with ``fputcsv`` rules (same name overwrites)."""
+        """Write an async export file with ``fputcsv`` rules (same name overwrites).
+
+        ``check`` is called every few hundred rows and may raise to stop the write.
+        """
         formatter = RowFormatter(columns, link, self._encoder)
-        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as stream:
-            rows = (formatter(s) for s in self._rows(form, ids))
+            rows = (formatter(s) for s in self._rows(form, ids, check))
             write_async_csv(stream, formatter.header, rows, bom=bom)

@@ -36,8 +36,16 @@ class Worker(Protocol):
         """How many rows the job will export (read at job start)."""
         ...
 
+    def prepare(self, job: ExportJob, at: float) -> None:
+        """Start writing the file (at the 95% write)."""
+        ...
+
+    def ready(self, job: ExportJob) -> bool:
+        """Whether the file is written, so the job may complete."""
+        ...
+
     def finish(self, job: ExportJob, at: float) -> tuple[str, str]:
-        """Write the file; return ``(file_url, expires_at)``. May raise JobFailure."""
+        """Return ``(file_url, expires_at)`` of the written file. May raise JobFailure."""
         ...
 
 
@@ -72,10 +80,10 @@ class ExportJob:
         """``ExportJobStatusResource``: exactly ten keys."""
         return {"job_id": self.id, **self.entry}
 
-    def advance(self, at: float, worker: Worker, *, fail_with: str | None, ttl: float) -> None:
-        """Perform the next write, dated ``at``."""
+    def advance(self, at: float, worker: Worker, *, fail_with: str | None, ttl: float) -> bool:
+        """Perform the next write, dated ``at``; False if there is none yet (or ever)."""
         if self.finished:
-            return
+            return False
         step = self.steps_done + 1
         chunks = math.ceil(self.total / CHUNK_ROWS)
         if step == 1:
@@ -90,9 +98,13 @@ class ExportJob:
             self._write(at, ttl, "processing", progress, processed=done, total=self.total)
         elif step == 2 + chunks:
             self._write(at, ttl, "processing", 95, error=GENERATING)
+            worker.prepare(self, at)
+        elif not worker.ready(self):
+            return False  # the file is still being written: stay at 95
         else:
             self._complete(at, worker, ttl)
         self.steps_done = step
+        return True
 
     def _complete(self, at: float, worker: Worker, ttl: float) -> None:
         try:
@@ -185,10 +197,11 @@ def catch_up(
     and ``stuck`` do nothing here (a poll advances ``per_poll`` jobs itself).
     """
     if mode == "immediate":
-        while not job.finished:
-            job.advance(now, worker, fail_with=fail_with, ttl=ttl)
+        while job.advance(now, worker, fail_with=fail_with, ttl=ttl):
+            pass
     elif mode == "timed":
         due = math.floor((now - job.posted_at) / seconds_per_step + 1e-9)
-        while job.steps_done < due and not job.finished:
+        while job.steps_done < due:
             at = job.posted_at + (job.steps_done + 1) * seconds_per_step
-            job.advance(at, worker, fail_with=fail_with, ttl=ttl)
+            if not job.advance(at, worker, fail_with=fail_with, ttl=ttl):
+                break

@@ -279,6 +279,7 @@ class Sandbox:
         self._api.close()
         if file_server is not None:
             file_server.close()
+        self._backend.writer.cancel_all()
         self._tmp.cleanup()
 
     def __enter__(self) -> Sandbox:

@@ -27,6 +27,7 @@ from formexport.sandbox.ratelimit import RateLimiter
 from formexport.sandbox.seed import seed_accounts, seed_forms
 from formexport.sandbox.signing import S3_MAX_EXPIRES, Signer
 from formexport.sandbox.wire import RecordedRequest
+from formexport.sandbox.worker import READY_WAIT, FileTask, FileWriter
 
 BUCKET = "opnform-exports"
 EXPORT_DIR = "exports/temp"
@@ -81,6 +82,8 @@ class Backend:
         self.accounts = Accounts()
         self.catalog = Catalog()
         self.jobs: dict[str, ExportJob] = {}
+        self.writer = FileWriter()
+        self._tasks: dict[str, FileTask] = {}
         self.token = self._populate()
 
     def _populate(self) -> Token:
@@ -90,6 +93,7 @@ class Backend:
         if self._seeded:
             seed_forms(self.catalog)
         self.jobs = {}
+        self._tasks = {}
         return token
 
     @property
@@ -110,6 +114,7 @@ class Backend:
             self.requests.clear()
             self.errors.clear()
             self.clock.reset()
+            self.writer.cancel_all()
             self.token = self._populate()
             for sub in ("local", "s3"):
                 shutil.rmtree(self.files_dir / sub, ignore_errors=True)
@@ -186,32 +191,15 @@ class Backend:
         """Worker: rows the job exports."""
         return len(Exporter.row_ids(self.form(job.form_id), job.submission_ids))
 
-    def finish(self, job: ExportJob, at: float) -> tuple[str, str]:
-        """Worker: write the file and return ``(file_url, expires_at)``."""
+    def prepare(self, job: ExportJob, at: float) -> None:
+        """Worker: start writing the file (in the background unless ``immediate``)."""
         form, profile = self.form(job.form_id), self.profile
+        expires = None
         if profile.lifetime_setting and job.started_at is not None:
             expires = job.started_at + self.lifetime_hours() * 3600
-        else:
-            expires = at + _DAY
         name = f"{form.slug}-submissions-{file_stamp(at)}.csv"
         s3 = self.config.file_host == "s3"
-        if s3 and expires - at > S3_MAX_EXPIRES:
-            raise JobFailure(S3_TOO_LONG)
-        self._write_export(job, form, self.export_path(name, s3=s3), at, expires)
-        if s3:
-            path = f"/{BUCKET}/{EXPORT_DIR}/{name}"
-            query = self.signer.presign_s3(path, at, int(expires - at))
-            url = f"{self._file_host()}{path}?{query}"
-        else:
-            url = self.base_url + self.signer.sign_route(
-                f"/local/temp/{EXPORT_DIR}/{name}", int(expires)
-            )
-        return url, iso_micro(expires)
-
-    def _write_export(
-        self, job: ExportJob, form: Form, path: Path, at: float, expires: float
-    ) -> None:
-        profile = self.profile
+        task = FileTask(self.export_path(name, s3=s3), name, expires, s3)
         link = self.exporter.file_link(
             root=self.base_url,
             form_id=form.id,
@@ -219,8 +207,37 @@ class Backend:
             expires=self.link_expiry(at, expires=expires),
         )
         columns = plan_columns(form, job.selected, attribution=profile.attribution)
-        ids = Exporter.row_ids(form, job.submission_ids)
-        self.exporter.write_file(path, form, ids, columns, link, bom=profile.async_bom)
+        ids = Exporter.row_ids(form, job.submission_ids)  # immutable: safe off the lock
+        bom = profile.async_bom
+
+        def write(check: Callable[[], None]) -> None:
+            self.exporter.write_file(task.path, form, ids, columns, link, bom=bom, check=check)
+
+        self._tasks[job.id] = task
+        background = self.config.job_progression != "immediate"
+        self.writer.run(task, write, background=background)
+
+    def ready(self, job: ExportJob) -> bool:
+        """Worker: whether the job's file is written."""
+        task = self._tasks.get(job.id)
+        return task is None or task.ready(READY_WAIT)
+
+    def finish(self, job: ExportJob, at: float) -> tuple[str, str]:
+        """Worker: sign the written file's URL; return ``(file_url, expires_at)``."""
+        task = self._tasks.pop(job.id, None)
+        if task is None or task.error:
+            raise JobFailure(task.error if task else "The export file was not written")
+        expires = task.expires if task.expires is not None else at + _DAY
+        if task.s3 and expires - at > S3_MAX_EXPIRES:
+            raise JobFailure(S3_TOO_LONG)
+        if task.s3:
+            path = f"/{BUCKET}/{EXPORT_DIR}/{task.name}"
+            query = self.signer.presign_s3(path, at, int(expires - at))
+            url = f"{self._file_host()}{path}?{query}"
+        else:
+            path = f"/local/temp/{EXPORT_DIR}/{task.name}"
+            url = self.base_url + self.signer.sign_route(path, int(expires))
+        return url, iso_micro(expires)
 
     def export_path(self, name: str, *, s3: bool) -> Path:
         """Where an export file lives on disk."""

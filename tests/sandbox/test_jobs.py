@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -204,3 +205,52 @@ def test_file_name_uses_slug_and_generation_time(api: Api, sb: Sandbox) -> None:
     slug = api.form(2)["slug"]
     name = urlsplit(body["file_url"]).path.rsplit("/", 1)[1]
     assert re.fullmatch(rf"{slug}-submissions-\d{{4}}(-\d\d){{5}}\.csv", name)
+
+
+def test_polls_answer_95_while_a_large_file_is_written(
+    api: Api, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("formexport.sandbox.state.READY_WAIT", 0.0)
+    form = sb.add_form("Large", [make_field("text", "Name"), make_field("email", "Email")], 30_000)
+    sb.config.status_access = "open"
+    sb.config.job_progression = "per_poll"
+    job_id = api.start_job(form["id"], {"created_at": True})
+    progress = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        body = _poll(api, form["id"], job_id)
+        progress.append(body["progress"])
+        if body["status"] == "completed":
+            break
+    assert progress[-1] == 100
+    assert progress.count(95) >= 2  # the poll after the 95% write found the file unfinished
+    assert api.session.get(body["file_url"]).content.count(b"\n") == 30_001
+
+
+def test_reset_cancels_background_writes(
+    api: Api, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("formexport.sandbox.state.READY_WAIT", 0.0)
+    form = sb.add_form("Huge", [make_field("text", "Name")], 300_000)
+    sb.config.status_access = "open"
+    sb.config.job_progression = "timed"
+    sb.config.seconds_per_step = 0.001
+    job_id = api.start_job(form["id"], {"created_at": True})
+    sb.clock.advance(10)
+    assert api.status(form["id"], job_id).json()["progress"] == 95  # the writer runs
+    started = time.monotonic()
+    sb.reset()
+    assert time.monotonic() - started < 2
+    assert not sb._backend.writer._threads
+    assert not list((sb._backend.files_dir).rglob("*.csv"))
+
+
+def test_storage_errors_fail_the_job(
+    api: Api, sb: Sandbox, form_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(sb._backend.exporter, "write_file", full_disk)
+    body = _poll(api, form_id, _start(api, form_id))
+    assert _summary(body) == ("failed", 0, None, None, "No space left on device")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import formexport as fx
 from formexport.cli import main
 from formexport.sandbox import Sandbox
 
@@ -117,3 +119,28 @@ def test_real_process_with_log_progress(env: Sandbox, tmp_path: Path) -> None:
     assert "\r" not in result.stderr
     assert env.token not in result.stderr + result.stdout
     assert out.stat().st_size > 1_000_000
+
+
+def test_sandbox_command_serves_until_interrupted() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "formexport",
+        "sandbox",
+        "--status-access",
+        "open",
+        "--progression",
+        "immediate",
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(4)]
+            base_url = lines[2].split("=", 1)[1].strip()
+            token = lines[3].split("=", 1)[1].strip()
+            assert base_url.startswith("http://127.0.0.1:")
+            df = fx.load_export(2, token=token, base_url=base_url, progress=None)
+            assert len(df) == 2500
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=20) == 0

@@ -224,3 +224,18 @@ def test_file_link_format_by_version(
     segment = urlsplit(link).path.rsplit("/", 1)[1]
     assert ("." not in segment) is b64  # a raw stored name keeps its extension
     assert api.session.get(link).status_code == 200
+
+
+def test_file_links_redirect_to_s3_storage(api: Api, sb: Sandbox) -> None:
+    sb.config.file_host = "s3"
+    link = _links(api)[0]
+    redirect = api.session.get(link, allow_redirects=False)
+    assert redirect.status_code == 302
+    location = redirect.headers["Location"]
+    assert location.startswith(f"{sb.file_host_url}/opnform-exports/forms/2/submissions/")
+    assert parse_qs(urlsplit(location).query)["X-Amz-Expires"] == ["60"]
+    followed = api.get(link)  # requests drops the bearer token when the host changes
+    assert followed.status_code == 200
+    assert followed.content
+    sb.clock.advance(61)
+    assert api.session.get(location).status_code == 403

@@ -221,6 +221,6 @@ def _slug(title: str, form_id: int) -> str:
     """Laravel ``Str::slug(title)`` plus six lowercase characters, like OpnForm."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     base = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "form"
-    digest = hashlib.sha1(f"{form_id}:{title}".encode()).digest()
+    digest = hashlib.sha1(f"{form_id}:{title}".encode(), usedforsecurity=False).digest()
     suffix = "".join(_SLUG_ALPHABET[b % len(_SLUG_ALPHABET)] for b in digest[:6])
     return f"{base}-{suffix}"

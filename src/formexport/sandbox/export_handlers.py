@@ -7,13 +7,14 @@ Order inside the export controller: model binding (404) → validation (422) →
 from __future__ import annotations
 
 import base64
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from formexport.sandbox.cells import plan_columns
 from formexport.sandbox.context import Context
 from formexport.sandbox.downloads import file_response, inside
 from formexport.sandbox.exports import Exporter
 from formexport.sandbox.signing import Check, decode_file_name
+from formexport.sandbox.state import BUCKET
 from formexport.sandbox.validation import read_input, validate_export
 from formexport.sandbox.wire import HttpError, Response, abort, json_response
 
@@ -92,18 +93,39 @@ def local_temp(ctx: Context) -> Response:
 
 
 def file_link(ctx: Context) -> Response:
-    """``GET /open/forms/{f}/submissions/file/{name}``: an uploaded file (signed link)."""
-    ctx.bind_form()
+    """``GET /open/forms/{f}/submissions/file/{name}``: an uploaded file (signed link).
+
+    Local storage answers with the file; S3 storage redirects (302) to a presigned URL
+    valid for one minute.
+    """
+    form = ctx.bind_form()
     backend = ctx.backend
     path = ctx.req.route_path.rstrip("/")
     if backend.signer.check_route(path, ctx.req.raw_query, ctx.now()) is not Check.OK:
         raise abort(403, "Invalid signature.")
     name = decode_file_name(ctx.params["filename"], b64=ctx.profile.file_links_b64)
-    if name is None:
+    if name is None or "/" in name:
         raise abort(404, "")
     content = _PNG if name.lower().endswith(".png") else f"Sandbox file {name}\n".encode()
+    if ctx.config.file_host == "s3":
+        return _redirect_to_s3(ctx, form.id, name, content)
     headers = [
         ("Content-Type", "application/octet-stream"),
         ("Content-Disposition", f'attachment; filename="{name}"'),
     ]
     return Response(200, headers, content)
+
+
+def _redirect_to_s3(ctx: Context, form_id: int, name: str, content: bytes) -> Response:
+    backend = ctx.backend
+    key = f"forms/{form_id}/submissions/{name}"
+    stored = backend.files_dir / "s3" / BUCKET / key
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(content)
+    path = f"/{BUCKET}/{quote(key)}"
+    url = f"{backend.file_host_url()}{path}?{backend.signer.presign_s3(path, ctx.now(), 60)}"
+    page = f'<!DOCTYPE html><html><head><meta charset="UTF-8" /><title>Redirecting to {url}</title>'
+    page += f'</head><body>Redirecting to <a href="{url}">{url}</a>.</body></html>'
+    return Response(
+        302, [("Location", url), ("Content-Type", "text/html; charset=utf-8")], page.encode()
+    )

@@ -119,6 +119,10 @@ class Backend:
             for sub in ("local", "s3"):
                 shutil.rmtree(self.files_dir / sub, ignore_errors=True)
 
+    def file_host_url(self) -> str:
+        """Base URL of the S3-like host (started on first use)."""
+        return self._file_host()
+
     def record(self, entry: RecordedRequest) -> None:
         """Append to the request log."""
         with self.lock:
@@ -233,7 +237,7 @@ class Backend:
         if task.s3:
             path = f"/{BUCKET}/{EXPORT_DIR}/{task.name}"
             query = self.signer.presign_s3(path, at, int(expires - at))
-            url = f"{self._file_host()}{path}?{query}"
+            url = f"{self.file_host_url()}{path}?{query}"
         else:
             path = f"/local/temp/{EXPORT_DIR}/{task.name}"
             url = self.base_url + self.signer.sign_route(path, int(expires))

@@ -24,7 +24,6 @@ from formexport.errors import (
 from formexport.models import ExportStatus, FormInfo, JobState
 from formexport.polling import JobWaiter
 from formexport.progress import (
-    NullReporter,
     ProgressEvent,
     ProgressOption,
     ProgressReporter,
@@ -104,8 +103,8 @@ class ExportJob:
         self._total = total
         self._submission_ids = submission_ids
         self._reexports_left = max_reexports
-        self._reporter: ProgressReporter = NullReporter()
-        self._progress: ProgressOption = "auto"
+        # Until wait() is told otherwise, progress shows the way "auto" picks.
+        self._reporter: ProgressReporter = make_reporter("auto")
         self._workdir: Path | None = None
 
     @classmethod
@@ -214,15 +213,11 @@ class ExportJob:
         ------
         ExportFailedError, ExportTimeoutError, ExportInterrupted
         """
-        self._use_progress(progress)
+        self._reporter = make_reporter(progress)
         try:
             return self._wait(timeout)
         finally:
             self._reporter.close()
-
-    def _use_progress(self, progress: ProgressOption) -> None:
-        self._progress = progress
-        self._reporter = make_reporter(progress)
 
     def _wait(self, timeout: float | None) -> ExportStatus:
         if self.strategy == BATCHED and self._csv is None:
@@ -319,10 +314,11 @@ class ExportJob:
             self.strategy, self.job_id, self._csv = SYNC, None, answer.content
 
     def _ensure_ready(self) -> None:
-        ready = self.strategy != ASYNC or (
-            self.status is not None and self.status.status == JobState.COMPLETED
-        )
-        if not (ready and (self.strategy != BATCHED or self._csv is not None)):
+        if self.strategy == ASYNC:
+            ready = self.status is not None and self.status.status == JobState.COMPLETED
+        else:
+            ready = self._csv is not None
+        if not ready:
             self._wait(None)
 
     def download(self, path: PathArg) -> Path:

@@ -11,11 +11,13 @@ for demos and offline tests.
 from formexport._version import __version__
 from formexport.api import download_export, export_to_parquet, load_export
 from formexport.client import Client
+from formexport.dataset import export_forms
 from formexport.errors import (
     APIError,
     AuthenticationError,
     ConfigurationError,
     CsvFormatError,
+    DatasetError,
     DownloadError,
     ExportExpiredError,
     ExportFailedError,
@@ -26,6 +28,7 @@ from formexport.errors import (
     InvalidArgumentError,
     NetworkError,
     NotFoundError,
+    PartialExportError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -34,7 +37,8 @@ from formexport.errors import (
     ValidationError,
 )
 from formexport.job import ExportJob
-from formexport.models import ExportStatus, FormField, FormInfo, JobState
+from formexport.manifest import FormRecord, Manifest
+from formexport.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
 from formexport.progress import ProgressEvent, ProgressReporter
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "CsvFormatError",
+    "DatasetError",
     "DownloadError",
     "ExportExpiredError",
     "ExportFailedError",
@@ -54,10 +59,14 @@ __all__ = [
     "FormExportError",
     "FormField",
     "FormInfo",
+    "FormRecord",
+    "FormSummary",
     "InvalidArgumentError",
     "JobState",
+    "Manifest",
     "NetworkError",
     "NotFoundError",
+    "PartialExportError",
     "PermissionDeniedError",
     "ProgressEvent",
     "ProgressReporter",
@@ -68,6 +77,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "download_export",
+    "export_forms",
     "export_to_parquet",
     "load_export",
 ]

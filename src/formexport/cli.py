@@ -27,6 +27,7 @@ from formexport.errors import (
     ExportTimeoutError,
     FormExportError,
     InvalidArgumentError,
+    PartialExportError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -67,6 +68,39 @@ def _export(args: argparse.Namespace) -> int:
     )
     print(f"Wrote {written}")
     return EXIT_OK
+
+
+def _export_all(args: argparse.Namespace) -> int:
+    from formexport.dataset import export_forms
+
+    target = args.forms or args.workspace
+    try:
+        manifest = export_forms(
+            target,
+            args.output,
+            storage_options=dict(args.storage_option or []),
+            incremental=args.incremental,
+            full_refresh=args.full_refresh,
+            base_url=args.base_url,
+            progress=None if args.no_progress else "auto",
+            timeout=args.timeout,
+            max_workers=args.workers,
+        )
+    except PartialExportError as exc:
+        print(f"formexport: error: {exc}", file=sys.stderr)
+        for form_id, reason in exc.failed.items():
+            print(f"  form {form_id}: {reason}", file=sys.stderr)
+        return EXIT_FAILED
+    rows = sum(r.rows for r in manifest.forms.values())
+    print(f"Wrote {len(manifest.forms)} forms ({rows} new rows) to {args.output}")
+    return EXIT_OK
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -135,6 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--no-progress", action="store_true", help="no progress display")
     export.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
     export.set_defaults(handler=_export)
+
+    many = commands.add_parser(
+        "export-all", help="export every form of a workspace into a Parquet dataset"
+    )
+    many.add_argument("workspace", type=_form, help="workspace id or name")
+    many.add_argument("-o", "--output", required=True, help="folder or fsspec URL (s3://...)")
+    many.add_argument("--forms", type=_form, nargs="+", metavar="FORM", help="only these forms")
+    many.add_argument("--incremental", action="store_true", help="only submissions added since")
+    many.add_argument("--full-refresh", action="store_true", help="re-export every form in full")
+    many.add_argument(
+        "--storage-option",
+        type=_key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="fsspec option, repeatable (e.g. endpoint_url=http://...)",
+    )
+    many.add_argument("--workers", type=int, default=2, help="forms exported at once")
+    many.add_argument("--timeout", type=float, help="seconds to wait for each export")
+    many.add_argument("--no-progress", action="store_true", help="no progress display")
+    many.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
+    many.set_defaults(handler=_export_all)
 
     status = commands.add_parser("status", help="show an export job's status")
     status.add_argument("form", type=_form, help="form id or slug")

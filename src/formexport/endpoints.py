@@ -23,7 +23,7 @@ from formexport.errors import (
     StatusUnavailableError,
     UnexpectedResponseError,
 )
-from formexport.models import ExportStatus, FormInfo
+from formexport.models import ExportStatus, FormInfo, FormSummary
 
 logger = logging.getLogger("formexport")
 
@@ -186,18 +186,56 @@ class OpnFormAPI:
                 status_code=200,
             ) from exc
 
+    def list_workspace_forms(self, workspace_id: int) -> list[FormSummary]:
+        """``GET /open/workspaces/{id}/forms``, every page: the workspace's forms."""
+        forms: list[FormSummary] = []
+        page, last_page = 1, 1
+        while page <= last_page:
+            body = self._get_json(
+                f"/open/workspaces/{int(workspace_id)}/forms",
+                subject=f"forms of workspace {workspace_id}",
+                params={"page": page, "per_page": 100},
+            )
+            try:
+                forms += [FormSummary.from_json(item) for item in body["data"]]
+                last_page = int(body["meta"]["last_page"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise UnexpectedResponseError(
+                    f"The form list of workspace {workspace_id} is not in OpnForm's paginated "
+                    "shape.",
+                    status_code=200,
+                ) from exc
+            page += 1
+        return forms
+
+    def list_workspaces(self) -> list[tuple[int, str]]:
+        """``GET /open/workspaces``: ``(id, name)`` of each workspace the token's user is in."""
+        body = self._get_json("/open/workspaces", subject="workspaces")
+        try:
+            return [(int(item["id"]), str(item.get("name", ""))) for item in body]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UnexpectedResponseError(
+                "The workspace list is not a JSON array of workspaces.", status_code=200
+            ) from exc
+
     def count_submissions(self, form: FormRef) -> int:
         """All submissions of a form, partial ones included (what the server's export counts)."""
         return self.submissions_page(form, page=1, per_page=1).total
 
-    def iter_submission_ids(self, form: FormRef) -> Iterator[int]:
-        """Every submission id, newest first, each once even if new ones arrive meanwhile."""
+    def iter_submission_ids(self, form: FormRef, *, newer_than: int | None = None) -> Iterator[int]:
+        """Submission ids, newest first, each once even if new ones arrive meanwhile.
+
+        With ``newer_than``, only ids above it: the listing stops at the first older one, since
+        ids grow with submission time.
+        """
         seen: set[int] = set()
         page, last_page = 1, 1
         while page <= last_page:
             result = self.submissions_page(form, page)
             last_page = result.last_page
             for submission_id in result.ids:
+                if newer_than is not None and submission_id <= newer_than:
+                    return
                 if submission_id not in seen:
                     seen.add(submission_id)
                     yield submission_id

@@ -20,7 +20,9 @@ Catch :class:`FormExportError` to handle any of them. The tree::
     ├── ExportTimeoutError            the export did not finish within the timeout
     ├── ExportExpiredError            the file's link expired and no fresh export replaced it
     ├── DownloadError                 the export file could not be downloaded intact
-    └── CsvFormatError                the export file is not CSV as OpnForm writes it
+    ├── CsvFormatError                the export file is not CSV as OpnForm writes it
+    └── DatasetError                  a Parquet dataset cannot be written or its manifest read
+        └── PartialExportError        some forms of a multi-form export failed
 
 :class:`ExportInterrupted` is separate: it is a :class:`KeyboardInterrupt` (so ``except
 Exception`` does not swallow Ctrl-C) that carries the id of the job left running on the server.
@@ -37,6 +39,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "CsvFormatError",
+    "DatasetError",
     "DownloadError",
     "ExportExpiredError",
     "ExportFailedError",
@@ -47,6 +50,7 @@ __all__ = [
     "InvalidArgumentError",
     "NetworkError",
     "NotFoundError",
+    "PartialExportError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
@@ -218,3 +222,21 @@ class ExportInterrupted(KeyboardInterrupt):
 
 class CsvFormatError(FormExportError):
     """The export file is not CSV as OpnForm writes it (bad quoting, not UTF-8)."""
+
+
+class DatasetError(FormExportError):
+    """A Parquet dataset cannot be written, or its manifest cannot be read."""
+
+
+class PartialExportError(DatasetError):
+    """Some forms of a multi-form export failed; the others were written.
+
+    Attributes
+    ----------
+    failed : dict of int to str
+        Each failed form's id and the reason.
+    """
+
+    def __init__(self, description: str, *, failed: Mapping[int, str]) -> None:
+        super().__init__(description)
+        self.failed = dict(failed)

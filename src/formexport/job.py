@@ -138,6 +138,7 @@ class ExportJob:
         client: Client | None = None,
         token: str | None = None,
         base_url: str | None = None,
+        reexport: bool = False,
     ) -> ExportJob:
         """Pick up a background export started earlier (another kernel, an earlier run).
 
@@ -149,6 +150,9 @@ class ExportJob:
             The id shown when the export started (also in errors and Ctrl-C messages).
         client : Client, optional
             Reuse a client; otherwise ``token`` and ``base_url`` (or the environment) are used.
+        reexport : bool
+            When the job's status or link has expired, start a fresh export of every field
+            instead of raising.
         """
         if client is not None:
             api = client.api
@@ -161,7 +165,7 @@ class ExportJob:
             info.default_columns(),
             strategy=ASYNC,
             job_id=job_id,
-            max_reexports=0,
+            max_reexports=config.MAX_REEXPORTS if reexport else 0,
         )
 
     @property

@@ -11,7 +11,7 @@ from typing import Any
 from formexport._redact import redact_url
 from formexport.errors import UnexpectedResponseError
 
-__all__ = ["ExportStatus", "FormField", "FormInfo", "JobState", "parse_timestamp"]
+__all__ = ["ExportStatus", "FormField", "FormInfo", "FormSummary", "JobState", "parse_timestamp"]
 
 # Block types that hold no answer and never appear in an export.
 LAYOUT_BLOCK_PREFIX = "nf-"
@@ -221,6 +221,7 @@ class FormInfo:
     removed_fields: tuple[FormField, ...] = ()
     partial_submissions: bool = False
     submissions_count: int | None = None
+    updated_at: datetime | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> FormInfo:
@@ -237,6 +238,7 @@ class FormInfo:
             removed_fields=_input_fields(body.get("removed_properties")),
             partial_submissions=bool(body.get("enable_partial_submissions", False)),
             submissions_count=_optional_int(body.get("submissions_count")),
+            updated_at=parse_timestamp(body.get("updated_at")),
         )
 
     def default_columns(self) -> dict[str, bool]:
@@ -248,3 +250,35 @@ class FormInfo:
         columns = {f.id: True for f in self.fields}
         columns["created_at"] = True
         return columns
+
+
+@dataclass(frozen=True)
+class FormSummary:
+    """A form as a workspace's form list shows it (no fields).
+
+    Attributes
+    ----------
+    submissions_count : int or None
+        Completed submissions. With ``updated_at`` it tells whether a form changed since an
+        earlier export.
+    """
+
+    id: int
+    slug: str
+    title: str
+    workspace_id: int | None = None
+    submissions_count: int | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> FormSummary:
+        """Build from an item of ``GET /open/workspaces/{id}/forms`` (or a form resource)."""
+        info = FormInfo.from_json(body)
+        return cls(
+            id=info.id,
+            slug=info.slug,
+            title=info.title,
+            workspace_id=info.workspace_id,
+            submissions_count=info.submissions_count,
+            updated_at=info.updated_at,
+        )

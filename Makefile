@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test lint typecheck pytest format clean
+.PHONY: help install demo test lint typecheck pytest bench format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,6 +32,9 @@ pytest: $(STAMP)  ## the test suite
 	$(BIN)/pytest
 
 test: lint typecheck pytest  ## everything CI runs
+
+bench: $(STAMP)  ## speed and memory against the naive pipeline (takes several minutes)
+	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests

@@ -22,8 +22,8 @@ demo: $(STAMP)  ## export the demo forms from the built-in OpnForm emulator
 	$(BIN)/formexport demo
 
 lint: $(STAMP)  ## ruff check and format check
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: $(STAMP)  ## mypy --strict on src/
 	$(BIN)/mypy
@@ -37,8 +37,8 @@ bench: $(STAMP)  ## speed and memory against the naive pipeline (takes several m
 	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

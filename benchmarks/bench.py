@@ -36,7 +36,7 @@ import formexport as fx
 from formexport import config, frames
 from formexport.sandbox import Fault, Sandbox, make_field
 
-HERE = Path(__file__).resolve().parent
+SECTIONS = ("load", "parquet", "lag", "fallback", "startup")
 
 
 def realistic_fields() -> list[dict[str, Any]]:
@@ -79,7 +79,8 @@ def finished_job(sandbox: Sandbox, rows: int) -> tuple[fx.ExportJob, str]:
     client = fx.Client(token=sandbox.token, base_url=sandbox.base_url)
     job = client.start_export(form["id"])
     job.wait(progress=None)
-    assert job.status is not None and job.status.file_url
+    assert job.status is not None
+    assert job.status.file_url
     return job, job.status.file_url
 
 

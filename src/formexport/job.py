@@ -454,7 +454,9 @@ class ExportJob:
         try:
             source = self._local_source()
             frame = frames.to_dataframe(source)
-            self._reporter.update(ProgressEvent("parse", len(frame), len(frame)))
+            self._reporter.update(
+                ProgressEvent("parse", len(frame), len(frame), job_id=self.job_id)
+            )
             return frame
         finally:
             self._reporter.close()

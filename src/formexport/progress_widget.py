@@ -39,6 +39,10 @@ def _detail(event: ProgressEvent) -> str:
     return " · ".join(parts)
 
 
+def _nowrap(markup: str) -> str:
+    return f'<span style="white-space:nowrap">{markup}</span>'
+
+
 class WidgetReporter:
     """An ipywidgets bar for a Jupyter front-end.
 
@@ -83,7 +87,7 @@ class WidgetReporter:
             min=0.0,
             max=1.0,
             bar_style="info",
-            layout=widgets.Layout(width="22em"),
+            layout=widgets.Layout(width="16em"),
         )
         self._text = widgets.HTML()
         self._box = widgets.HBox(
@@ -118,7 +122,7 @@ class WidgetReporter:
         self._label.value = f"<b>{html.escape(LABELS.get(event.phase, event.phase))}</b>"
         self._bar.bar_style = "info"
         self._bar.value = event.fraction if event.fraction is not None else 0.0
-        self._text.value = _detail(event)
+        self._text.value = _nowrap(_detail(event))
         if event.phase != self._phase_shown:
             self._phase_shown = event.phase
             self._refresh_fallback()
@@ -137,7 +141,7 @@ class WidgetReporter:
         done = event.fraction is not None and event.fraction >= 1.0
         self._bar.bar_style = "success" if done else "warning"
         if not done:
-            self._text.value = f"{_detail(event)} · stopped"
+            self._text.value = _nowrap(f"{_detail(event)} · stopped")
         self._drawn = None
         self._refresh_fallback()
 

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 import requests
 from nbformat.v4 import new_code_cell, new_notebook
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from formexport.sandbox import Sandbox
 
@@ -97,6 +97,25 @@ def lab_url(kernel_env: Sandbox, tmp_path: Path) -> Iterator[str]:
             server.wait()
 
 
+def _run_first_cell(page: Page) -> None:
+    """Run the notebook's cell as a person would (Ctrl+Enter), once the kernel is connected.
+
+    The kernel can show "Idle" a moment before its session accepts requests; a key press in
+    that moment is lost, so it is repeated until the cell's prompt shows it was taken.
+    """
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=STARTUP_SECONDS * 1000)
+    prompt = page.locator(".jp-Cell .jp-InputPrompt").first
+    for _ in range(5):
+        page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+        page.keyboard.press("Control+Enter")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if prompt.inner_text().strip() not in ("[ ]:", ""):
+                return
+            page.wait_for_timeout(200)
+    pytest.fail("JupyterLab never ran the cell")
+
+
 def test_the_default_progress_is_a_widget_bar_that_ends_at_100(lab_url: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -105,10 +124,7 @@ def test_the_default_progress_is_a_widget_bar_that_ends_at_100(lab_url: str) -> 
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 600})
             page.goto(lab_url, timeout=STARTUP_SECONDS * 1000)
-            idle = page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
-            idle.wait_for(timeout=STARTUP_SECONDS * 1000)
-            page.locator(".jp-Cell .jp-InputArea-editor").first.click()
-            page.keyboard.press("Shift+Enter")
+            _run_first_cell(page)
 
             progress = page.locator(".formexport-progress")
             expect(progress).to_be_visible(timeout=60_000)

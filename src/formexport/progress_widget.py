@@ -81,7 +81,7 @@ class WidgetReporter:
     def _build(self) -> None:
         import ipywidgets as widgets
 
-        self._label = widgets.HTML(layout=widgets.Layout(width="9em"))
+        self._label = widgets.HTML(layout=widgets.Layout(min_width="8em", flex="0 0 auto"))
         self._bar = widgets.FloatProgress(
             value=0.0,
             min=0.0,
@@ -119,7 +119,7 @@ class WidgetReporter:
         self._drawn, self._drawn_at = key, now
 
     def _draw(self, event: ProgressEvent) -> None:
-        self._label.value = f"<b>{html.escape(LABELS.get(event.phase, event.phase))}</b>"
+        self._label.value = _nowrap(f"<b>{html.escape(LABELS.get(event.phase, event.phase))}</b>")
         self._bar.bar_style = "info"
         self._bar.value = event.fraction if event.fraction is not None else 0.0
         self._text.value = _nowrap(_detail(event))

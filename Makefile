@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test lint typecheck pytest bench format clean
+.PHONY: help install demo test lint typecheck pytest notebooks bench format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,7 +31,17 @@ typecheck: $(STAMP)  ## mypy --strict on src/
 pytest: $(STAMP)  ## the test suite
 	$(BIN)/pytest
 
-test: lint typecheck pytest  ## everything CI runs
+# The notebooks run against the built-in emulator (FORMEXPORT_DEMO=1), never a developer's server,
+# with a throwaway job record and cache.
+NBVAL_ENV := env -u OPNFORM_API_TOKEN -u OPNFORM_API_BASE_URL -u FORMEXPORT_PROGRESS \
+	FORMEXPORT_DEMO=1 JUPYTER_PLATFORM_DIRS=1
+
+notebooks: $(STAMP)  ## run notebooks/ and compare their stored outputs (nbval)
+	tmp=$$(mktemp -d) && $(NBVAL_ENV) FORMEXPORT_CACHE_DIR=$$tmp \
+		$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg; \
+		status=$$?; rm -rf $$tmp; exit $$status
+
+test: lint typecheck pytest notebooks  ## everything CI runs
 
 bench: $(STAMP)  ## speed and memory against the naive pipeline (takes several minutes)
 	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json

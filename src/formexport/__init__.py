@@ -10,6 +10,7 @@ for demos and offline tests.
 
 from formexport._version import __version__
 from formexport.api import download_export, export_to_parquet, load_export
+from formexport.cache import cache_dir, clear_cache
 from formexport.client import Client
 from formexport.dataset import export_forms
 from formexport.errors import (
@@ -76,6 +77,8 @@ __all__ = [
     "UnexpectedResponseError",
     "ValidationError",
     "__version__",
+    "cache_dir",
+    "clear_cache",
     "download_export",
     "export_forms",
     "export_to_parquet",

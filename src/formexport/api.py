@@ -7,9 +7,10 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from formexport.cache import ExportCache, MaxAge
 from formexport.client import Client
 from formexport.endpoints import FormRef
-from formexport.job import ExportJob
+from formexport.job import CACHED, ExportJob
 from formexport.progress import ProgressOption
 
 if TYPE_CHECKING:
@@ -24,9 +25,14 @@ def _ready_job(
     columns: Columns | None,
     progress: ProgressOption,
     timeout: float | None,
+    cache: bool,
+    max_age: MaxAge,
 ) -> ExportJob:
-    job = client.start_export(form, columns)
+    use_cache = cache or max_age is not None
+    job = client.start_export(form, columns, cache=use_cache, max_age=max_age)
     job.wait(progress=progress, timeout=timeout)
+    if use_cache and job.strategy != CACHED and job.request_key is not None:
+        ExportCache().store(job.request_key, job)
     return job
 
 
@@ -38,6 +44,8 @@ def load_export(
     base_url: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
+    cache: bool = False,
+    max_age: MaxAge = None,
 ) -> pd.DataFrame:
     """Export every submission of a form into a pandas DataFrame.
 
@@ -59,6 +67,15 @@ def load_export(
         ``"auto"``.
     timeout : float, optional
         Seconds to wait for the server to build the export; ``None`` waits as long as it takes.
+    cache : bool
+        Keep the finished export on this machine and reuse it for the same request (server,
+        form, columns). Off by default: exports hold personal data. See :func:`clear_cache`.
+    max_age : float or timedelta, optional
+        Reuse a cached export only if it is younger than this (seconds); implies ``cache=True``.
+
+    A background job this machine started for the same request (before a kernel restart, in
+    the last scheduled run) is picked up again instead of starting a second export, while it
+    runs or its link has not expired.
 
     Returns
     -------
@@ -79,7 +96,7 @@ def load_export(
     """
     with (
         Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout) as job,
+        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
     ):
         return job.to_dataframe()
 
@@ -93,6 +110,8 @@ def export_to_parquet(
     base_url: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
+    cache: bool = False,
+    max_age: MaxAge = None,
 ) -> Path:
     """Export a form's submissions into a Parquet file; return its path.
 
@@ -101,7 +120,7 @@ def export_to_parquet(
     """
     with (
         Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout) as job,
+        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
     ):
         return job.to_parquet(path)
 
@@ -115,6 +134,8 @@ def download_export(
     base_url: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
+    cache: bool = False,
+    max_age: MaxAge = None,
 ) -> Path:
     """Save a form's export as the server wrote it (CSV); return its path.
 
@@ -123,6 +144,6 @@ def download_export(
     """
     with (
         Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout) as job,
+        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
     ):
         return job.download(path)

@@ -65,6 +65,8 @@ def _export(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         progress=None if args.no_progress else "auto",
         timeout=args.timeout,
+        cache=args.cache,
+        max_age=args.max_age,
     )
     print(f"Wrote {written}")
     return EXIT_OK
@@ -141,6 +143,29 @@ def _sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from formexport.cache import ExportCache, cache_dir, clear_cache
+    from formexport.records import JobRecords
+
+    if args.action == "clear":
+        removed = clear_cache()
+        print(f"Removed {removed} cached files and job records from {cache_dir()}")
+        return EXIT_OK
+    if args.action == "dir":
+        print(cache_dir())
+        return EXIT_OK
+    entries = ExportCache().entries()
+    jobs = JobRecords().all()
+    print(f"{cache_dir()}: {len(entries)} cached exports, {len(jobs)} recorded jobs")
+    for entry in entries:
+        size, age = entry.size / 1e6, entry.age / 3600
+        print(f"  export  form {entry.form_id}  {size:.1f} MB  {age:.1f} h old  {entry.server}")
+    for job in jobs:
+        started = job.started.strftime("%Y-%m-%d %H:%M UTC")
+        print(f"  job     form {job.form_id}  {job.job_id}  started {started}  {job.server}")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     from formexport.demo import run_demo
 
@@ -168,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--timeout", type=float, help="seconds to wait for the server")
     export.add_argument("--no-progress", action="store_true", help="no progress display")
     export.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
+    export.add_argument(
+        "--cache", action="store_true", help="keep the export on this machine and reuse it"
+    )
+    export.add_argument("--max-age", type=float, help="reuse a cached export younger than S s")
     export.set_defaults(handler=_export)
 
     many = commands.add_parser(
@@ -206,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--progression", choices=("immediate", "per_poll", "timed", "stuck"), default="timed"
     )
     sandbox.set_defaults(handler=_sandbox)
+
+    cache = commands.add_parser(
+        "cache",
+        help="list or clear cached exports and recorded jobs",
+        description="Cached exports hold personal data; clear them when no longer needed.",
+    )
+    cache.add_argument("action", choices=("list", "clear", "dir"), nargs="?", default="list")
+    cache.set_defaults(handler=_cache)
 
     demo = commands.add_parser("demo", help="export the emulator's demo forms")
     demo.add_argument("--no-progress", action="store_true", help="no progress display")

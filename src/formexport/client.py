@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
 from functools import partial
 from types import TracebackType
 
 import requests
 
 from formexport import config
+from formexport.cache import ExportCache, MaxAge
 from formexport.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
-from formexport.job import BATCHED, ExportJob
-from formexport.models import ExportStatus, FormInfo
+from formexport.errors import NotFoundError
+from formexport.job import ASYNC, BATCHED, CACHED, ExportJob
+from formexport.models import ExportStatus, FormInfo, JobState
+from formexport.records import JobRecord, JobRecords
+from formexport.storage import request_key
 
 logger = logging.getLogger("formexport")
 
@@ -94,6 +99,10 @@ class Client:
         form: FormRef,
         columns: Columns | None = None,
         submission_ids: Sequence[int] | None = None,
+        *,
+        cache: bool = False,
+        max_age: MaxAge = None,
+        reattach: bool = True,
     ) -> ExportJob:
         """Start exporting a form's submissions; return the :class:`ExportJob`.
 
@@ -106,6 +115,14 @@ class Client:
             ``meta.attribution.<utm_*>``; ``None`` exports every field plus ``created_at``.
         submission_ids : list of int, optional
             Export only these submissions.
+        cache : bool
+            Return a finished export of the same request kept on this machine, if there is one
+            (younger than ``max_age``); see :mod:`formexport.cache`.
+        max_age : float or timedelta, optional
+            The oldest cached export to accept, in seconds; implies ``cache=True``.
+        reattach : bool
+            Pick up a background job this machine started earlier for the same request (still
+            running, or finished with a link that has not expired) instead of starting another.
 
         Notes
         -----
@@ -116,6 +133,23 @@ class Client:
         info = self.api.get_form(form)
         chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
         ids = None if submission_ids is None else [int(i) for i in submission_ids]
+        key = request_key(self.base_url, info.id, chosen, ids)
+        job = None
+        if cache or max_age is not None:
+            job = self._cached(key, info, chosen, max_age)
+        if job is None and reattach:
+            job = self._reattach(key, info, chosen, ids)
+        if job is None:
+            job = self._start(info, chosen, ids)
+            if job.is_async:
+                logger.info("Started export job %s for form %s", job.job_id, info.id)
+                self._record(job, key)
+        job.request_key = key
+        return job
+
+    def _start(
+        self, info: FormInfo, chosen: Mapping[str, bool], ids: list[int] | None
+    ) -> ExportJob:
         total = len(ids) if ids is not None else self.api.count_submissions(info.id)
         if total > config.SYNC_EXPORT_LIMIT and not self.api.status_readable(info.id):
             return self._batched(info, chosen, ids, total)
@@ -128,6 +162,63 @@ class Client:
             )
             return self._batched(info, chosen, ids, total)
         return ExportJob.from_answer(self.api, info, chosen, answer, submission_ids=ids)
+
+    def _cached(
+        self, key: str, info: FormInfo, chosen: Mapping[str, bool], max_age: MaxAge
+    ) -> ExportJob | None:
+        entry = ExportCache().lookup(key, max_age)
+        if entry is None:
+            return None
+        logger.info("Using the cached export of form %s (%.0f s old)", info.id, entry.age)
+        return ExportJob(self.api, info, chosen, strategy=CACHED, csv=entry.path)
+
+    def _reattach(
+        self, key: str, info: FormInfo, chosen: Mapping[str, bool], ids: list[int] | None
+    ) -> ExportJob | None:
+        records = JobRecords()
+        record = records.find(key)
+        if record is None:
+            return None
+        job = ExportJob(
+            self.api, info, chosen, strategy=ASYNC, job_id=record.job_id, submission_ids=ids
+        )
+        try:
+            status = job.refresh()
+        except NotFoundError:  # the job's status expired on the server, or cannot be read
+            records.forget(record.job_id)
+            return None
+        expired = status.expires_at is not None and status.expires_at <= _now()
+        if status.status == JobState.FAILED or (status.status == JobState.COMPLETED and expired):
+            records.forget(record.job_id)
+            return None
+        logger.info(
+            "Re-attached to export job %s of form %s, started %s (%s)",
+            record.job_id,
+            info.id,
+            record.started.strftime("%Y-%m-%d %H:%M UTC"),
+            status.status_text,
+        )
+        self._record(job, key)
+        return job
+
+    def _record(self, job: ExportJob, key: str) -> None:
+        def save(changed: ExportJob) -> None:
+            if changed.job_id is None:
+                return
+            status = changed.status
+            JobRecords().save(
+                JobRecord(
+                    key=key,
+                    server=self.base_url,
+                    form_id=changed.form_id,
+                    job_id=changed.job_id,
+                    started=(status.created_at if status and status.created_at else _now()),
+                    expires=status.expires_at if status else None,
+                )
+            )
+
+        save(job)
+        job.on_change = save
 
     def _batched(
         self,
@@ -154,3 +245,7 @@ class Client:
     def attach(self, form: FormRef, job_id: str) -> ExportJob:
         """Pick up a background export started earlier; see :meth:`ExportJob.attach`."""
         return ExportJob.attach(form, job_id, client=self)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

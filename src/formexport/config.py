@@ -7,6 +7,8 @@ Variable                    Meaning
 ``OPNFORM_API_BASE_URL``    API root; default ``https://api.opnform.com``. Self-hosted servers:
                             ``https://forms.example.com/api``.
 ``FORMEXPORT_PROGRESS``     Overrides ``progress="auto"``: ``tqdm``, ``widget``, ``log``, ``none``.
+``FORMEXPORT_CACHE_DIR``    Folder for the record of recent jobs and cached exports; default the
+                            user cache directory (``~/.cache/formexport`` on Linux).
 ==========================  ==================================================================
 """
 
@@ -23,6 +25,7 @@ from formexport.errors import ConfigurationError
 TOKEN_ENV = "OPNFORM_API_TOKEN"
 BASE_URL_ENV = "OPNFORM_API_BASE_URL"
 PROGRESS_ENV = "FORMEXPORT_PROGRESS"
+CACHE_DIR_ENV = "FORMEXPORT_CACHE_DIR"
 
 DEFAULT_BASE_URL = "https://api.opnform.com"
 
@@ -52,6 +55,10 @@ RESUME_BACKOFF = 0.5
 DOWNLOAD_HTTP_RETRIES = 2
 # Fresh exports started when a download link has expired, before giving up.
 MAX_REEXPORTS = 2
+# Recent export jobs remembered for re-attaching (a kernel restart, the next scheduled run).
+RECORDED_JOBS = 50
+# A recorded job not seen finished after this long is not worth a status request any more.
+RECORD_MAX_AGE = 2 * 24 * 3600.0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formexport import config, frames
+from formexport import _html, config, frames
 from formexport.batching import export_in_batches
 from formexport.download import LinkExpired, atomic_destination, download_file
 from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
@@ -37,8 +37,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("formexport")
 
-SYNC, ASYNC, BATCHED = "sync", "async", "batched"
+SYNC, ASYNC, BATCHED, CACHED = "sync", "async", "batched", "cached"
 PathArg = str | PathLike[str]
+
+
+_HOW = {
+    SYNC: "none (the server answered at once)",
+    BATCHED: "none (exported in batches of 1000)",
+    CACHED: "none (read from the local cache)",
+    ASYNC: "",
+}
 
 
 def _status_message(status: ExportStatus) -> str:
@@ -52,10 +60,11 @@ def _status_message(status: ExportStatus) -> str:
 class ExportJob:
     """An export of one form, whichever way the server delivers it.
 
-    Made by :meth:`Client.start_export` or :meth:`ExportJob.attach`. Three strategies hide
+    Made by :meth:`Client.start_export` or :meth:`ExportJob.attach`. Four strategies hide
     behind one interface: the server answered the CSV at once (``strategy == "sync"``), it
     started a background job (``"async"``, ``job_id`` set), or, when the server hides job status
-    from tokens, the export runs as synchronous batches of up to 1000 submissions (``"batched"``).
+    from tokens, the export runs as synchronous batches of up to 1000 submissions (``"batched"``);
+    ``"cached"`` reads a finished export kept on this machine (``cache=True``).
 
     Attributes
     ----------
@@ -69,6 +78,9 @@ class ExportJob:
         The columns requested.
     status : ExportStatus or None
         The last status seen.
+    request_key : str or None
+        Names the request (server, form, columns, submission ids) in the local job record and
+        the export cache.
 
     Examples
     --------
@@ -85,7 +97,7 @@ class ExportJob:
         *,
         strategy: str,
         job_id: str | None = None,
-        csv: bytes | None = None,
+        csv: bytes | Path | None = None,
         ids: Callable[[], Iterable[int]] | None = None,
         total: int | None = None,
         submission_ids: list[int] | None = None,
@@ -106,6 +118,9 @@ class ExportJob:
         # Until wait() is told otherwise, progress shows the way "auto" picks.
         self._reporter: ProgressReporter = make_reporter("auto")
         self._workdir: Path | None = None
+        self.request_key: str | None = None
+        # Told when the job id changes or the job completes, to keep the local job record.
+        self.on_change: Callable[[ExportJob], None] | None = None
 
     @classmethod
     def from_answer(
@@ -173,12 +188,35 @@ class ExportJob:
         """True for a background job on the server."""
         return self.strategy == ASYNC
 
+    @property
+    def server(self) -> str:
+        """The API base URL the export comes from."""
+        return self._api.settings.base_url
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
+
     def __repr__(self) -> str:
         state = self.status.status_text if self.status else "not checked"
         job = f", job_id={self.job_id!r}" if self.job_id else ""
         return (
             f"ExportJob(form_id={self.form_id}{job}, strategy={self.strategy!r}, status={state!r})"
         )
+
+    def _repr_html_(self) -> str:
+        """A small table for notebooks: form, job id, state, progress, rows, link lifetime."""
+        rows: list[tuple[str, str]] = [
+            ("Form", f"{self.form.title or self.form.slug} (id {self.form_id}, {self.form.slug})"),
+            ("Job id", _html.code(self.job_id) if self.job_id else _HOW[self.strategy]),
+        ]
+        if self.status is not None:
+            rows += self.status.html_rows()
+        else:
+            rows.append(("State", "not checked yet: call refresh() or wait()"))
+        if self._total is not None and not any(label == "Rows" for label, _ in rows):
+            rows.append(("Rows", str(self._total)))
+        return _html.table(f"Export of form {self.form_id}", rows)
 
     def _done_status(self) -> ExportStatus:
         return ExportStatus(
@@ -254,6 +292,8 @@ class ExportJob:
 
     def _report_status(self, status: ExportStatus) -> None:
         self.status = status
+        if status.status == JobState.COMPLETED:
+            self._changed()
         self._reporter.update(
             ProgressEvent(
                 "export",
@@ -314,6 +354,7 @@ class ExportJob:
         if isinstance(answer, AsyncExport):
             self.strategy, self.job_id = ASYNC, answer.job_id
             logger.warning("Started a fresh export, job %s", self.job_id)
+            self._changed()
         else:
             self.strategy, self.job_id, self._csv = SYNC, None, answer.content
 
@@ -336,13 +377,25 @@ class ExportJob:
         dest = self._destination(path)
         try:
             self._ensure_ready()
-            if self.strategy == ASYNC:
+            if self.strategy == ASYNC and not self._has_local_file():
                 self._download_async(dest)
             else:
                 self._copy_local(dest)
             return dest
         finally:
             self._reporter.close()
+
+    def _has_local_file(self) -> bool:
+        return isinstance(self._csv, Path) and self._csv.exists()
+
+    def keep(self, path: PathArg) -> Path:
+        """Save the export at ``path`` (as :meth:`download`) and read it from there from now on.
+
+        Used by the export cache; the file is not deleted by :meth:`close`.
+        """
+        dest = self.download(path)
+        self._csv = dest
+        return dest
 
     def _destination(self, path: PathArg) -> Path:
         dest = Path(path).expanduser()
@@ -354,6 +407,8 @@ class ExportJob:
 
     def _copy_local(self, dest: Path) -> None:
         assert self._csv is not None
+        if isinstance(self._csv, Path) and self._csv.resolve() == dest.resolve():
+            return  # already there
         with atomic_destination(dest) as out:
             if isinstance(self._csv, bytes):
                 out.write(self._csv)
@@ -393,7 +448,7 @@ class ExportJob:
 
     def _local_source(self) -> bytes | Path:
         self._ensure_ready()
-        if self._csv is None or (isinstance(self._csv, Path) and not self._csv.exists()):
+        if self._csv is None or (isinstance(self._csv, Path) and not self._has_local_file()):
             self._download_async(self._scratch_path("export.csv"))
         assert self._csv is not None
         return self._csv
@@ -403,7 +458,9 @@ class ExportJob:
         try:
             source = self._local_source()
             frame = frames.to_dataframe(source)
-            self._reporter.update(ProgressEvent("parse", len(frame), len(frame)))
+            self._reporter.update(
+                ProgressEvent("parse", len(frame), len(frame), job_id=self.job_id)
+            )
             return frame
         finally:
             self._reporter.close()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from formexport import _html
 from formexport._redact import redact_url
 from formexport.errors import UnexpectedResponseError
 
@@ -150,6 +151,27 @@ class ExportStatus:
         if self.file_url:
             shown.append(f"file_url={redact_url(self.file_url)!r}")
         return f"ExportStatus({', '.join(shown)})"
+
+    def html_rows(self) -> list[tuple[str, str]]:
+        """State, progress, rows and link lifetime as label/value pairs (no link, no token)."""
+        rows = [
+            ("State", self.status),
+            ("Progress", _html.bar(self.progress, self.status, f"{self.progress}%")),
+        ]
+        if self.processed_submissions is not None and self.total_submissions:
+            rows.append(("Rows", f"{self.processed_submissions} of {self.total_submissions}"))
+        elif self.status == JobState.PROCESSING and self.error_message:
+            rows.append(("Step", self.error_message))
+        if self.status == JobState.FAILED:
+            rows.append(("Error", self.error_message or "no reason given"))
+        if self.status == JobState.COMPLETED:
+            rows.append(("Link", _html.time_left(self.expires_at)))
+        return rows
+
+    def _repr_html_(self) -> str:
+        """A small table for notebooks; the signed link itself is never shown."""
+        title = f"Export job {self.job_id}" if self.job_id else "Export status"
+        return _html.table(title, self.html_rows())
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from formexport import _jupyter
 from formexport.config import PROGRESS_ENV
 from formexport.errors import InvalidArgumentError
 
@@ -76,8 +77,10 @@ class ProgressEvent:
     @property
     def fraction(self) -> float | None:
         """``completed / total`` in 0..1, when the total is known."""
-        if not self.total:
+        if self.total is None:
             return None
+        if self.total <= 0:
+            return 1.0  # nothing to do is done
         return max(0.0, min(1.0, self.completed / self.total))
 
 
@@ -116,7 +119,8 @@ class CallbackReporter:
         """Nothing to release."""
 
 
-def _describe(event: ProgressEvent) -> str:
+def describe(event: ProgressEvent) -> str:
+    """One line for ``event``, e.g. ``"Download (job 5b0f...): 1.2 MB of 3.4 MB"``."""
     label = LABELS.get(event.phase, event.phase)
     job = f" (job {event.job_id})" if event.job_id else ""
     if event.phase == "download":
@@ -165,7 +169,7 @@ class LogReporter:
             quiet = steps == last_steps and now - last_time < self._interval
             if same_state and quiet:
                 return
-        self._log.info("%s", _describe(event))
+        self._log.info("%s", describe(event))
         self._last = (event.phase, event.message, steps, now)
 
     def close(self) -> None:
@@ -173,19 +177,19 @@ class LogReporter:
 
 
 class TqdmReporter:
-    """A tqdm bar per phase: text on a terminal (``widget=False``) or an ipywidgets bar."""
+    """A text bar per phase (tqdm), on a terminal or in a notebook without ipywidgets.
 
-    def __init__(self, *, widget: bool = False, file: Any = None) -> None:
-        self._widget = widget
+    Phases follow each other on their own lines: server export, download, reading.
+    """
+
+    def __init__(self, *, file: Any = None) -> None:
         self._file = file
         self._bar: Any = None
         self._phase: str | None = None
 
     def _open(self, event: ProgressEvent) -> Any:
-        if self._widget:
-            from tqdm.notebook import tqdm as bar_class
-        else:
-            from tqdm.std import tqdm as bar_class
+        from tqdm.std import tqdm as bar_class
+
         total = 100 if event.phase == "export" else event.total
         options: dict[str, Any] = {
             "total": total,
@@ -198,8 +202,7 @@ class TqdmReporter:
             options.update(unit_scale=True, unit_divisor=1024)
         if event.phase == "export":
             options["bar_format"] = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"
-        if not self._widget:
-            options["file"] = self._file or sys.stderr
+        options["file"] = self._file or sys.stderr
         return bar_class(**options)
 
     def update(self, event: ProgressEvent) -> None:
@@ -226,35 +229,26 @@ class TqdmReporter:
         self._phase = None
 
 
-def _in_jupyter_kernel() -> bool:
-    shell_module = sys.modules.get("IPython")
-    if shell_module is None or "ipykernel" not in sys.modules:
-        return False
-    get_ipython = getattr(shell_module, "get_ipython", None)
-    shell = get_ipython() if callable(get_ipython) else None
-    return type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def _widgets_available() -> bool:
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def detect_progress_mode() -> str:
     """Pick ``"widget"``, ``"tqdm"`` or ``"log"`` for where the code runs.
 
-    ``FORMEXPORT_PROGRESS`` wins when set. In a Jupyter kernel the widget bar is used when
-    ipywidgets imports, else a text bar; a terminal gets a text bar; anything else (cron, CI,
-    redirected output) gets log lines.
+    ``FORMEXPORT_PROGRESS`` wins when set. In a Jupyter kernel with a front-end attached
+    (JupyterLab, Notebook, VS Code) the widget bar is used when ipywidgets imports, else a text
+    bar. A kernel run by papermill, nbclient or nbconvert has no front-end and gets log lines,
+    like cron, CI and redirected output; a terminal gets a text bar.
+
+    Returns
+    -------
+    str
+        ``"widget"``, ``"tqdm"``, ``"log"`` or, from the environment, ``"none"``.
     """
     forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
     if forced:
         return _checked_mode(forced, source=PROGRESS_ENV)
-    if _in_jupyter_kernel():
-        return "widget" if _widgets_available() else "tqdm"
+    if _jupyter.in_jupyter_kernel():
+        if not _jupyter.frontend_attached():
+            return "log"
+        return "widget" if _jupyter.widgets_available() else "tqdm"
     stream = sys.stderr
     if stream is not None and hasattr(stream, "isatty") and stream.isatty():
         return "tqdm"
@@ -295,11 +289,15 @@ def make_reporter(progress: ProgressOption = "auto") -> ProgressReporter:
         raise InvalidArgumentError(f"progress={progress!r} is not a progress option.")
     mode = progress.strip().lower()
     mode = detect_progress_mode() if mode == "auto" else _checked_mode(mode, source="progress")
-    if mode == "widget" and not _widgets_available():
+    if mode == "widget" and not _jupyter.widgets_available():
         logger.warning("progress='widget' needs ipywidgets; showing a text bar instead")
         mode = "tqdm"
     if mode == "none":
         return NullReporter()
     if mode == "log":
         return LogReporter()
-    return TqdmReporter(widget=mode == "widget")
+    if mode == "widget":
+        from formexport.progress_widget import WidgetReporter
+
+        return WidgetReporter()
+    return TqdmReporter()

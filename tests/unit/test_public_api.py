@@ -24,12 +24,17 @@ def test_public_callables_have_docstrings() -> None:
 
 def test_pinned_signatures() -> None:
     params = inspect.signature(fx.load_export).parameters
-    assert list(params) == ["form", "columns", "token", "base_url", "progress", "timeout"]
+    assert list(params) == [
+        "form", "columns", "token", "base_url", "progress", "timeout", "cache", "max_age",
+    ]  # fmt: skip
+    assert params["cache"].default is False
     assert params["progress"].default == "auto"
     for verb in (fx.export_to_parquet, fx.download_export):
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
     start = inspect.signature(fx.Client.start_export).parameters
-    assert list(start) == ["self", "form", "columns", "submission_ids"]
+    assert list(start) == [
+        "self", "form", "columns", "submission_ids", "cache", "max_age", "reattach",
+    ]  # fmt: skip
 
 
 def test_importing_formexport_does_not_import_pandas_or_pyarrow() -> None:

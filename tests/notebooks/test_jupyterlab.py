@@ -1,0 +1,146 @@
+"""Seen in a real browser: JupyterLab on loopback, headless Debian Chromium driven by Playwright.
+
+An analyst's notebook runs ``load_export`` with the default progress; the bar must render as a
+widget (not ``HBox(children=...)`` text) and end at 100 %. A screenshot of the finished bar is
+kept in ``build/test-artifacts/`` (or ``$FORMEXPORT_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+import requests
+from nbformat.v4 import new_code_cell, new_notebook
+from playwright.sync_api import Page, expect, sync_playwright
+
+from formexport.sandbox import Sandbox
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; no browser is downloaded
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).parents[2]
+ARTIFACTS = Path(os.environ.get("FORMEXPORT_ARTIFACTS", REPO / "build" / "test-artifacts"))
+STARTUP_SECONDS = 90
+CELL = "import formexport as fx\n\ndf = fx.load_export(2)\ndf.shape"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"JupyterLab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def lab_url(kernel_env: Sandbox, tmp_path: Path) -> Iterator[str]:
+    """A JupyterLab server on 127.0.0.1 whose root holds one notebook; yields its URL."""
+    kernel_env.config.job_progression = "timed"  # the bar moves through the server phase
+    kernel_env.config.seconds_per_step = 0.3
+    root = tmp_path / "lab"
+    root.mkdir()
+    notebook = new_notebook(cells=[new_code_cell(CELL)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, root / "export.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORMEXPORT_PROGRESS")}
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
+        env[name] = str(tmp_path / name.lower())
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
+    log = tmp_path / "jupyterlab.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+             f"--port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+             f"--IdentityProvider.token={token}", "--LabApp.news_url=",
+             "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",
+             *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI runs as root
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait_until_serving(f"http://127.0.0.1:{port}/api/status?token={token}", server, log)
+        yield f"http://127.0.0.1:{port}/lab/tree/export.ipynb?token={token}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _run_first_cell(page: Page) -> None:
+    """Run the notebook's cell as a person would (Ctrl+Enter), once the kernel is connected.
+
+    The kernel can show "Idle" a moment before its session accepts requests; a key press in
+    that moment is lost, so it is repeated until the cell's prompt shows it was taken.
+    """
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=STARTUP_SECONDS * 1000)
+    prompt = page.locator(".jp-Cell .jp-InputPrompt").first
+    for _ in range(5):
+        page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+        page.keyboard.press("Control+Enter")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if prompt.inner_text().strip() not in ("[ ]:", ""):
+                return
+            page.wait_for_timeout(200)
+    pytest.fail("JupyterLab never ran the cell")
+
+
+def test_the_default_progress_is_a_widget_bar_that_ends_at_100(lab_url: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 600})
+            page.goto(lab_url, timeout=STARTUP_SECONDS * 1000)
+            _run_first_cell(page)
+
+            progress = page.locator(".formexport-progress")
+            expect(progress).to_be_visible(timeout=60_000)
+            expect(progress).to_contain_text("Read CSV", timeout=90_000)
+            expect(progress).to_contain_text("100%")
+            bar = progress.locator(".progress-bar")
+            assert bar.evaluate("element => element.style.width") == "100%"
+            assert "progress-bar-success" in (bar.get_attribute("class") or "")
+            expect(page.locator(".jp-OutputArea-output").last).to_contain_text("(2500, 13)")
+            outputs = page.locator(".jp-Notebook .jp-OutputArea").first.inner_text()
+            assert "HBox(children" not in outputs
+            assert "Loading widget" not in outputs
+
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.locator(".jp-Notebook .jp-Cell").first.screenshot(
+                path=str(ARTIFACTS / "jupyterlab-progress.png")
+            )
+        finally:
+            browser.close()

@@ -1,0 +1,141 @@
+"""The notebook bar and environment detection, without a kernel (tests/notebooks has one)."""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+import pytest
+
+from formexport import _jupyter
+from formexport.progress import ProgressEvent, detect_progress_mode, make_reporter
+from formexport.progress_widget import WIDGET_MIME, WidgetReporter
+
+
+class Handle:
+    def __init__(self, shown: list[dict[str, Any]]) -> None:
+        self.shown = shown
+
+    def update(self, bundle: dict[str, Any], raw: bool) -> None:
+        assert raw
+        self.shown.append(bundle)
+
+
+def _reporter(now: list[float]) -> tuple[WidgetReporter, list[dict[str, Any]]]:
+    shown: list[dict[str, Any]] = []
+
+    def display(bundle: dict[str, Any]) -> Handle:
+        shown.append(bundle)
+        return Handle(shown)
+
+    return WidgetReporter(display=display, clock=lambda: now[0]), shown
+
+
+def test_one_widget_follows_the_whole_export() -> None:
+    now = [0.0]
+    reporter, shown = _reporter(now)
+    reporter.update(ProgressEvent("export", 44, 100, "440/1001 submissions", job_id="j-1"))
+    box = reporter.widget
+    label, bar, text = box.children
+    assert "Server export" in label.value
+    assert bar.value == pytest.approx(0.44)
+    assert "440/1001 submissions" in text.value
+    assert "j-1" in text.value
+    reporter.update(ProgressEvent("export", 95, 100, "Generating export file...", job_id="j-1"))
+    assert "Generating export file..." in text.value
+    reporter.update(ProgressEvent("export", 100, 100, "completed", job_id="j-1"))
+    reporter.close()
+    assert bar.bar_style == "success"
+    now[0] = 1.0
+    reporter.update(ProgressEvent("download", 512_000, 1_024_000, job_id="j-1"))
+    assert reporter.widget is box  # the same bar, not a second one
+    assert "Download" in label.value
+    assert bar.value == pytest.approx(0.5)
+    assert "0.5 of 1.0 MB" in text.value
+    reporter.update(ProgressEvent("parse", 1001, 1001))
+    reporter.close()
+    assert "Read CSV" in label.value
+    assert bar.value == 1.0
+    assert bar.bar_style == "success"
+    # Displayed once; later bundles only refresh the plain-text twin of the same widget.
+    model_ids = {b[WIDGET_MIME]["model_id"] for b in shown}
+    assert model_ids == {box.model_id}
+    assert shown[-1]["text/plain"] == "Read CSV: 1001/1001 rows"
+    assert all("HBox" not in b["text/plain"] for b in shown)
+
+
+def test_a_stopped_export_leaves_an_orange_bar() -> None:
+    reporter, _ = _reporter([0.0])
+    reporter.update(ProgressEvent("download", 100, 1000, job_id="j-2"))
+    reporter.close()
+    _, bar, text = reporter.widget.children
+    assert bar.bar_style == "warning"
+    assert "stopped" in text.value
+
+
+def test_redraws_are_throttled_within_a_phase() -> None:
+    now = [0.0]
+    reporter, _ = _reporter(now)
+    reporter.update(ProgressEvent("download", 0, 10_000_000))
+    _, bar, _ = reporter.widget.children
+    reporter.update(ProgressEvent("download", 5_000_000, 10_000_000))
+    assert bar.value == 0.0  # too soon after the last redraw
+    now[0] = 0.5
+    reporter.update(ProgressEvent("download", 6_000_000, 10_000_000))
+    assert bar.value == pytest.approx(0.6)
+    reporter.update(ProgressEvent("download", 10_000_000, 10_000_000))
+    assert bar.value == 1.0  # the end is always drawn
+
+
+def test_messages_are_escaped() -> None:
+    reporter, _ = _reporter([0.0])
+    reporter.update(ProgressEvent("export", 5, 100, "<script>x</script>", job_id="<b>"))
+    _, _, text = reporter.widget.children
+    assert "<script>" not in text.value
+    assert "&lt;script&gt;" in text.value
+
+
+def _fake_kernel(monkeypatch: pytest.MonkeyPatch, allow_stdin: bool | None) -> None:
+    """An IPython shell object shaped like ipykernel's, answering one execute request."""
+
+    class ZMQInteractiveShell:
+        kernel = types.SimpleNamespace(
+            get_parent=lambda channel=None: (
+                {} if allow_stdin is None else {"content": {"allow_stdin": allow_stdin}}
+            )
+        )
+
+    shell = ZMQInteractiveShell()
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+
+
+def test_a_kernel_with_a_front_end_gets_the_widget(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_kernel(monkeypatch, allow_stdin=True)
+    assert _jupyter.in_jupyter_kernel()
+    assert detect_progress_mode() == "widget"
+    monkeypatch.setattr(_jupyter, "widgets_available", lambda: False)
+    assert detect_progress_mode() == "tqdm"
+
+
+def test_papermill_and_nbclient_kernels_get_log_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_kernel(monkeypatch, allow_stdin=False)
+    assert not _jupyter.frontend_attached()
+    assert detect_progress_mode() == "log"
+    monkeypatch.setenv("FORMEXPORT_PROGRESS", "widget")
+    assert detect_progress_mode() == "widget"
+
+
+def test_widget_without_ipywidgets_falls_back_to_text(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import raises ImportError
+    reporter = make_reporter("widget")
+    assert type(reporter).__name__ == "TqdmReporter"
+    assert "needs ipywidgets" in caplog.text
+
+
+def test_outside_jupyter_nothing_is_attached() -> None:
+    assert not _jupyter.in_jupyter_kernel()
+    assert not _jupyter.frontend_attached()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from formexport.client import Client
 from formexport.endpoints import FormRef
+from formexport.errors import InvalidArgumentError
 from formexport.job import ExportJob
 from formexport.progress import ProgressOption
 
@@ -25,8 +27,13 @@ def _ready_job(
     progress: ProgressOption,
     timeout: float | None,
 ) -> ExportJob:
-    job = client.start_export(form, columns)
-    job.wait(progress=progress, timeout=timeout)
+    if timeout is not None and not timeout >= 0:
+        raise InvalidArgumentError(f"timeout is a number of seconds >= 0 or None; got {timeout!r}.")
+    # One budget for the whole export: the request (rate limits) and the wait.
+    deadline = None if timeout is None else time.monotonic() + timeout
+    job = client.start_export(form, columns, timeout=timeout)
+    left = None if deadline is None else max(0.0, deadline - time.monotonic())
+    job.wait(progress=progress, timeout=left)
     return job
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from types import TracebackType
@@ -32,6 +33,10 @@ class Client:
         self-hosted ``https://forms.example.com/api``.
     session : requests.Session, optional
         For proxies or custom certificates; formexport adds its retries and token.
+    allow_insecure_http : bool, optional
+        Let the token travel over plain ``http://`` to a host that is not loopback (a private
+        network you trust). ``None`` (the default) reads ``FORMEXPORT_ALLOW_INSECURE_HTTP``;
+        otherwise such a base URL raises :class:`~formexport.ConfigurationError`.
 
     Examples
     --------
@@ -46,8 +51,11 @@ class Client:
         base_url: str | None = None,
         *,
         session: requests.Session | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
-        self.settings = config.resolve_settings(token, base_url)
+        self.settings = config.resolve_settings(
+            token, base_url, allow_insecure_http=allow_insecure_http
+        )
         self.api = OpnFormAPI(self.settings, session=session)
 
     @property
@@ -94,6 +102,8 @@ class Client:
         form: FormRef,
         columns: Columns | None = None,
         submission_ids: Sequence[int] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> ExportJob:
         """Start exporting a form's submissions; return the :class:`ExportJob`.
 
@@ -106,6 +116,9 @@ class Client:
             ``meta.attribution.<utm_*>``; ``None`` exports every field plus ``created_at``.
         submission_ids : list of int, optional
             Export only these submissions.
+        timeout : float, optional
+            Seconds the export request may wait out OpnForm's rate limit; past them
+            :class:`~formexport.RateLimitError` is raised. ``None`` waits as the server asks.
 
         Notes
         -----
@@ -119,7 +132,8 @@ class Client:
         total = len(ids) if ids is not None else self.api.count_submissions(info.id)
         if total > config.SYNC_EXPORT_LIMIT and not self.api.status_readable(info.id):
             return self._batched(info, chosen, ids, total)
-        answer = self.api.post_export(info.id, chosen, ids)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        answer = self.api.post_export(info.id, chosen, ids, deadline=deadline)
         if isinstance(answer, AsyncExport) and not self.api.status_readable(info.id):
             # Submissions arrived between counting and exporting; that job cannot be watched.
             logger.warning(

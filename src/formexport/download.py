@@ -1,4 +1,16 @@
-"""Fetching a signed export link: streamed, resumed, verified, then moved into place atomically."""
+"""Fetching a signed export link: streamed, resumed, verified, then moved into place atomically.
+
+What can go wrong on the way, and what happens:
+
+* a cut body (reset, time-out, fewer bytes than announced) resumes with ``Range`` when the host
+  answers ``206`` with the right ``Content-Range``, and starts over when it answers ``200``;
+* ``429`` and ``5xx`` answers are retried after their ``Retry-After`` (or a growing pause);
+* a host that announced fewer bytes than it has is caught by asking for the bytes after the end
+  (``416`` confirms the end, ``206`` hands over the rest);
+* an HTML page (a proxy's login page) is refused, never saved as the export;
+* the destination only ever receives a complete file: bytes go to a private (0600) temporary
+  file beside it, removed on any failure, and ``os.replace`` moves it into place.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +31,7 @@ import requests
 import urllib3
 
 from formexport import _http, config
-from formexport._redact import redact_url
+from formexport._redact import redact_url, scrub_exception
 from formexport.errors import DownloadError
 
 logger = logging.getLogger("formexport")
@@ -36,10 +48,44 @@ _INTERRUPTIONS = (
     urllib3.exceptions.HTTPError,
 )
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+# Answers worth another attempt: the host is busy or briefly failing.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Characters no file name from a server may carry (separators, Windows' reserved set).
+_NAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
+_MAX_NAME_BYTES = 255
+_SMALL_BODY = 64 * 1024
 
 
 class LinkExpired(DownloadError):
     """The signed link expired (by ``expires_at`` or by the file host's answer)."""
+
+
+class _Transient(Exception):
+    """A busy or failing host (429, 5xx): worth another attempt after ``retry_after``."""
+
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.retry_after = retry_after
+
+
+def safe_filename(name: str, default: str = "export.csv") -> str:
+    """A file name from a server (a slug, ``Content-Disposition``) that cannot leave its folder.
+
+    Only the last path component survives; separators, control and reserved characters go,
+    and leading or trailing dots and spaces too (so no ``..``, no hidden file).
+
+    Examples
+    --------
+    >>> safe_filename("../../etc/passwd")
+    'passwd'
+    >>> safe_filename("..")
+    'export.csv'
+    """
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _NAME_UNSAFE.sub("", last).strip(" .")
+    encoded = cleaned.encode("utf-8")[:_MAX_NAME_BYTES]
+    cleaned = encoded.decode("utf-8", "ignore").strip(" .")
+    return cleaned or default
 
 
 @dataclass(frozen=True)
@@ -61,8 +107,12 @@ def atomic_destination(dest: Path) -> Iterator[BinaryIO]:
     Each writer gets its own temporary name, so two processes writing the same destination
     never mix bytes: the last complete file wins.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # mkstemp creates the file 0600 whatever the umask: exports hold personal data.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w+b") as handle:
@@ -70,9 +120,21 @@ def atomic_destination(dest: Path) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, requests.RequestException):
+            raise  # requests' errors are OSErrors too; they are not about the disk
+        raise _write_error(dest, exc) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _write_error(dest: Path, exc: OSError) -> DownloadError:
+    return DownloadError(
+        f"Could not write {dest}: {exc.strerror or exc}. Choose a destination in a folder you "
+        "can write to, with enough free space; nothing was left behind."
+    )
 
 
 def write_atomically(dest: Path, chunks: Iterator[bytes] | list[bytes]) -> Path:
@@ -110,45 +172,99 @@ class _Transfer:
         self.chunk_size = chunk_size
         self.received = 0
         self.total: int | None = None
+        self.end_confirmed = False
         self.digest = hashlib.sha256()
 
     def run(self, max_resumes: int) -> None:
         failures = 0
         while True:
+            wait: float | None = None
             try:
-                if self._attempt():
+                if self._attempt() and self._at_end():
                     return
                 cause: Exception | None = None
             except _INTERRUPTIONS as exc:
                 cause = exc
+            except _Transient as exc:
+                cause, wait = exc, exc.retry_after
+            except requests.RequestException as exc:
+                raise DownloadError(
+                    f"Downloading {redact_url(self.url)} failed ({type(exc).__name__}); the "
+                    "link may be malformed. Start a new export."
+                ) from scrub_exception(exc)
             failures += 1
-            reason = type(cause).__name__ if cause else "body shorter than announced"
+            reason = str(cause) if isinstance(cause, _Transient) else type(cause).__name__
+            reason = reason if cause else "body shorter than announced"
             if failures > max_resumes:
                 raise DownloadError(
                     f"Downloading {redact_url(self.url)} failed {failures} times ({reason}) "
                     f"after {self.received} bytes; giving up."
-                ) from cause
-            logger.info("Download interrupted after %d bytes (%s); resuming", self.received, reason)
-            time.sleep(config.RESUME_BACKOFF * 2 ** (failures - 1))
+                ) from (scrub_exception(cause) if cause else None)
+            pause = max(config.RESUME_BACKOFF * 2 ** (failures - 1), wait or 0.0)
+            logger.info(
+                "Download interrupted after %d bytes (%s); resuming in %.1f s",
+                self.received,
+                reason,
+                pause,
+            )
+            time.sleep(pause)
 
-    def _attempt(self) -> bool:
+    def _get_from_here(self) -> requests.Response:
         headers = {"Accept-Encoding": "identity"}
         if self.received:
             headers["Range"] = f"bytes={self.received}-"
-        with self.session.get(
-            self.url, headers=headers, stream=True, timeout=_http.TIMEOUT
-        ) as response:
+        return self.session.get(self.url, headers=headers, stream=True, timeout=_http.timeout())
+
+    def _attempt(self) -> bool:
+        """One request from where the file stands; True once it holds every announced byte."""
+        with self._get_from_here() as response:
             if response.status_code == 416:
                 return self._range_refused(response)
             self._accept(response)
-            # read1 hands over every byte that arrived, so a cut loses nothing and the
-            # resume starts exactly where the body stopped.
-            while chunk := response.raw.read1(self.chunk_size):
-                self.handle.write(chunk)
-                self.digest.update(chunk)
-                self.received += len(chunk)
-                self.on_progress(self.received, self.total)
+            self._stream(response)
         return self._complete()
+
+    def _at_end(self) -> bool:
+        """Ask for the bytes after the end: ``416`` confirms it, ``206`` hands over more.
+
+        A host (or a proxy) that announced fewer bytes than the file has would otherwise leave
+        the file silently short; one small request rules that out.
+        """
+        while self.received and not self.end_confirmed:
+            with self._get_from_here() as response:
+                status = response.status_code
+                if status == 416:
+                    return self._range_refused(response)
+                if status == 206 and self._continues(response):
+                    logger.warning(
+                        "The file host announced %d bytes but has more; fetching the rest",
+                        self.received,
+                    )
+                    self._accept_partial(response)
+                    self._stream(response)
+                    if not self._complete():
+                        return False
+                    continue
+                if status == 200 and _int_header(response, "Content-Length") != self.received:
+                    # The host ignores Range, and its whole file is not the size we have.
+                    logger.warning("The file host changed its answer; downloading again")
+                    self._restart()
+                    return False
+                return True  # any other answer: the announced length stands
+        return True
+
+    def _continues(self, response: requests.Response) -> bool:
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+        return match is not None and int(match.group(1)) == self.received
+
+    def _stream(self, response: requests.Response) -> None:
+        # read1 hands over every byte that arrived, so a cut loses nothing and the
+        # resume starts exactly where the body stopped.
+        while chunk := response.raw.read1(self.chunk_size):
+            self.handle.write(chunk)
+            self.digest.update(chunk)
+            self.received += len(chunk)
+            self.on_progress(self.received, self.total)
 
     def _accept(self, response: requests.Response) -> None:
         status = response.status_code
@@ -156,6 +272,14 @@ class _Transfer:
             raise LinkExpired(
                 f"The file host refused the export link with HTTP {status}: it has expired or "
                 "the file is gone."
+            )
+        if status in TRANSIENT_STATUSES:
+            raise _Transient(status, _http.retry_after_seconds(response))
+        if status in (200, 206) and "html" in response.headers.get("Content-Type", "").lower():
+            raise DownloadError(
+                f"The file host answered HTTP {status} with an HTML page instead of the export "
+                "(a proxy or a login page in the way?); nothing was saved. Check the network "
+                "path to the file host, then start a new export."
             )
         if status == 206:
             self._accept_partial(response)
@@ -180,9 +304,14 @@ class _Transfer:
         self.total = int(total) if total != "*" else self.total
 
     def _range_refused(self, response: requests.Response) -> bool:
-        # 416 carries the real size as "bytes */N": the host may have said more than it had.
+        """416: nothing at or after our offset; ``bytes */N``, when given, is the real size."""
+        if not self.received:
+            raise DownloadError("The file host answered HTTP 416 to a request without a range.")
+        # A short error body: read it so the connection can serve the next request.
+        response.raw.read(_SMALL_BODY, decode_content=False)
         size = response.headers.get("Content-Range", "").rpartition("/")[2]
-        if size.isdigit() and int(size) == self.received:
+        if not size.isdigit() or int(size) == self.received:
+            self.end_confirmed = True
             return True
         logger.info("The file host refused the resume; downloading from the start")
         self._restart()
@@ -192,6 +321,7 @@ class _Transfer:
         self.handle.seek(0)
         self.handle.truncate()
         self.received = 0
+        self.end_confirmed = False
         self.digest = hashlib.sha256()
 
     def _complete(self) -> bool:

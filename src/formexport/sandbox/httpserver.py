@@ -14,6 +14,7 @@ import logging
 import socket
 import socketserver
 import struct
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -68,6 +69,12 @@ class _Server(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet when a client hangs up between requests; report anything else."""
+        if isinstance(sys.exc_info()[1], _GONE):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def drop_connections(self) -> None:
         """Shut down open keep-alive connections so their threads end."""

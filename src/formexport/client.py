@@ -126,6 +126,8 @@ class Client:
         job status (OpnForm's default), no background job is started: the returned job exports
         in synchronous batches of 1000 when waited for.
         """
+        if columns is not None:
+            normalize_columns(columns)  # a malformed selection is refused before any request
         info = self.api.get_form(form)
         chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
         ids = None if submission_ids is None else [int(i) for i in submission_ids]

@@ -344,7 +344,7 @@ class ExportJob:
         dest = Path(path).expanduser()
         if dest.is_dir():
             # The slug comes from the server: it must not lead out of the folder.
-            dest = dest / safe_filename(f"{self.form.slug}-submissions.csv")
+            dest = dest / f"{safe_filename(self.form.slug, str(self.form_id))}-submissions.csv"
         if dest.name in ("", ".", ".."):
             raise InvalidArgumentError(f"{path!r} is not a file path to write the export to.")
         return dest

@@ -16,11 +16,11 @@ from formexport.sandbox import RecordedRequest, Sandbox
 FIGURES: dict[str, object] = {}
 
 
-def finished_job(sandbox: Sandbox, form: int = 2, **client_options: object) -> fx.ExportJob:
+def finished_job(sandbox: Sandbox, form: int = 2, columns: list[str] | None = None) -> fx.ExportJob:
     """A background export that has completed, its file not yet downloaded."""
     sandbox.config.status_access = "open"
-    client = fx.Client(token=sandbox.token, base_url=sandbox.base_url, **client_options)  # type: ignore[arg-type]
-    job = client.start_export(form)
+    client = fx.Client(token=sandbox.token, base_url=sandbox.base_url)
+    job = client.start_export(form, columns)
     job.wait(progress=None)
     assert job.is_async
     return job

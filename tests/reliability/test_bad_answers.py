@@ -59,8 +59,10 @@ def test_body_length_not_matching_content_length(
     assert path.read_bytes() == original
     size = len(original)
     ranges = [r.headers.get("Range") for r in file_requests(sandbox)]
-    if delta > 0:  # announced more than sent: resumed where the body stopped
-        assert ranges == [None, f"bytes={size}-"]
+    if delta > 0 and file_host == "local":  # announced more than sent: resumed, and the
+        assert ranges == [None, f"bytes={size}-"]  # 416 "bytes */size" confirms the end
+    elif delta > 0:  # S3's 416 does not say the size: the file is fetched once more, whole
+        assert ranges == [None, f"bytes={size}-", None, f"bytes={size}-"]
     else:  # announced less than it had: the check after the end fetched the rest
         assert ranges == [None, f"bytes={size + delta}-", f"bytes={size}-"]
     FIGURES[f"Content-Length off by {delta:+d} ({file_host}): requests, bytes lost"] = (

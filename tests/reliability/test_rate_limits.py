@@ -112,7 +112,8 @@ def test_a_storm_that_never_ends_is_reported(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fx.config, "RATE_LIMIT_RETRIES", 2)
-    sandbox.faults.add(Fault("form", **too_many(None)))  # type: ignore[arg-type]
+    monkeypatch.setattr(fx.config, "MIN_RATE_LIMIT_WAIT", 0.01)
+    sandbox.faults.add(Fault("form", **too_many(None, retry_after=0)))  # type: ignore[arg-type]
     with pytest.raises(fx.RateLimitError, match="rate limit"):
         fx.load_export(1, token=sandbox.token, base_url=sandbox.base_url, progress=None)
     assert len(on_route(sandbox, "/open/forms/1")) == 3

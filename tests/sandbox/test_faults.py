@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import socket
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -250,3 +252,20 @@ def test_new_knobs_travel_through_the_control_api(api: Api, sb: Sandbox) -> None
     assert response.status_code == 201
     (fault,) = sb.faults.pending()
     assert (fault.stall, fault.stall_after, fault.advance_clock) == (0.1, 10, 60)
+
+
+def test_a_client_hanging_up_between_requests_is_not_reported(
+    sb: Sandbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    parts = urlsplit(sb.base_url)
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=5) as sock:
+        request = (
+            f"GET /open/forms/1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {sb.token}\r\n\r\n"
+        )
+        sock.sendall(request.encode())
+        assert sock.recv(12) == b"HTTP/1.1 200"
+        time.sleep(0.1)  # the whole answer is out: the server waits for the next request
+        # Close with a reset (unread bytes, or SO_LINGER 0), as clients that stop reading do.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.3)  # let the server's thread meet the reset
+    assert "Traceback" not in capfd.readouterr().err

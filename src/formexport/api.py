@@ -65,7 +65,8 @@ def load_export(
         :class:`~formexport.progress.ProgressEvent` objects. ``FORMEXPORT_PROGRESS`` overrides
         ``"auto"``.
     timeout : float, optional
-        Seconds to wait for the server to build the export; ``None`` waits as long as it takes.
+        Seconds to wait for the server to take and build the export (rate limits included);
+        ``None`` waits as long as it takes.
 
     Returns
     -------

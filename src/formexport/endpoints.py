@@ -219,19 +219,40 @@ class OpnFormAPI:
         """``POST /open/forms/{form}/submissions/export``: CSV at once, or a background job.
 
         A 429 is waited out and retried (no job can have been created); past ``deadline``
-        (a :func:`time.monotonic` value) a :class:`RateLimitError` is raised instead.
+        (a :func:`time.monotonic` value) a :class:`RateLimitError` is raised instead. An
+        export of at most 1000 chosen submissions is always answered at once, never as a job,
+        so it is also repeated after a 5xx or a broken connection (the batched route).
         """
         payload: dict[str, Any] = {"columns": dict(columns)}
         if submission_ids:
             payload["submissionIds"] = [int(i) for i in submission_ids]
         path = f"/open/forms/{form_path(form)}/submissions/export"
+        repeatable = bool(submission_ids) and len(payload["submissionIds"]) <= (
+            config.SYNC_EXPORT_LIMIT
+        )
+        failures = 0
         while True:
-            response = self._request("POST", path, json=payload)
-            if response.status_code != 429:
+            try:
+                response = self._request("POST", path, json=payload)
+            except NetworkError:
+                if not repeatable or failures >= config.HTTP_RETRIES:
+                    raise
+                failures = self._pause_before_repeating(failures)
+                continue
+            status = response.status_code
+            if status == 429:
+                self._wait_out_rate_limit(response, deadline)
+            elif repeatable and status in _http.RETRY_STATUSES and failures < config.HTTP_RETRIES:
+                failures = self._pause_before_repeating(failures)
+            else:
                 break
-            self._wait_out_rate_limit(response, deadline)
         _http.raise_for_status(response, subject=f"export of form {form!r}")
         return _export_answer(response)
+
+    def _pause_before_repeating(self, failures: int) -> int:
+        logger.info("The export request failed; repeating it (attempt %d)", failures + 2)
+        self._sleep(config.HTTP_BACKOFF_FACTOR * 2**failures)
+        return failures + 1
 
     def _wait_out_rate_limit(self, response: requests.Response, deadline: float | None) -> None:
         wait = _http.retry_after_seconds(response)

@@ -1,6 +1,6 @@
 """A loopback HTTP server that records request headers, speaking plain HTTP and TLS on one port.
 
-The emulator covers OpenForm's hosts; this one stands for "somewhere else" in the origin tests:
+The emulator covers OpnForm's hosts; this one stands for "somewhere else" in the origin tests:
 another port, or the same host and port under the other scheme (TLS is told apart by the
 first byte of a connection, so ``http://`` and ``https://`` share the port).
 """

@@ -50,17 +50,26 @@ def test_status_connection_resets_are_retried(sandbox: Sandbox) -> None:
     assert [r.status for r in on_route(sandbox, "/export/status/")].count(None) == 3
 
 
-@pytest.mark.parametrize("burst", [1, 3, 8])
+# Two transport retries per attempt, five resumes: 3 x 6 answers, the last of them good.
+LONGEST_DOWNLOAD_BURST = (config.DOWNLOAD_HTTP_RETRIES + 1) * (config.DOWNLOAD_RESUMES + 1) - 1
+
+
+@pytest.mark.parametrize("burst", [1, 3, LONGEST_DOWNLOAD_BURST])
 def test_download_5xx_burst_is_retried(sandbox: Sandbox, tmp_path: Path, burst: int) -> None:
     job = finished_job(sandbox)
     sandbox.faults.add(Fault("download", http_status=503, times=burst))
     path = job.download(tmp_path / "events.csv")
     assert path.read_bytes() == served_bytes(job)
     assert [r.status for r in file_requests(sandbox)].count(503) == burst
-    # Two transport retries per attempt, five resumes: 3 x 6 answers in all.
-    FIGURES["download: longest 5xx burst survived"] = (config.DOWNLOAD_HTTP_RETRIES + 1) * (
-        config.DOWNLOAD_RESUMES + 1
-    ) - 1
+    FIGURES["download: longest 5xx burst survived"] = LONGEST_DOWNLOAD_BURST
+
+
+def test_download_5xx_one_longer_is_a_download_error(sandbox: Sandbox, tmp_path: Path) -> None:
+    job = finished_job(sandbox)
+    sandbox.faults.add(Fault("download", http_status=503, times=LONGEST_DOWNLOAD_BURST + 1))
+    with pytest.raises(fx.DownloadError, match="HTTP 503"):
+        job.download(tmp_path / "events.csv")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_download_5xx_forever_is_a_download_error(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -123,3 +132,32 @@ def test_bad_timeout_variables_are_configuration_errors(
     monkeypatch.setenv(config.READ_TIMEOUT_ENV, value)
     with pytest.raises(fx.ConfigurationError, match=config.READ_TIMEOUT_ENV):
         config.timeouts()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("export", http_status=502, times=2),
+        Fault("export", reset=True, times=2),
+        Fault("export", cut_after=1000, times=2),
+    ],
+    ids=["5xx", "reset", "cut"],
+)
+def test_batches_are_repeated_after_a_failure(sandbox: Sandbox, fault: Fault) -> None:
+    # A batch names at most 1000 submissions, so the server answers it at once and never
+    # starts a job: repeating it is safe. (Where status is hidden, large forms go this way.)
+    sandbox.faults.add(fault)
+    df = fx.load_export(2, token=sandbox.token, base_url=sandbox.base_url, progress=None)
+    assert len(df) == 2500
+    assert df["id"].is_unique
+    posted = on_route(sandbox, "/submissions/export", "POST")
+    assert len(posted) == 3 + 2  # three batches, two of them sent twice
+    FIGURES["batched route: failed batch requests repeated (up to)"] = config.HTTP_RETRIES
+
+
+def test_a_whole_export_request_is_not_repeated(sandbox: Sandbox) -> None:
+    # Without chosen submissions the server may have started a job before failing.
+    sandbox.faults.add(Fault("export", http_status=502))
+    with pytest.raises(fx.ServerError):
+        fx.load_export(1, token=sandbox.token, base_url=sandbox.base_url, progress=None)
+    assert len(on_route(sandbox, "/submissions/export", "POST")) == 1

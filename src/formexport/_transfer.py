@@ -157,7 +157,8 @@ class Transfer:
                     if not self._complete():
                         return False
                     continue
-                if status == 200 and _int_header(response, "Content-Length") != self.received:
+                size = _int_header(response, "Content-Length") if status == 200 else None
+                if size is not None and size != self.received:
                     # The host ignores Range, and its whole file is not the size we have.
                     logger.warning("The file host changed its answer; downloading again")
                     self._restart()

@@ -1,4 +1,9 @@
-"""HTTP plumbing: sessions with retries, the token's origin rule, answers turned into errors."""
+"""HTTP plumbing: sessions with retries, the token's origin rule, answers turned into errors.
+
+The token rule is exact: ``Authorization`` goes to the API's own scheme, host and port, and
+to nothing else — not to a signed file link on the same host, not after a redirect that
+changes any of the three, and ``.netrc`` never adds credentials of its own.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from formexport import config
-from formexport._redact import redact_url
+from formexport._redact import install_log_redaction, redact_url
 from formexport._version import __version__
 from formexport.errors import (
     APIError,
@@ -28,8 +33,14 @@ from formexport.errors import (
 logger = logging.getLogger("formexport")
 
 USER_AGENT = f"formexport/{__version__}"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-TIMEOUT = (config.CONNECT_TIMEOUT, config.READ_TIMEOUT)
+# 429 is not among them: a rate limit is waited out where the caller's deadline is known
+# (endpoints, polling, download), never blindly inside urllib3.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def timeout() -> tuple[float, float]:
+    """``(connect, read)`` seconds for the next request; see :func:`formexport.config.timeouts`."""
+    return config.timeouts()
 
 
 class OriginBoundToken(requests.auth.AuthBase):
@@ -49,13 +60,51 @@ class OriginBoundToken(requests.auth.AuthBase):
         return "OriginBoundToken(<hidden>)"
 
 
-def retry_policy(total: int = config.HTTP_RETRIES) -> Retry:
-    """urllib3 retries: GETs on connection errors, 429 and 5xx (honouring ``Retry-After``).
+class NoCredentials(requests.auth.AuthBase):
+    """Sends no ``Authorization`` at all; as a session's auth it also keeps ``.netrc`` out."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.pop("Authorization", None)
+        return request
+
+    def __repr__(self) -> str:
+        return "NoCredentials()"
+
+
+class Session(requests.Session):
+    """A ``requests.Session`` whose redirects re-apply the session's own auth rule.
+
+    requests keeps ``Authorization`` across a redirect to the same host and may add ``.netrc``
+    credentials for the new one; here every hop starts without credentials and the session's
+    auth (:class:`OriginBoundToken` or :class:`NoCredentials`) decides again.
+    """
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """Drop the previous hop's credentials, then apply the session's auth to the new URL."""
+        prepared_request.headers.pop("Authorization", None)
+        if self.auth is not None:
+            prepared_request.prepare_auth(self.auth)
+
+
+class _Retry(Retry):
+    # urllib3 retries these whenever they carry Retry-After, whatever status_forcelist says;
+    # without 429 here, a rate limit reaches the code that knows the caller's deadline.
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
+
+
+def retry_policy(total: int | None = None) -> Retry:
+    """urllib3 retries: GETs on connection errors and 5xx (honouring a 503's ``Retry-After``).
+
+    A 429 is returned as it is: the callers wait it out against their deadline.
 
     POSTs are retried only on connection errors that happen before the request is sent, so a
     retry can never start a second export job.
     """
-    return Retry(
+    if total is None:
+        total = config.HTTP_RETRIES  # read now, so a changed setting applies
+    return _Retry(
         total=total,
         connect=total,
         read=total,
@@ -71,7 +120,8 @@ def retry_policy(total: int = config.HTTP_RETRIES) -> Retry:
 
 
 def _session(retries: Retry) -> requests.Session:
-    session = requests.Session()
+    install_log_redaction()
+    session = Session()
     adapter = HTTPAdapter(max_retries=retries, pool_maxsize=4)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -84,7 +134,8 @@ def api_session(settings: config.Settings) -> requests.Session:
     session = _session(retry_policy())
     session.headers["Accept"] = "application/json"
     session.auth = OriginBoundToken(settings)
-    # Proxy and CA settings still come from the environment; .netrc credentials must not.
+    # Proxy and CA settings still come from the environment; .netrc credentials cannot,
+    # since the session always has an auth of its own.
     session.trust_env = True
     return session
 
@@ -92,7 +143,7 @@ def api_session(settings: config.Settings) -> requests.Session:
 def file_session() -> requests.Session:
     """A session for signed file links: never any credentials (S3 refuses a second auth)."""
     session = _session(retry_policy(config.DOWNLOAD_HTTP_RETRIES))
-    session.auth = None
+    session.auth = NoCredentials()
     return session
 
 
@@ -169,7 +220,15 @@ def raise_for_status(response: requests.Response, *, subject: str = "") -> None:
             message=message,
         )
     if status == 404:
-        raise NotFoundError(f"{where}not found{said}.", status_code=status, message=message)
+        hint = ""
+        if message.startswith("The route ") or not body:
+            # Laravel's answer for a path it has no route for: the base URL is off.
+            hint = (
+                f" The server has no such route: check {config.BASE_URL_ENV} (OpnForm cloud is "
+                "https://api.opnform.com, a self-hosted server's API is usually "
+                "https://your-host/api)."
+            )
+        raise NotFoundError(f"{where}not found{said}.{hint}", status_code=status, message=message)
     if status == 422:
         errors = body.get("errors")
         raise ValidationError(

@@ -1,7 +1,10 @@
-"""Keep secrets out of reprs, messages and logs."""
+"""Keep secrets out of reprs, messages, exceptions and logs (urllib3's included)."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "REDACTED"
@@ -18,6 +21,29 @@ _SECRET_PARAMS = frozenset(
         "api_key",
     }
 )
+
+
+# The same names inside free text (a log line, an exception message), and bearer tokens.
+_SECRET_IN_TEXT = re.compile(
+    r"(?i)\b(" + "|".join(re.escape(name) for name in sorted(_SECRET_PARAMS)) + r")=[^&\s\"'<>#]+"
+)
+_BEARER = re.compile(r"(?i)\bBearer\s+[^\s\"',]+")
+# Loggers whose records may carry a signed URL: ours, and urllib3's (it logs request lines
+# at DEBUG and retried URLs at WARNING).
+_LOGGERS = (
+    "formexport",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+)
+
+
+def redact_text(text: str) -> str:
+    """Return ``text`` with signature-like query values and bearer tokens replaced."""
+    text = _SECRET_IN_TEXT.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    return _BEARER.sub(f"Bearer {REDACTED}", text)
 
 
 def redact_url(url: str) -> str:
@@ -55,3 +81,60 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a log record whose message (or exception) holds a signature or a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact ``record`` in place; never drop it."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a malformed record: logging reports it itself
+        cleaned = redact_text(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            scrub_exception(record.exc_info[1])
+            record.exc_text = None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to formexport's and urllib3's loggers (once each).
+
+    Filters change no output of their own and add no handler: configuring logging stays the
+    application's business.
+    """
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+def scrub_exception(error: BaseException) -> BaseException:
+    """Redact the messages of ``error`` and every exception chained to it; return ``error``.
+
+    requests and urllib3 put the full URL, signature included, in their messages
+    ("Max retries exceeded with url: ..."); a chained cause is printed with every traceback.
+    """
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(redact_text(a) if isinstance(a, str) else a for a in current.args)
+        url = getattr(current, "url", None)
+        if isinstance(url, str):
+            with contextlib.suppress(AttributeError):  # a read-only property
+                current.url = redact_url(url)  # type: ignore[attr-defined]
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked += list(current.args)
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from formexport.cache import ExportCache, MaxAge
 from formexport.client import Client
 from formexport.endpoints import FormRef
+from formexport.errors import InvalidArgumentError
 from formexport.job import CACHED, ExportJob
 from formexport.progress import ProgressOption
 
@@ -28,9 +30,14 @@ def _ready_job(
     cache: bool,
     max_age: MaxAge,
 ) -> ExportJob:
+    if timeout is not None and not timeout >= 0:
+        raise InvalidArgumentError(f"timeout is a number of seconds >= 0 or None; got {timeout!r}.")
+    # One budget for the whole export: the request (rate limits) and the wait.
+    deadline = None if timeout is None else time.monotonic() + timeout
     use_cache = cache or max_age is not None
-    job = client.start_export(form, columns, cache=use_cache, max_age=max_age)
-    job.wait(progress=progress, timeout=timeout)
+    job = client.start_export(form, columns, cache=use_cache, max_age=max_age, timeout=timeout)
+    left = None if deadline is None else max(0.0, deadline - time.monotonic())
+    job.wait(progress=progress, timeout=left)
     if use_cache and job.strategy != CACHED and job.request_key is not None:
         ExportCache().store(job.request_key, job)
     return job
@@ -66,7 +73,8 @@ def load_export(
         :class:`~formexport.progress.ProgressEvent` objects. ``FORMEXPORT_PROGRESS`` overrides
         ``"auto"``.
     timeout : float, optional
-        Seconds to wait for the server to build the export; ``None`` waits as long as it takes.
+        Seconds to wait for the server to take and build the export (rate limits included);
+        ``None`` waits as long as it takes.
     cache : bool
         Keep the finished export on this machine and reuse it for the same request (server,
         form, columns). Off by default: exports hold personal data. See :func:`clear_cache`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import partial
@@ -37,6 +38,10 @@ class Client:
         self-hosted ``https://forms.example.com/api``.
     session : requests.Session, optional
         For proxies or custom certificates; formexport adds its retries and token.
+    allow_insecure_http : bool, optional
+        Let the token travel over plain ``http://`` to a host that is not loopback (a private
+        network you trust). ``None`` (the default) reads ``FORMEXPORT_ALLOW_INSECURE_HTTP``;
+        otherwise such a base URL raises :class:`~formexport.ConfigurationError`.
 
     Examples
     --------
@@ -51,8 +56,11 @@ class Client:
         base_url: str | None = None,
         *,
         session: requests.Session | None = None,
+        allow_insecure_http: bool | None = None,
     ) -> None:
-        self.settings = config.resolve_settings(token, base_url)
+        self.settings = config.resolve_settings(
+            token, base_url, allow_insecure_http=allow_insecure_http
+        )
         self.api = OpnFormAPI(self.settings, session=session)
 
     @property
@@ -103,6 +111,7 @@ class Client:
         cache: bool = False,
         max_age: MaxAge = None,
         reattach: bool = True,
+        timeout: float | None = None,
     ) -> ExportJob:
         """Start exporting a form's submissions; return the :class:`ExportJob`.
 
@@ -123,6 +132,9 @@ class Client:
         reattach : bool
             Pick up a background job this machine started earlier for the same request (still
             running, or finished with a link that has not expired) instead of starting another.
+        timeout : float, optional
+            Seconds the export request may wait out OpnForm's rate limit; past them
+            :class:`~formexport.RateLimitError` is raised. ``None`` waits as the server asks.
 
         Notes
         -----
@@ -130,6 +142,8 @@ class Client:
         job status (OpnForm's default), no background job is started: the returned job exports
         in synchronous batches of 1000 when waited for.
         """
+        if columns is not None:
+            normalize_columns(columns)  # a malformed selection is refused before any request
         info = self.api.get_form(form)
         chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
         ids = None if submission_ids is None else [int(i) for i in submission_ids]
@@ -140,7 +154,7 @@ class Client:
         if job is None and reattach:
             job = self._reattach(key, info, chosen, ids)
         if job is None:
-            job = self._start(info, chosen, ids)
+            job = self._start(info, chosen, ids, timeout)
             if job.is_async:
                 logger.info("Started export job %s for form %s", job.job_id, info.id)
                 self._record(job, key)
@@ -148,12 +162,17 @@ class Client:
         return job
 
     def _start(
-        self, info: FormInfo, chosen: Mapping[str, bool], ids: list[int] | None
+        self,
+        info: FormInfo,
+        chosen: Mapping[str, bool],
+        ids: list[int] | None,
+        timeout: float | None,
     ) -> ExportJob:
         total = len(ids) if ids is not None else self.api.count_submissions(info.id)
         if total > config.SYNC_EXPORT_LIMIT and not self.api.status_readable(info.id):
             return self._batched(info, chosen, ids, total)
-        answer = self.api.post_export(info.id, chosen, ids)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        answer = self.api.post_export(info.id, chosen, ids, deadline=deadline)
         if isinstance(answer, AsyncExport) and not self.api.status_readable(info.id):
             # Submissions arrived between counting and exporting; that job cannot be watched.
             logger.warning(

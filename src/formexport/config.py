@@ -1,15 +1,21 @@
 """Settings and defaults, in one place; environment variables are an overlay.
 
-==========================  ==================================================================
-Variable                    Meaning
-==========================  ==================================================================
-``OPNFORM_API_TOKEN``       Personal access token (OpnForm → Settings → Access tokens).
-``OPNFORM_API_BASE_URL``    API root; default ``https://api.opnform.com``. Self-hosted servers:
-                            ``https://forms.example.com/api``.
-``FORMEXPORT_PROGRESS``     Overrides ``progress="auto"``: ``tqdm``, ``widget``, ``log``, ``none``.
-``FORMEXPORT_CACHE_DIR``    Folder for the record of recent jobs and cached exports; default the
-                            user cache directory (``~/.cache/formexport`` on Linux).
-==========================  ==================================================================
+==================================  ==========================================================
+Variable                            Meaning
+==================================  ==========================================================
+``OPNFORM_API_TOKEN``               Personal access token (OpnForm → Settings → Access tokens).
+``OPNFORM_API_BASE_URL``            API root; default ``https://api.opnform.com``. Self-hosted
+                                    servers: ``https://forms.example.com/api``.
+``FORMEXPORT_PROGRESS``             Overrides ``progress="auto"``: ``tqdm``, ``widget``, ``log``,
+                                    ``none``.
+``FORMEXPORT_CACHE_DIR``            Folder for the record of recent jobs and cached exports;
+                                    default the user cache directory (``~/.cache/formexport``).
+``FORMEXPORT_CONNECT_TIMEOUT``      Seconds to wait for a connection (default 10).
+``FORMEXPORT_READ_TIMEOUT``         Seconds to wait for the next bytes of an answer (default
+                                    120: a synchronous export is built while the request waits).
+``FORMEXPORT_ALLOW_INSECURE_HTTP``  ``1`` lets the token travel over plain ``http://`` to a host
+                                    that is not loopback (a network you trust); refused otherwise.
+==================================  ==========================================================
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ TOKEN_ENV = "OPNFORM_API_TOKEN"
 BASE_URL_ENV = "OPNFORM_API_BASE_URL"
 PROGRESS_ENV = "FORMEXPORT_PROGRESS"
 CACHE_DIR_ENV = "FORMEXPORT_CACHE_DIR"
+CONNECT_TIMEOUT_ENV = "FORMEXPORT_CONNECT_TIMEOUT"
+READ_TIMEOUT_ENV = "FORMEXPORT_READ_TIMEOUT"
+INSECURE_HTTP_ENV = "FORMEXPORT_ALLOW_INSECURE_HTTP"
 
 DEFAULT_BASE_URL = "https://api.opnform.com"
 
@@ -37,8 +46,14 @@ SUBMISSIONS_PAGE_SIZE = 100
 CONNECT_TIMEOUT = 10.0
 # A synchronous export of 1000 rows is rendered while the request waits.
 READ_TIMEOUT = 120.0
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
 HTTP_RETRIES = 5
 HTTP_BACKOFF_FACTOR = 0.5
+# A 429 is waited out for as long as its Retry-After says (at least this long), this many
+# times in a row before RateLimitError.
+MIN_RATE_LIMIT_WAIT = 1.0
+RATE_LIMIT_RETRIES = 10
 
 # The docs ask clients to poll every 2-5 seconds.
 POLL_MIN_INTERVAL = 2.0
@@ -95,14 +110,62 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def normalize_base_url(base_url: str) -> str:
+def timeouts() -> tuple[float, float]:
+    """``(connect, read)`` time-outs in seconds: the defaults above, or their variables.
+
+    Read at every request, so a changed variable (or ``config.READ_TIMEOUT``) applies at once.
+
+    Raises
+    ------
+    ConfigurationError
+        When a variable is not a positive number.
+    """
+    return (
+        _seconds(CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT),
+        _seconds(READ_TIMEOUT_ENV, READ_TIMEOUT),
+    )
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ConfigurationError(f"{name} must be a positive number of seconds; got {text!r}.")
+    return value
+
+
+def insecure_http_allowed(explicit: bool | None = None) -> bool:
+    """Whether plain ``http`` to a non-loopback host is allowed: the argument, else the variable.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``FORMEXPORT_ALLOW_INSECURE_HTTP`` is neither a yes nor a no.
+    """
+    if explicit is not None:
+        return explicit
+    text = os.environ.get(INSECURE_HTTP_ENV, "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(f"{INSECURE_HTTP_ENV} must be 1 or 0; got {text!r}.")
+
+
+def normalize_base_url(base_url: str, *, allow_insecure_http: bool = False) -> str:
     """Check an API base URL and drop its trailing slash.
 
     Raises
     ------
     ConfigurationError
         For anything but an ``http(s)://host[/path]`` URL, or plain ``http`` to a host that is
-        not loopback (the token would cross the network unencrypted).
+        not loopback (the token would cross the network unencrypted) unless
+        ``allow_insecure_http`` is true.
     """
     text = base_url.strip().rstrip("/")
     parts = urlsplit(text)
@@ -115,16 +178,24 @@ def normalize_base_url(base_url: str) -> str:
         raise ConfigurationError(
             f"The base URL {base_url!r} must not carry a query string or fragment."
         )
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not allow_insecure_http:
         raise ConfigurationError(
-            f"Refusing to send the API token over plain http to {parts.hostname}; "
-            "use an https:// base URL."
+            f"Refusing to send the API token over plain http to {parts.hostname}: anyone on the "
+            "way could read it. Use an https:// base URL, or, on a network you trust, pass "
+            f"allow_insecure_http=True to Client (or set {INSECURE_HTTP_ENV}=1)."
         )
     return text
 
 
-def resolve_settings(token: str | None = None, base_url: str | None = None) -> Settings:
+def resolve_settings(
+    token: str | None = None,
+    base_url: str | None = None,
+    *,
+    allow_insecure_http: bool | None = None,
+) -> Settings:
     """Combine explicit arguments with ``OPNFORM_API_TOKEN`` and ``OPNFORM_API_BASE_URL``.
+
+    ``allow_insecure_http=None`` defers to ``FORMEXPORT_ALLOW_INSECURE_HTTP``.
 
     Raises
     ------
@@ -141,4 +212,7 @@ def resolve_settings(token: str | None = None, base_url: str | None = None) -> S
             "(create one in OpnForm under Settings → Access tokens, with forms-read)."
         )
     url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV, "")
-    return Settings(base_url=normalize_base_url(url or DEFAULT_BASE_URL), token=Secret(raw_token))
+    checked = normalize_base_url(
+        url or DEFAULT_BASE_URL, allow_insecure_http=insecure_http_allowed(allow_insecure_http)
+    )
+    return Settings(base_url=checked, token=Secret(raw_token))

@@ -1,45 +1,71 @@
-"""Fetching a signed export link: streamed, resumed, verified, then moved into place atomically."""
+"""Fetching a signed export link: streamed, resumed, verified, then moved into place atomically.
+
+What can go wrong on the way, and what happens:
+
+* a cut body (reset, time-out, fewer bytes than announced) resumes with ``Range`` when the host
+  answers ``206`` with the right ``Content-Range`` (and, when it sent a strong ``ETag``, the same
+  one: ``If-Range`` asks for that), and starts over when it answers ``200``;
+* ``429`` and ``5xx`` answers are retried after their ``Retry-After`` (or a growing pause);
+* a host that announced fewer bytes than it has is caught by asking for the bytes after the end
+  (``416`` confirms the end, ``206`` hands over the rest);
+* an HTML page (a proxy's login page) is refused, never saved as the export;
+* the destination only ever receives a complete file: bytes go to a private (0600) temporary
+  file beside it, removed on any failure, and ``os.replace`` moves it into place.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import logging
 import os
 import re
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
 import requests
-import urllib3
 
 from formexport import _http, config
-from formexport._redact import redact_url
+from formexport._transfer import LinkExpired, ProgressCallback, Transfer
 from formexport.errors import DownloadError
 
-logger = logging.getLogger("formexport")
+__all__ = [
+    "DownloadResult",
+    "LinkExpired",
+    "atomic_destination",
+    "check_not_expired",
+    "download_file",
+    "safe_filename",
+    "write_atomically",
+]
 
 # A link this close to its expiry is treated as expired: the transfer would not finish in time.
 EXPIRY_MARGIN = timedelta(seconds=5)
-# How file hosts say a signed link is no longer good: local disk 401, S3 403, or the file is gone.
-EXPIRED_STATUSES = frozenset({400, 401, 403, 404, 410})
-# A cut or stalled body: requests' wrappers, or urllib3's own errors when reading raw.
-_INTERRUPTIONS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    urllib3.exceptions.HTTPError,
-)
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+# Characters no file name from a server may carry (separators, Windows' reserved set).
+_NAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
+_MAX_NAME_BYTES = 255
 
 
-class LinkExpired(DownloadError):
-    """The signed link expired (by ``expires_at`` or by the file host's answer)."""
+def safe_filename(name: str, default: str = "export.csv") -> str:
+    """A file name from a server (a slug, ``Content-Disposition``) that cannot leave its folder.
+
+    Only the last path component survives; separators, control and reserved characters go,
+    and leading or trailing dots and spaces too (so no ``..``, no hidden file).
+
+    Examples
+    --------
+    >>> safe_filename("../../etc/passwd")
+    'passwd'
+    >>> safe_filename("..")
+    'export.csv'
+    """
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _NAME_UNSAFE.sub("", last).strip(" .")
+    encoded = cleaned.encode("utf-8")[:_MAX_NAME_BYTES]
+    cleaned = encoded.decode("utf-8", "ignore").strip(" .")
+    return cleaned or default
 
 
 @dataclass(frozen=True)
@@ -51,9 +77,6 @@ class DownloadResult:
     sha256: str
 
 
-ProgressCallback = Callable[[int, int | None], None]
-
-
 @contextlib.contextmanager
 def atomic_destination(dest: Path) -> Iterator[BinaryIO]:
     """A private temporary file beside ``dest``, moved onto it only if the block succeeds.
@@ -61,8 +84,12 @@ def atomic_destination(dest: Path) -> Iterator[BinaryIO]:
     Each writer gets its own temporary name, so two processes writing the same destination
     never mix bytes: the last complete file wins.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # mkstemp creates the file 0600 whatever the umask: exports hold personal data.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w+b") as handle:
@@ -70,9 +97,21 @@ def atomic_destination(dest: Path) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, requests.RequestException):
+            raise  # requests' errors are OSErrors too; they are not about the disk
+        raise _write_error(dest, exc) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _write_error(dest: Path, exc: OSError) -> DownloadError:
+    return DownloadError(
+        f"Could not write {dest}: {exc.strerror or exc}. Choose a destination in a folder you "
+        "can write to, with enough free space; nothing was left behind."
+    )
 
 
 def write_atomically(dest: Path, chunks: Iterator[bytes] | list[bytes]) -> Path:
@@ -90,123 +129,6 @@ def check_not_expired(expires_at: datetime | None, *, now: datetime | None = Non
     current = now or datetime.now(timezone.utc)
     if current + EXPIRY_MARGIN >= expires_at:
         raise LinkExpired(f"The export link expired at {expires_at.isoformat()}.")
-
-
-class _Transfer:
-    """One file transfer with its resume state."""
-
-    def __init__(
-        self,
-        url: str,
-        handle: BinaryIO,
-        session: requests.Session,
-        on_progress: ProgressCallback,
-        chunk_size: int,
-    ) -> None:
-        self.url = url
-        self.handle = handle
-        self.session = session
-        self.on_progress = on_progress
-        self.chunk_size = chunk_size
-        self.received = 0
-        self.total: int | None = None
-        self.digest = hashlib.sha256()
-
-    def run(self, max_resumes: int) -> None:
-        failures = 0
-        while True:
-            try:
-                if self._attempt():
-                    return
-                cause: Exception | None = None
-            except _INTERRUPTIONS as exc:
-                cause = exc
-            failures += 1
-            reason = type(cause).__name__ if cause else "body shorter than announced"
-            if failures > max_resumes:
-                raise DownloadError(
-                    f"Downloading {redact_url(self.url)} failed {failures} times ({reason}) "
-                    f"after {self.received} bytes; giving up."
-                ) from cause
-            logger.info("Download interrupted after %d bytes (%s); resuming", self.received, reason)
-            time.sleep(config.RESUME_BACKOFF * 2 ** (failures - 1))
-
-    def _attempt(self) -> bool:
-        headers = {"Accept-Encoding": "identity"}
-        if self.received:
-            headers["Range"] = f"bytes={self.received}-"
-        with self.session.get(
-            self.url, headers=headers, stream=True, timeout=_http.TIMEOUT
-        ) as response:
-            if response.status_code == 416:
-                return self._range_refused(response)
-            self._accept(response)
-            # read1 hands over every byte that arrived, so a cut loses nothing and the
-            # resume starts exactly where the body stopped.
-            while chunk := response.raw.read1(self.chunk_size):
-                self.handle.write(chunk)
-                self.digest.update(chunk)
-                self.received += len(chunk)
-                self.on_progress(self.received, self.total)
-        return self._complete()
-
-    def _accept(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status in EXPIRED_STATUSES:
-            raise LinkExpired(
-                f"The file host refused the export link with HTTP {status}: it has expired or "
-                "the file is gone."
-            )
-        if status == 206:
-            self._accept_partial(response)
-        elif status == 200:
-            if self.received:
-                logger.info("The file host ignored the Range request; downloading from the start")
-                self._restart()
-            self.total = _int_header(response, "Content-Length")
-        else:
-            _http.raise_for_status(response, subject="export file")
-            raise DownloadError(f"Unexpected HTTP {status} for the export file.")
-
-    def _accept_partial(self, response: requests.Response) -> None:
-        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-        if match is None or int(match.group(1)) != self.received:
-            # A range we did not ask for: the bytes cannot be appended safely.
-            raise DownloadError(
-                "The file host answered a resume with a mismatched Content-Range "
-                f"({response.headers.get('Content-Range')!r}); the file cannot be trusted."
-            )
-        total = match.group(3)
-        self.total = int(total) if total != "*" else self.total
-
-    def _range_refused(self, response: requests.Response) -> bool:
-        # 416 carries the real size as "bytes */N": the host may have said more than it had.
-        size = response.headers.get("Content-Range", "").rpartition("/")[2]
-        if size.isdigit() and int(size) == self.received:
-            return True
-        logger.info("The file host refused the resume; downloading from the start")
-        self._restart()
-        return False
-
-    def _restart(self) -> None:
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.received = 0
-        self.digest = hashlib.sha256()
-
-    def _complete(self) -> bool:
-        if self.total is None or self.received == self.total:
-            return True
-        if self.received > self.total:
-            raise DownloadError(
-                f"The file host sent {self.received} bytes for a {self.total}-byte file."
-            )
-        return False  # cut short without an error: resume
-
-
-def _int_header(response: requests.Response, name: str) -> int | None:
-    value = response.headers.get(name)
-    return int(value) if value and value.isdigit() else None
 
 
 def download_file(
@@ -233,7 +155,7 @@ def download_file(
     http = session or _http.file_session()
     try:
         with atomic_destination(Path(dest)) as handle:
-            transfer = _Transfer(url, handle, http, on_progress, chunk_size)
+            transfer = Transfer(url, handle, http, on_progress, chunk_size)
             transfer.run(max_resumes)
         return DownloadResult(Path(dest), transfer.received, transfer.digest.hexdigest())
     finally:

@@ -149,12 +149,17 @@ class OpnFormAPI:
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = self.settings.base_url + path
         try:
-            return self.session.request(method, url, timeout=_http.TIMEOUT, **kwargs)
+            return self.session.request(method, url, timeout=_http.timeout(), **kwargs)
         except requests.RequestException as exc:
             raise _transport_error(exc, method, path) from exc
 
     def _get_json(self, path: str, *, subject: str, **kwargs: Any) -> Any:
         response = self._request("GET", path, **kwargs)
+        for _ in range(config.RATE_LIMIT_RETRIES):
+            if response.status_code != 429:
+                break
+            self._wait_out_rate_limit(response, None)
+            response = self._request("GET", path, **kwargs)
         _http.raise_for_status(response, subject=subject)
         return _http.json_body(response)
 
@@ -252,30 +257,51 @@ class OpnFormAPI:
         """``POST /open/forms/{form}/submissions/export``: CSV at once, or a background job.
 
         A 429 is waited out and retried (no job can have been created); past ``deadline``
-        (a :func:`time.monotonic` value) a :class:`RateLimitError` is raised instead.
+        (a :func:`time.monotonic` value) a :class:`RateLimitError` is raised instead. An
+        export of at most 1000 chosen submissions is always answered at once, never as a job,
+        so it is also repeated after a 5xx or a broken connection (the batched route).
         """
         payload: dict[str, Any] = {"columns": dict(columns)}
         if submission_ids:
             payload["submissionIds"] = [int(i) for i in submission_ids]
         path = f"/open/forms/{form_path(form)}/submissions/export"
+        repeatable = bool(submission_ids) and len(payload["submissionIds"]) <= (
+            config.SYNC_EXPORT_LIMIT
+        )
+        failures = 0
         while True:
-            response = self._request("POST", path, json=payload)
-            if response.status_code != 429:
+            try:
+                response = self._request("POST", path, json=payload)
+            except NetworkError:
+                if not repeatable or failures >= config.HTTP_RETRIES:
+                    raise
+                failures = self._pause_before_repeating(failures)
+                continue
+            status = response.status_code
+            if status == 429:
+                self._wait_out_rate_limit(response, deadline)
+            elif repeatable and status in _http.RETRY_STATUSES and failures < config.HTTP_RETRIES:
+                failures = self._pause_before_repeating(failures)
+            else:
                 break
-            self._wait_out_rate_limit(response, deadline)
         _http.raise_for_status(response, subject=f"export of form {form!r}")
         return _export_answer(response)
 
+    def _pause_before_repeating(self, failures: int) -> int:
+        logger.info("The export request failed; repeating it (attempt %d)", failures + 2)
+        self._sleep(config.HTTP_BACKOFF_FACTOR * 2**failures)
+        return failures + 1
+
     def _wait_out_rate_limit(self, response: requests.Response, deadline: float | None) -> None:
         wait = _http.retry_after_seconds(response)
-        wait = 60.0 if wait is None else wait
+        wait = 60.0 if wait is None else max(wait, config.MIN_RATE_LIMIT_WAIT)
         if deadline is not None and self._clock() + wait > deadline:
             raise RateLimitError(
                 f"OpnForm's export rate limit is reached and the {wait:.0f} s wait it asks for "
                 "does not fit in the timeout; retry later or raise timeout=.",
                 retry_after=wait,
             )
-        logger.info("Export rate limit reached; waiting %.0f s as the server asks", wait)
+        logger.info("Rate limit reached; waiting %.0f s as the server asks", wait)
         self._sleep(wait)
 
     def get_export_status(self, form: FormRef, job_id: str) -> ExportStatus:
@@ -320,6 +346,13 @@ class OpnFormAPI:
 
 
 def _transport_error(exc: requests.RequestException, method: str, path: str) -> NetworkError:
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
+        connect, read = _http.timeout()
+        return NetworkError(
+            f"{method} {path}: the OpnForm API did not answer within the time-out "
+            f"({connect:g} s to connect, {read:g} s between bytes), even after retries. "
+            f"The server may be overloaded; raise {config.READ_TIMEOUT_ENV} to wait longer."
+        )
     return NetworkError(
         f"{method} {path}: could not reach the OpnForm API ({type(exc).__name__}) after "
         f"retries. Check the network and {config.BASE_URL_ENV}."

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from formexport import _html, config, frames
 from formexport.batching import export_in_batches
-from formexport.download import LinkExpired, atomic_destination, download_file
+from formexport.download import LinkExpired, atomic_destination, download_file, safe_filename
 from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
 from formexport.errors import (
     ExportExpiredError,
@@ -400,7 +400,8 @@ class ExportJob:
     def _destination(self, path: PathArg) -> Path:
         dest = Path(path).expanduser()
         if dest.is_dir():
-            dest = dest / f"{self.form.slug}-submissions.csv"
+            # The slug comes from the server: it must not lead out of the folder.
+            dest = dest / f"{safe_filename(self.form.slug, str(self.form_id))}-submissions.csv"
         if dest.name in ("", ".", ".."):
             raise InvalidArgumentError(f"{path!r} is not a file path to write the export to.")
         return dest

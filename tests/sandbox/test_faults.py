@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import socket
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -168,3 +170,102 @@ def test_unknown_routes_only_match_any(api: Api, sb: Sandbox) -> None:
     sb.faults.add(Fault("form", http_status=500))
     assert api.get("/nowhere").status_code == 404
     assert api.get("/open/forms/1").status_code == 500
+
+
+def test_requests_record_their_arrival_time(api: Api, sb: Sandbox) -> None:
+    before = time.monotonic()
+    api.get("/open/forms/1")
+    between = time.monotonic()
+    api.get("/open/forms/2")
+    after = time.monotonic()
+    first, second = sb.requests
+    assert before <= first.at <= between <= second.at <= after
+    assert first.to_dict()["at"] == first.at
+
+
+def test_reset_requests_record_their_arrival_time(api: Api, sb: Sandbox) -> None:
+    sb.faults.add(Fault("form", reset=True))
+    before = time.monotonic()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api.get("/open/forms/1")
+    assert sb.requests[0].status is None
+    assert sb.requests[0].at >= before
+
+
+def test_stall_holds_the_body_after_some_bytes(api: Api, sb: Sandbox) -> None:
+    url = _file_url(api)
+    whole = api.session.get(url).content
+    sb.faults.add(Fault("download", stall=0.5, stall_after=1000))
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=0.2)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}")
+        response = connection.getresponse()
+        assert response.read(1000) == whole[:1000]
+        with pytest.raises(TimeoutError):
+            response.read(1)
+    finally:
+        connection.close()
+
+
+def test_stalled_body_arrives_whole_for_a_patient_client(api: Api, sb: Sandbox) -> None:
+    url = _file_url(api)
+    whole = api.session.get(url).content
+    sb.faults.add(Fault("download", stall=0.2, stall_after=70_000))
+    assert api.session.get(url, timeout=5).content == whole
+
+
+def test_stall_right_after_the_headers_by_default(api: Api, sb: Sandbox) -> None:
+    sb.faults.add(Fault("form", stall=0.5))
+    response = api.session.get(
+        f"{sb.base_url}/open/forms/1", headers=api.headers(), stream=True, timeout=0.2
+    )
+    assert response.status_code == 200
+    with pytest.raises(requests.exceptions.ConnectionError):
+        response.content  # noqa: B018 - reading the body is the point
+
+
+def test_advance_clock_expires_the_link_after_its_own_answer(api: Api, sb: Sandbox) -> None:
+    url = _file_url(api)
+    sb.faults.add(Fault("download", advance_clock=25 * 3600, cut_after=100))
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        api.session.get(url)
+    assert sb.clock.offset == 25 * 3600
+    assert api.session.get(url).status_code == 401  # the link died while it was in use
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"stall": 0}, {"stall": 1, "stall_after": -1}, {"advance_clock": -5}],
+)
+def test_new_knobs_are_checked(values: dict[str, float]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - each message is specific
+        Fault("download", **values)  # type: ignore[arg-type]
+
+
+def test_new_knobs_travel_through_the_control_api(api: Api, sb: Sandbox) -> None:
+    response = api.session.post(
+        f"{sb.base_url}/_sandbox/faults",
+        json={"route": "download", "stall": 0.1, "stall_after": 10, "advance_clock": 60},
+        timeout=5,
+    )
+    assert response.status_code == 201
+    (fault,) = sb.faults.pending()
+    assert (fault.stall, fault.stall_after, fault.advance_clock) == (0.1, 10, 60)
+
+
+def test_a_client_hanging_up_between_requests_is_not_reported(
+    sb: Sandbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    parts = urlsplit(sb.base_url)
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=5) as sock:
+        request = (
+            f"GET /open/forms/1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {sb.token}\r\n\r\n"
+        )
+        sock.sendall(request.encode())
+        assert sock.recv(12) == b"HTTP/1.1 200"
+        time.sleep(0.1)  # the whole answer is out: the server waits for the next request
+        # Close with a reset (unread bytes, or SO_LINGER 0), as clients that stop reading do.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.3)  # let the server's thread meet the reset
+    assert "Traceback" not in capfd.readouterr().err

@@ -68,6 +68,15 @@ class Fault:
     length_mismatch : int, optional
         Add this (positive or negative) number to ``Content-Length`` and close after
         the body.
+    stall : float, optional
+        Stop sending for this many seconds once ``stall_after`` body bytes are out (a
+        server or proxy that hangs mid-answer), then go on.
+    stall_after : int
+        Body bytes sent before the ``stall`` (default 0: right after the headers).
+    advance_clock : float, optional
+        Move the sandbox clock forward by this many seconds once the answer is decided, so
+        the request itself is served on time and what follows is late (a link that expires
+        during its download).
 
     Examples
     --------
@@ -87,6 +96,9 @@ class Fault:
     html: bool = False
     invalid_json: bool = False
     length_mismatch: int | None = None
+    stall: float | None = None
+    stall_after: int = 0
+    advance_clock: float | None = None
 
     def __post_init__(self) -> None:
         if self.route not in ROUTE_KINDS:
@@ -99,6 +111,8 @@ class Fault:
             self.bytes_per_second,
             self.delay,
             self.length_mismatch,
+            self.stall,
+            self.advance_clock,
         )
         if all(e is None for e in effects) and not (self.reset or self.html or self.invalid_json):
             raise ValueError("a Fault needs at least one effect (http_status, delay, reset…)")
@@ -106,6 +120,12 @@ class Fault:
             raise ValueError("bytes_per_second must be > 0")
         if self.cut_after is not None and self.cut_after < 0:
             raise ValueError("cut_after must be >= 0")
+        if self.stall is not None and self.stall <= 0:
+            raise ValueError("stall must be > 0 seconds")
+        if self.stall_after < 0:
+            raise ValueError("stall_after must be >= 0")
+        if self.advance_clock is not None and self.advance_clock < 0:
+            raise ValueError("advance_clock must be >= 0")
 
     def matches(self, kind: str | None) -> bool:
         """Whether the fault targets a route of this kind."""

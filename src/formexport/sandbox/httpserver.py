@@ -14,6 +14,7 @@ import logging
 import socket
 import socketserver
 import struct
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -68,6 +69,12 @@ class _Server(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet when a client hangs up between requests; report anything else."""
+        if isinstance(sys.exc_info()[1], _GONE):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def drop_connections(self) -> None:
         """Shut down open keep-alive connections so their threads end."""
@@ -126,20 +133,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(_json(400, {"message": str(exc)}), None, head=False)
             return
+        arrived = time.monotonic()
         app, backend = self.server.app, self.server.backend
         internal = app.is_internal(request)
         fault = None if internal else backend.faults.take(app.classify(request))
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         if fault is not None and fault.reset:
-            self._record(request, None)
+            self._record(request, None, arrived)
             self._reset()
             return
         response = fault.replacement() if fault is not None else None
         if response is None:
             response = self._answer(request)
+        if fault is not None and fault.advance_clock:
+            backend.clock.advance(fault.advance_clock)
         if not internal:
-            self._record(request, response.status)
+            self._record(request, response.status, arrived)
         self._send(response, fault, head=request.method == "HEAD")
 
     def _answer(self, request: Request) -> Response:
@@ -193,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
             parts.append(self.rfile.read(size))
             self.rfile.readline(8)
 
-    def _record(self, request: Request, status: int | None) -> None:
+    def _record(self, request: Request, status: int | None, arrived: float) -> None:
         self.server.backend.record(
             RecordedRequest(
                 method=request.method,
@@ -202,6 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers=request.headers,
                 status=status,
                 host=request.host,
+                at=arrived,
             )
         )
 
@@ -229,18 +240,30 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             rate = fault.bytes_per_second if fault is not None else None
-            self._write_body(response.body, limit=cut, rate=rate)
+            stall = (fault.stall_after, fault.stall) if fault is not None and fault.stall else None
+            self._write_body(response.body, limit=cut, rate=rate, stall=stall)
         if cut is not None or mismatch:
             # The body lied or stopped short: the connection cannot be reused.
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_WR)
 
-    def _write_body(self, body: bytes | FileBody, *, limit: int | None, rate: float | None) -> None:
+    def _write_body(
+        self,
+        body: bytes | FileBody,
+        *,
+        limit: int | None,
+        rate: float | None,
+        stall: tuple[int, float] | None = None,
+    ) -> None:
         size = CHUNK if rate is None else min(CHUNK, max(1024, int(rate / 20)))
         sent = 0
         started = time.monotonic()
-        for chunk in _chunks(body, size):
+        for chunk in _chunks(body, size, split_at=stall[0] if stall else None):
+            if stall is not None and sent >= stall[0]:
+                self.wfile.flush()
+                time.sleep(stall[1])
+                stall = None
             if limit is not None:
                 chunk = chunk[: max(limit - sent, 0)]
             if chunk:
@@ -254,7 +277,20 @@ class _Handler(BaseHTTPRequestHandler):
                     time.sleep(ahead)
 
 
-def _chunks(body: bytes | FileBody, size: int) -> Iterator[bytes]:
+def _chunks(body: bytes | FileBody, size: int, *, split_at: int | None = None) -> Iterator[bytes]:
+    """``body`` in pieces of at most ``size`` bytes, one of them starting at ``split_at``."""
+    offset = 0
+    for piece in _pieces(body, size):
+        if split_at is not None and offset < split_at < offset + len(piece):
+            cut = split_at - offset
+            yield piece[:cut]
+            yield piece[cut:]
+        else:
+            yield piece
+        offset += len(piece)
+
+
+def _pieces(body: bytes | FileBody, size: int) -> Iterator[bytes]:
     if isinstance(body, bytes):
         view = memoryview(body)
         for start in range(0, len(body), size):

@@ -63,6 +63,9 @@ class RecordedRequest:
         The status answered (None when the connection was reset).
     host : str
         ``host:port`` of the server that received it (API or file host).
+    at : float
+        When the request arrived, as :func:`time.monotonic` seconds: the gaps between
+        entries show how long a client waited before retrying.
     """
 
     method: str
@@ -71,6 +74,7 @@ class RecordedRequest:
     headers: Headers
     status: int | None
     host: str
+    at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -81,6 +85,7 @@ class RecordedRequest:
             "headers": dict(self.headers),
             "status": self.status,
             "host": self.host,
+            "at": self.at,
         }
 
 

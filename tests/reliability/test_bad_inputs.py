@@ -1,0 +1,113 @@
+"""Every bad input a user can give gets a typed error that says what to do, before anything is
+written (and, where the input alone shows the mistake, before anything is sent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import formexport as fx
+from formexport.sandbox import Fault, Sandbox
+from tests.reliability.helpers import FIGURES, exports, leftovers
+
+# (input, keyword arguments of download_export, error, words of its message, nothing sent)
+CASES: list[tuple[str, dict[str, Any], type[fx.FormExportError], str, bool]] = [
+    ("form id with spaces", {"form": "contact us"}, fx.InvalidArgumentError, "slug", True),
+    ("form id with a path", {"form": "../1"}, fx.InvalidArgumentError, "slug", True),
+    ("form id 0", {"form": 0}, fx.InvalidArgumentError, "positive", True),
+    ("negative form id", {"form": -3}, fx.InvalidArgumentError, "positive", True),
+    ("float form id", {"form": 2.5}, fx.InvalidArgumentError, "numeric id or a slug", True),
+    ("boolean form id", {"form": True}, fx.InvalidArgumentError, "numeric id or a slug", True),
+    ("unknown form id", {"form": 999}, fx.NotFoundError, "not found", False),
+    ("unknown slug", {"form": "no-such-form"}, fx.NotFoundError, "not found", False),
+    ("form of another workspace", {"form": 4}, fx.PermissionDeniedError, "workspace", False),
+    ("unknown columns", {"columns": ["nope", "ghost"]}, fx.ValidationError, "nope, ghost", False),
+    ("empty columns", {"columns": []}, fx.InvalidArgumentError, "columns=None", True),
+    ("columns all false", {"columns": {"Email": False}}, fx.InvalidArgumentError, "nothing", True),
+    ("columns as a string", {"columns": "Email"}, fx.InvalidArgumentError, "list", True),
+    ("missing token", {"token": None}, fx.ConfigurationError, "OPNFORM_API_TOKEN", True),
+    ("blank token", {"token": "  "}, fx.ConfigurationError, "OPNFORM_API_TOKEN", True),
+    ("wrong token", {"token": "1|wrong"}, fx.AuthenticationError, "Access tokens", False),
+    ("base URL not http(s)", {"base_url": "ftp://x"}, fx.ConfigurationError, "https://", True),
+    ("base URL without host", {"base_url": "https://"}, fx.ConfigurationError, "https://", True),
+    (
+        "plain http to a remote host",
+        {"base_url": "http://forms.example.org"},
+        fx.ConfigurationError,
+        "allow_insecure_http",
+        True,
+    ),
+    ("negative timeout", {"timeout": -1}, fx.InvalidArgumentError, "timeout", True),
+    ("NaN timeout", {"timeout": float("nan")}, fx.InvalidArgumentError, "timeout", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words", "nothing_sent"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_bad_input(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    kwargs: dict[str, Any],
+    error: type[fx.FormExportError],
+    words: str,
+    nothing_sent: bool,
+) -> None:
+    options: dict[str, Any] = {
+        "form": 1,
+        "token": sandbox.token,
+        "base_url": sandbox.base_url,
+        "progress": None,
+    }
+    options.update(kwargs)
+    with pytest.raises(error, match=words) as info:
+        fx.download_export(path=tmp_path / "out.csv", **options)
+    assert type(info.value) is error
+    assert leftovers(tmp_path) == []
+    assert not exports(sandbox) or not nothing_sent
+    if nothing_sent:
+        assert sandbox.requests == []
+    FIGURES[f"bad input: {type(info.value).__name__}"] = "typed, nothing written"
+
+
+def test_base_url_of_the_front_end_answers_html(sandbox: Sandbox, tmp_path: Path) -> None:
+    # The web app's address instead of its API: a page where JSON was expected.
+    sandbox.faults.add(Fault("any", html=True, times=None))
+    with pytest.raises(fx.UnexpectedResponseError, match="base URL"):
+        fx.download_export(
+            1,
+            tmp_path / "out.csv",
+            token=sandbox.token,
+            base_url=sandbox.base_url,
+            progress=None,
+        )
+    assert leftovers(tmp_path) == []
+
+
+def test_base_url_missing_its_api_prefix(sandbox: Sandbox, tmp_path: Path) -> None:
+    with pytest.raises(fx.NotFoundError, match="OPNFORM_API_BASE_URL"):
+        fx.download_export(
+            1,
+            tmp_path / "out.csv",
+            token=sandbox.token,
+            base_url=f"{sandbox.base_url}/app",
+            progress=None,
+        )
+    assert leftovers(tmp_path) == []
+
+
+def test_unknown_columns_are_listed_in_the_error(sandbox: Sandbox) -> None:
+    with pytest.raises(fx.ValidationError) as info:
+        fx.load_export(
+            1,
+            columns=["nope", "ghost"],
+            token=sandbox.token,
+            base_url=sandbox.base_url,
+            progress=None,
+        )
+    assert list(info.value.errors) == ["columns"]
+    assert "nope" in info.value.errors["columns"][0]

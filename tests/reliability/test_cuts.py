@@ -1,0 +1,114 @@
+"""A connection cut at any offset, any number of times: the file is byte-identical to the
+server's, resumed with Range where the host answers 206 and fetched again where it does not."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import formexport as fx
+from formexport.sandbox import Fault, Sandbox
+from tests.reliability.helpers import (
+    FIGURES,
+    file_requests,
+    finished_job,
+    leftovers,
+    served_bytes,
+    undownloaded,
+)
+
+# Up to four cuts in one download: within the five resumes a download allows.
+CUTS = st.lists(st.integers(min_value=0, max_value=1_300_000), min_size=1, max_size=4)
+SHARED_JOB = settings(
+    max_examples=25,
+    deadline=None,
+    # One finished export serves every example; each example clears its own faults and log.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def expected_ranges(cuts: list[int], size: int) -> list[str | None]:
+    """The Range header of each request when every resume starts where the last body stopped."""
+    ranges: list[str | None] = []
+    offset = 0
+    for cut in cuts:
+        ranges.append(f"bytes={offset}-" if offset else None)
+        if cut >= size - offset:
+            offset = size
+            break
+        offset += cut
+    else:
+        ranges.append(f"bytes={offset}-" if offset else None)
+    ranges.append(f"bytes={size}-")  # the check that nothing follows the end
+    return ranges
+
+
+@pytest.mark.parametrize("file_host", ["local", "s3"])
+def test_cuts_resume_with_range_and_lose_nothing(
+    sandbox: Sandbox, tmp_path: Path, file_host: str
+) -> None:
+    sandbox.config.file_host = file_host
+    sandbox.config.rate_limits = False  # a hundred downloads a minute would hit the API limit
+    job = finished_job(sandbox)
+    original = served_bytes(job)
+    names = itertools.count()
+    worst = {"requests": 0}
+
+    @SHARED_JOB
+    @given(cuts=CUTS)
+    def download_with_cuts(cuts: list[int]) -> None:
+        sandbox.faults.clear()
+        sandbox.clear_requests()
+        for cut in cuts:
+            sandbox.faults.add(Fault("download", cut_after=cut))
+        folder = tmp_path / str(next(names))
+        path = undownloaded(sandbox, job).download(folder / "events.csv")
+        assert path.read_bytes() == original
+        assert leftovers(folder) == ["events.csv"]
+        ranges = [r.headers.get("Range") for r in file_requests(sandbox)]
+        assert ranges == expected_ranges(cuts, len(original))  # no byte fetched twice
+        worst["requests"] = max(worst["requests"], len(ranges))
+
+    download_with_cuts()
+    FIGURES[f"cuts at random offsets ({file_host} host, Range honoured): bytes lost"] = 0
+    FIGURES[f"cuts ({file_host} host): most requests for one download"] = worst["requests"]
+
+
+def test_cuts_on_a_host_that_ignores_range_refetch_from_the_start(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sandbox.config.rate_limits = False
+    job = finished_job(sandbox)
+    original = served_bytes(job)
+    sandbox.config.range_requests = False
+    names = itertools.count()
+
+    @SHARED_JOB
+    @given(cuts=CUTS)
+    def download_with_cuts(cuts: list[int]) -> None:
+        sandbox.faults.clear()
+        sandbox.clear_requests()
+        for cut in cuts:
+            sandbox.faults.add(Fault("download", cut_after=cut))
+        folder = tmp_path / str(next(names))
+        path = undownloaded(sandbox, job).download(folder / "events.csv")
+        assert path.read_bytes() == original
+        assert leftovers(folder) == ["events.csv"]
+        statuses = [r.status for r in file_requests(sandbox)]
+        assert set(statuses) == {200}  # every attempt is a whole new answer
+
+    download_with_cuts()
+    FIGURES["cuts at random offsets (host ignoring Range): bytes lost"] = 0
+
+
+def test_more_cuts_than_resumes_is_a_download_error(sandbox: Sandbox, tmp_path: Path) -> None:
+    job = finished_job(sandbox)
+    sandbox.faults.add(Fault("download", cut_after=1000, times=None))
+    with pytest.raises(fx.DownloadError, match="failed 6 times") as info:
+        job.download(tmp_path / "events.csv")
+    assert "6000 bytes" in str(info.value)  # what arrived is kept until the last try
+    assert leftovers(tmp_path) == []

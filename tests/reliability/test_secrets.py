@@ -1,0 +1,162 @@
+"""The token never shows, and neither do link signatures: everything is captured during full
+exports — DEBUG log records (urllib3's included), reprs, progress, exceptions with their chained
+causes, the command line's output and a notebook's outputs — and searched for them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import formexport as fx
+from formexport import config
+from formexport.progress import ProgressEvent
+from formexport.sandbox import Fault, Sandbox
+from tests.reliability.helpers import (
+    FIGURES,
+    LogCapture,
+    error_text,
+    secret_part,
+    signatures,
+)
+
+SCENARIOS = {
+    "sync": (1, {}),
+    "background, local disk": (2, {"status_access": "open"}),
+    "background, S3": (2, {"status_access": "open", "file_host": "s3"}),
+    "batched": (2, {}),
+}
+
+
+def secrets_of(sandbox: Sandbox) -> list[str]:
+    """The token's secret and every link signature the hosts received."""
+    found = [secret_part(sandbox.token), *signatures(sandbox)]
+    assert all(len(secret) >= 16 for secret in found)
+    return found
+
+
+def assert_hidden(sandbox: Sandbox, *texts: str) -> None:
+    haystack = "\n".join(texts)
+    for secret in secrets_of(sandbox):
+        assert secret not in haystack
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_a_full_export_shows_no_secret(
+    sandbox: Sandbox,
+    logs: LogCapture,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    scenario: str,
+) -> None:
+    form, settings = SCENARIOS[scenario]
+    sandbox.config.update(settings)
+    events: list[ProgressEvent] = []
+    with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
+        job = client.start_export(form)
+        job.wait(progress="log")
+        job.download(tmp_path / "export.csv")
+        frame = job.to_dataframe()
+        shown = [repr(o) for o in (client, job, job.status, client.settings, client.api)]
+        shown += [repr(client.api.session.auth), str(job.status), repr(frame.head())]
+    fx.download_export(
+        form,
+        tmp_path / "again.csv",
+        token=sandbox.token,
+        base_url=sandbox.base_url,
+        progress=events.append,
+    )
+    out, err = capfd.readouterr()
+    assert logs.from_logger("urllib3")  # the capture does see urllib3's DEBUG lines
+    assert_hidden(sandbox, logs.text(), *shown, *map(repr, events), out, err)
+    if scenario.startswith("background"):
+        assert signatures(sandbox)
+        fetched = [m for m in logs.from_logger("urllib3") if "-submissions-" in m]
+        assert fetched
+        assert all("REDACTED" in m for m in fetched)  # the request line, signature removed
+    FIGURES[f"secrets found in logs/reprs/progress ({scenario})"] = 0
+
+
+def test_failures_show_no_secret(sandbox: Sandbox, logs: LogCapture, tmp_path: Path) -> None:
+    sandbox.config.status_access = "open"
+    with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
+        job = client.start_export(2)
+        job.wait(progress=None)
+        sandbox.faults.add(Fault("download", reset=True, times=None))
+        with pytest.raises(fx.DownloadError) as cut:
+            job.download(tmp_path / "events.csv")
+    sandbox.faults.clear()
+    sandbox.faults.add(Fault("status", http_status=500, times=None))
+    with pytest.raises(fx.ServerError) as failed:
+        fx.load_export(2, token=sandbox.token, base_url=sandbox.base_url, progress=None)
+    texts = [error_text(cut.value), error_text(failed.value), logs.text()]
+    assert "Max retries exceeded" in texts[0]  # urllib3's message, URL included, is there...
+    assert "REDACTED" in texts[0]  # ...with its signature removed
+    assert_hidden(sandbox, *texts)
+
+
+def test_a_wrong_token_is_not_repeated_back(sandbox: Sandbox, logs: LogCapture) -> None:
+    wrong = "7|" + "w" * 40
+    with pytest.raises(fx.AuthenticationError) as info:
+        fx.load_export(1, token=wrong, base_url=sandbox.base_url, progress=None)
+    assert "w" * 40 not in error_text(info.value) + logs.text()
+
+
+def test_the_command_line_shows_no_secret(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.config.status_access = "open"
+    sandbox.config.file_host = "s3"
+    env = {**os.environ, config.TOKEN_ENV: sandbox.token, config.BASE_URL_ENV: sandbox.base_url}
+    command = [sys.executable, "-m", "formexport", "-v", "export", "2", "-o"]
+    done = subprocess.run(
+        [*command, str(tmp_path / "ok.csv")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    sandbox.faults.add(Fault("download", http_status=403, times=None))
+    failed = subprocess.run(
+        [*command, str(tmp_path / "no.csv")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert failed.returncode == 1
+    assert "formexport: error:" in failed.stderr
+    assert "expired" in failed.stderr
+    assert_hidden(sandbox, done.stdout, done.stderr, failed.stdout, failed.stderr)
+
+
+NOTEBOOK = [
+    "import logging\nimport requests\nimport formexport as fx\n"
+    "logging.basicConfig(level=logging.DEBUG, force=True)",
+    "df = fx.load_export(2)\ndf.shape",
+    "client = fx.Client()\njob = client.start_export(2)\njob.wait()\njob",
+    "job.status",
+    "requests.post(client.base_url + '/_sandbox/faults', "
+    "json={'route': 'download', 'http_status': 403, 'times': None}, timeout=10).status_code",
+    "fx.download_export(2, 'never.csv')",
+]
+
+
+def test_a_notebook_shows_no_secret(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    sandbox.config.status_access = "open"
+    monkeypatch.setenv(config.TOKEN_ENV, sandbox.token)
+    monkeypatch.setenv(config.BASE_URL_ENV, sandbox.base_url)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in NOTEBOOK])
+    NotebookClient(
+        notebook,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    outputs = nbformat.writes(notebook)
+    assert "(2500, 13)" in outputs
+    assert "ExportExpiredError" in outputs  # the last cell failed, traceback and all
+    assert "urllib3.connectionpool" in outputs  # DEBUG lines reached the notebook
+    assert_hidden(sandbox, outputs)
+    assert not (tmp_path / "never.csv").exists()
+    FIGURES["secrets found in a notebook's outputs"] = 0

@@ -36,11 +36,14 @@ from formexport.errors import (
 from formexport.job import ExportJob
 from formexport.models import ExportStatus, FormField, FormInfo, JobState
 from formexport.progress import ProgressEvent, ProgressReporter
+from formexport.schema import ColumnPlanWarning
+from formexport.typed import TypeFallbackWarning
 
 __all__ = [
     "APIError",
     "AuthenticationError",
     "Client",
+    "ColumnPlanWarning",
     "ConfigurationError",
     "CsvFormatError",
     "DownloadError",
@@ -64,6 +67,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "StatusUnavailableError",
+    "TypeFallbackWarning",
     "UnexpectedResponseError",
     "ValidationError",
     "__version__",

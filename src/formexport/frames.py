@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -101,10 +101,26 @@ def to_dataframe(source: CsvSource) -> pd.DataFrame:
     return read_table(source).to_pandas()
 
 
+def iter_batches(source: CsvSource, column_count: int) -> Iterator[pa.RecordBatch]:
+    """The export's rows as text record batches (columns ``c0``, ``c1``...), header removed."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    read, parse, convert = _options(column_count)
+    try:
+        reader = pacsv.open_csv(_input(source), read, parse, convert)
+        first = True
+        for batch in reader:
+            if first:
+                batch, first = batch.slice(1), False
+            yield batch
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+
+
 def to_parquet(source: CsvSource, sink: Path | BinaryIO) -> None:
     """Stream an export into Parquet (a path or a binary file), one block at a time."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     header = read_header(source)
@@ -114,16 +130,22 @@ def to_parquet(source: CsvSource, sink: Path | BinaryIO) -> None:
     with pq.ParquetWriter(where, schema) as writer:
         if not header:
             return
-        read, parse, convert = _options(len(header))
-        try:
-            reader = pacsv.open_csv(_input(source), read, parse, convert)
-            first = True
-            for batch in reader:
-                if first:
-                    batch, first = batch.slice(1), False
-                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+        for batch in iter_batches(source, len(header)):
+            writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+
+
+def detect_writer(source: CsvSource) -> str:
+    """``"sync"`` when the synchronous writer wrote the export, else ``"async"``.
+
+    The synchronous writer quotes every field, so its header starts ``"id"``; ``fputcsv``
+    leaves ``id`` bare.
+    """
+    if isinstance(source, bytes):
+        head = source[:8]
+    else:
+        with open(source, "rb") as stream:
+            head = stream.read(8)
+    return "sync" if strip_bom(head).startswith(b'"') else "async"
 
 
 def strip_bom(data: bytes) -> bytes:

@@ -8,11 +8,12 @@ import tempfile
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formexport import config, frames
+from formexport import config, frames, output
 from formexport.batching import export_in_batches
 from formexport.download import LinkExpired, atomic_destination, download_file
 from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
@@ -21,6 +22,7 @@ from formexport.errors import (
     ExportJobNotFoundError,
     InvalidArgumentError,
 )
+from formexport.exact import VALUE_SOURCES, fetch_exact_values
 from formexport.models import ExportStatus, FormInfo, JobState
 from formexport.polling import JobWaiter
 from formexport.progress import (
@@ -29,9 +31,11 @@ from formexport.progress import (
     ProgressReporter,
     make_reporter,
 )
+from formexport.typed import ExportContext, TypedReader
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from formexport.client import Client
 
@@ -106,6 +110,7 @@ class ExportJob:
         # Until wait() is told otherwise, progress shows the way "auto" picks.
         self._reporter: ProgressReporter = make_reporter("auto")
         self._workdir: Path | None = None
+        self._exported_at = datetime.now(timezone.utc) if csv is not None else None
 
     @classmethod
     def from_answer(
@@ -281,6 +286,7 @@ class ExportJob:
                 deadline=deadline,
             )
         self._csv = path
+        self._exported_at = datetime.now(timezone.utc)
 
     def _scratch_path(self, name: str) -> Path:
         if self._workdir is None:
@@ -312,6 +318,7 @@ class ExportJob:
             logger.warning("Started a fresh export, job %s", self.job_id)
         else:
             self.strategy, self.job_id, self._csv = SYNC, None, answer.content
+            self._exported_at = datetime.now(timezone.utc)
 
     def _ensure_ready(self) -> None:
         if self.strategy == ASYNC:
@@ -394,23 +401,93 @@ class ExportJob:
         assert self._csv is not None
         return self._csv
 
-    def to_dataframe(self) -> pd.DataFrame:
-        """Load the export into a pandas DataFrame (text columns, values as served)."""
+    def _context(self) -> ExportContext:
+        exported_at = self._exported_at
+        if self.strategy == ASYNC and self.status is not None:
+            exported_at = self.status.updated_at or exported_at
+        return ExportContext(
+            form_id=self.form_id,
+            form_slug=self.form.slug,
+            job_id=self.job_id,
+            server=self._api.settings.base_url,
+            exported_at=exported_at,
+        )
+
+    def _typed_reader(self, source: bytes | Path, naming: str, values: str) -> TypedReader:
+        if values not in VALUE_SOURCES:
+            raise InvalidArgumentError(f"values must be one of {VALUE_SOURCES}, not {values!r}.")
+        # The synchronous writer loses 0, false and "+": its exports are small enough (at
+        # most 10 requests) to read exact values by default; batched ones only when asked.
+        use_exact = values == "exact" or (
+            values == "auto" and self.strategy == SYNC and frames.detect_writer(source) == "sync"
+        )
+        return output.make_reader(
+            source,
+            form=self.form,
+            columns=self.columns,
+            naming=naming,
+            exact=fetch_exact_values(self._api, self.form_id) if use_exact else None,
+            context=self._context(),
+        )
+
+    def to_dataframe(
+        self,
+        *,
+        naming: str = "name",
+        dtype_backend: str = output.DEFAULT_DTYPE_BACKEND,
+        values: str = "auto",
+    ) -> pd.DataFrame:
+        """Load the export into a pandas DataFrame, typed from the form's fields.
+
+        Parameters
+        ----------
+        naming : {"name", "id"}
+            Name field columns by field name (repeats get ``.1``, ``.2``) or by field id.
+        dtype_backend : {"numpy_nullable", "pyarrow"}
+            Nullable NumPy dtypes (``Int64``, ``boolean``, ``string``...) or Arrow-backed ones.
+        values : {"auto", "csv", "exact"}
+            Where field values come from; ``"auto"`` reads exact values from the JSON
+            submissions list when the server's synchronous writer lost some (see the docs).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``attrs`` records the form, job, server, export time and each column's field.
+        """
+        output.check_options(naming=naming, dtype_backend=dtype_backend)
         try:
             source = self._local_source()
-            frame = frames.to_dataframe(source)
+            reader = self._typed_reader(source, naming, values)
+            frame = output.to_pandas(
+                output.read_arrow(source, reader), dtype_backend, reader.attrs()
+            )
             self._reporter.update(ProgressEvent("parse", len(frame), len(frame)))
             return frame
         finally:
             self._reporter.close()
 
-    def to_parquet(self, path: PathArg) -> Path:
-        """Write the export to a Parquet file, streaming (memory stays flat); return the path."""
+    def to_arrow(self, *, naming: str = "name", values: str = "auto") -> pa.Table:
+        """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
+        output.check_options(naming=naming)
+        try:
+            source = self._local_source()
+            return output.read_arrow(source, self._typed_reader(source, naming, values))
+        finally:
+            self._reporter.close()
+
+    def to_parquet(self, path: PathArg, *, naming: str = "name", values: str = "auto") -> Path:
+        """Write the typed export to a Parquet file, streaming; return the path.
+
+        Memory stays flat however large the export. ``pandas.read_parquet(path)`` gives the
+        frame :meth:`to_dataframe` returns with the same options.
+        """
+        output.check_options(naming=naming)
         dest = Path(path).expanduser()
         try:
             source = self._local_source()
+            reader = self._typed_reader(source, naming, values)
             with atomic_destination(dest) as out:
-                frames.to_parquet(source, out)
+                output.write_parquet(source, out, reader)
             return dest
         finally:
             self._reporter.close()

@@ -1,0 +1,144 @@
+"""Typed exports as Arrow tables, pandas DataFrames and streamed Parquet files.
+
+All three read the CSV in blocks through one :class:`~formexport.typed.TypedReader`, so a
+DataFrame, ``ExportJob.to_arrow()`` and ``pandas.read_parquet`` of the Parquet file hold the
+same values and types. The Parquet file carries the pandas metadata of the default dtype
+backend and the ``DataFrame.attrs``, so ``pandas.read_parquet(path)`` gives back the frame that
+:func:`~formexport.load_export` returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from formexport import frames, schema
+from formexport.errors import InvalidArgumentError
+from formexport.exact import ExactValues
+from formexport.models import FormInfo
+from formexport.typed import NAMINGS, ExportContext, Restart, TypedReader
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
+DEFAULT_DTYPE_BACKEND = "numpy_nullable"
+_PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
+
+
+def check_options(*, naming: str = "name", dtype_backend: str = DEFAULT_DTYPE_BACKEND) -> None:
+    """Raise :class:`InvalidArgumentError` for an unknown ``naming`` or ``dtype_backend``."""
+    if naming not in NAMINGS:
+        raise InvalidArgumentError(f"naming must be one of {NAMINGS}, not {naming!r}.")
+    if dtype_backend not in DTYPE_BACKENDS:
+        raise InvalidArgumentError(
+            f"dtype_backend must be one of {DTYPE_BACKENDS}, not {dtype_backend!r}."
+        )
+
+
+def make_reader(
+    source: frames.CsvSource,
+    *,
+    form: FormInfo | None,
+    columns: Mapping[str, bool] | None,
+    naming: str = "name",
+    exact: ExactValues | None = None,
+    context: ExportContext | None = None,
+) -> TypedReader:
+    """A reader for this export: the column plan checked against its header."""
+    header = frames.read_header(source)
+    if form is None or columns is None:
+        plan = schema.text_plan(header)
+    else:
+        plan = schema.match_header(schema.plan_columns(form, columns), header)
+    return TypedReader(
+        plan,
+        writer=frames.detect_writer(source),
+        naming=naming,
+        exact=exact,
+        context=context,
+    )
+
+
+def _passes(
+    source: frames.CsvSource, reader: TypedReader, write: Callable[[pa.RecordBatch], None]
+) -> None:
+    for batch in frames.iter_batches(source, len(reader.columns)):
+        write(reader.convert(batch))
+
+
+def read_arrow(source: frames.CsvSource, reader: TypedReader) -> pa.Table:
+    """The whole export as one typed Arrow table."""
+    import pyarrow as pa
+
+    while True:
+        batches: list[pa.RecordBatch] = []
+        reader.begin()
+        try:
+            if reader.columns:
+                _passes(source, reader, batches.append)
+        except Restart:
+            continue
+        reader.finish()
+        return pa.Table.from_batches(batches, schema=reader.schema())
+
+
+def write_parquet(source: frames.CsvSource, sink: Path | BinaryIO, reader: TypedReader) -> None:
+    """Stream the export into Parquet, block by block (memory stays flat)."""
+    import pyarrow.parquet as pq
+
+    where: Any = str(sink) if isinstance(sink, Path) else sink
+    while True:
+        reader.begin()
+        try:
+            with pq.ParquetWriter(where, parquet_schema(reader)) as writer:
+                if reader.columns:
+                    _passes(source, reader, writer.write_batch)
+        except Restart:
+            if not isinstance(sink, Path):
+                sink.seek(0)
+                sink.truncate()
+            continue
+        reader.finish()
+        return
+
+
+def parquet_schema(reader: TypedReader) -> pa.Schema:
+    """The reader's schema plus what pandas needs to rebuild the default DataFrame."""
+    import pyarrow as pa
+
+    base = reader.schema()
+    empty = to_pandas(base.empty_table(), DEFAULT_DTYPE_BACKEND, {})
+    pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
+    metadata = dict(base.metadata or {})
+    metadata[b"pandas"] = pandas_meta[b"pandas"]
+    metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
+    return base.with_metadata(metadata)
+
+
+def _nullable_types() -> dict[Any, Any]:
+    import pandas as pd
+    import pyarrow as pa
+
+    return {
+        pa.int64(): pd.Int64Dtype(),
+        pa.float64(): pd.Float64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+        pa.string(): pd.StringDtype(),
+        pa.large_string(): pd.StringDtype(),
+    }
+
+
+def to_pandas(table: pa.Table, dtype_backend: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """A DataFrame with nullable NumPy dtypes or Arrow-backed dtypes, ``attrs`` attached."""
+    import pandas as pd
+
+    if dtype_backend == "pyarrow":
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    else:
+        frame = table.to_pandas(types_mapper=_nullable_types().get)
+    frame.attrs.update(attrs)
+    return frame

@@ -294,7 +294,10 @@ def _split_quoted(cell: str) -> list[str]:
     if not cell:
         return []
     # The server quotes an option like a CSV field, so a CSV reader undoes it.
-    return next(csv.reader([cell], strict=False), [])
+    try:
+        return next(csv.reader([cell], strict=True), [])
+    except csv.Error:
+        raise NotThisType(cell) from None
 
 
 class MatrixConverter(Converter):

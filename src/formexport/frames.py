@@ -24,6 +24,13 @@ CsvSource = Path | bytes
 
 # Large blocks keep the reader fast; a block must hold the longest row.
 BLOCK_SIZE = 16 << 20
+# Streaming reads use small blocks: Arrow reads ahead, and its memory grows with the block size.
+STREAM_BLOCK_SIZE = 1 << 20
+MAX_BLOCK_SIZE = 1 << 30
+
+
+class BlockTooSmall(Exception):
+    """A row is longer than the block size: read again with :func:`larger` blocks."""
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
@@ -52,12 +59,12 @@ def read_header(source: CsvSource) -> list[str]:
     return [] if header in ([], [""]) else header
 
 
-def _options(column_count: int) -> tuple[Any, Any, Any]:
+def _options(column_count: int, block_size: int = BLOCK_SIZE) -> tuple[Any, Any, Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     names = [f"c{i}" for i in range(column_count)]
-    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE)
+    read = pacsv.ReadOptions(column_names=names, block_size=block_size)
     parse = pacsv.ParseOptions(newlines_in_values=True)
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.string()),
@@ -101,12 +108,24 @@ def to_dataframe(source: CsvSource) -> pd.DataFrame:
     return read_table(source).to_pandas()
 
 
-def iter_batches(source: CsvSource, column_count: int) -> Iterator[pa.RecordBatch]:
-    """The export's rows as text record batches (columns ``c0``, ``c1``...), header removed."""
+def larger(block_size: int) -> int:
+    """The next block size to try after :class:`BlockTooSmall`."""
+    if block_size >= MAX_BLOCK_SIZE:
+        raise CsvFormatError("The export has a row longer than 1 GiB; it cannot be read.")
+    return block_size * 16
+
+
+def iter_batches(
+    source: CsvSource, column_count: int, block_size: int = STREAM_BLOCK_SIZE
+) -> Iterator[pa.RecordBatch]:
+    """The export's rows as text record batches (columns ``c0``, ``c1``...), header removed.
+
+    Raises :class:`BlockTooSmall` when a row does not fit in ``block_size`` bytes.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    read, parse, convert = _options(column_count)
+    read, parse, convert = _options(column_count, block_size)
     try:
         reader = pacsv.open_csv(_input(source), read, parse, convert)
         first = True
@@ -114,7 +133,11 @@ def iter_batches(source: CsvSource, column_count: int) -> Iterator[pa.RecordBatc
             if first:
                 batch, first = batch.slice(1), False
             yield batch
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):
+            raise BlockTooSmall from exc
+        raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+    except UnicodeDecodeError as exc:
         raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
 
 
@@ -130,7 +153,7 @@ def to_parquet(source: CsvSource, sink: Path | BinaryIO) -> None:
     with pq.ParquetWriter(where, schema) as writer:
         if not header:
             return
-        for batch in iter_batches(source, len(header)):
+        for batch in iter_batches(source, len(header), BLOCK_SIZE):
             writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
 
 

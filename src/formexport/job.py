@@ -13,7 +13,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formexport import config, frames, output
+from formexport import config, output
 from formexport.batching import export_in_batches
 from formexport.download import LinkExpired, atomic_destination, download_file
 from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
@@ -413,22 +413,27 @@ class ExportJob:
             exported_at=exported_at,
         )
 
-    def _typed_reader(self, source: bytes | Path, naming: str, values: str) -> TypedReader:
+    def _typed_source(self, naming: str, values: str) -> tuple[bytes | Path, TypedReader]:
         if values not in VALUE_SOURCES:
             raise InvalidArgumentError(f"values must be one of {VALUE_SOURCES}, not {values!r}.")
+        source, writer = output.readable(
+            self._local_source(), self._scratch_path("standard.csv").parent
+        )
         # The synchronous writer loses 0, false and "+": its exports are small enough (at
         # most 10 requests) to read exact values by default; batched ones only when asked.
         use_exact = values == "exact" or (
-            values == "auto" and self.strategy == SYNC and frames.detect_writer(source) == "sync"
+            values == "auto" and self.strategy == SYNC and writer == "sync"
         )
-        return output.make_reader(
+        reader = output.make_reader(
             source,
             form=self.form,
             columns=self.columns,
             naming=naming,
             exact=fetch_exact_values(self._api, self.form_id) if use_exact else None,
             context=self._context(),
+            writer=writer,
         )
+        return source, reader
 
     def to_dataframe(
         self,
@@ -456,8 +461,7 @@ class ExportJob:
         """
         output.check_options(naming=naming, dtype_backend=dtype_backend)
         try:
-            source = self._local_source()
-            reader = self._typed_reader(source, naming, values)
+            source, reader = self._typed_source(naming, values)
             frame = output.to_pandas(
                 output.read_arrow(source, reader), dtype_backend, reader.attrs()
             )
@@ -470,8 +474,7 @@ class ExportJob:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
         output.check_options(naming=naming)
         try:
-            source = self._local_source()
-            return output.read_arrow(source, self._typed_reader(source, naming, values))
+            return output.read_arrow(*self._typed_source(naming, values))
         finally:
             self._reporter.close()
 
@@ -484,8 +487,7 @@ class ExportJob:
         output.check_options(naming=naming)
         dest = Path(path).expanduser()
         try:
-            source = self._local_source()
-            reader = self._typed_reader(source, naming, values)
+            source, reader = self._typed_source(naming, values)
             with atomic_destination(dest) as out:
                 output.write_parquet(source, out, reader)
             return dest

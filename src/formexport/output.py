@@ -10,11 +10,11 @@ backend and the ``DataFrame.attrs``, so ``pandas.read_parquet(path)`` gives back
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from formexport import frames, schema
+from formexport import frames, phpcsv, schema
 from formexport.errors import InvalidArgumentError
 from formexport.exact import ExactValues
 from formexport.models import FormInfo
@@ -39,6 +39,18 @@ def check_options(*, naming: str = "name", dtype_backend: str = DEFAULT_DTYPE_BA
         )
 
 
+def readable(source: frames.CsvSource, scratch: Path | None = None) -> tuple[frames.CsvSource, str]:
+    """The export in a form Arrow reads exactly, and which OpnForm writer wrote it.
+
+    Background (``fputcsv``) exports holding ``\\"`` are rewritten as standard CSV first (see
+    :mod:`formexport.phpcsv`), into ``scratch`` or beside the file.
+    """
+    writer = frames.detect_writer(source)
+    if writer == "async" and phpcsv.has_escaped_quotes(source):
+        return phpcsv.to_standard(source, scratch), writer
+    return source, writer
+
+
 def make_reader(
     source: frames.CsvSource,
     *,
@@ -47,40 +59,40 @@ def make_reader(
     naming: str = "name",
     exact: ExactValues | None = None,
     context: ExportContext | None = None,
+    writer: str | None = None,
 ) -> TypedReader:
-    """A reader for this export: the column plan checked against its header."""
+    """A reader for this export (from :func:`readable`): the column plan checked against its
+    header. ``writer`` defaults to the one :func:`frames.detect_writer` sees."""
     header = frames.read_header(source)
-    if form is None or columns is None:
+    if form is None or columns is None or not header:
         plan = schema.text_plan(header)
     else:
         plan = schema.match_header(schema.plan_columns(form, columns), header)
     return TypedReader(
         plan,
-        writer=frames.detect_writer(source),
+        writer=writer or frames.detect_writer(source),
         naming=naming,
         exact=exact,
         context=context,
     )
 
 
-def _passes(
-    source: frames.CsvSource, reader: TypedReader, write: Callable[[pa.RecordBatch], None]
-) -> None:
-    for batch in frames.iter_batches(source, len(reader.columns)):
-        write(reader.convert(batch))
-
-
 def read_arrow(source: frames.CsvSource, reader: TypedReader) -> pa.Table:
     """The whole export as one typed Arrow table."""
     import pyarrow as pa
 
+    block_size = frames.STREAM_BLOCK_SIZE
     while True:
         batches: list[pa.RecordBatch] = []
         reader.begin()
         try:
             if reader.columns:
-                _passes(source, reader, batches.append)
+                for batch in frames.iter_batches(source, len(reader.columns), block_size):
+                    batches.append(reader.convert(batch))
         except Restart:
+            continue
+        except frames.BlockTooSmall:
+            block_size = frames.larger(block_size)
             continue
         reader.finish()
         return pa.Table.from_batches(batches, schema=reader.schema())
@@ -88,22 +100,45 @@ def read_arrow(source: frames.CsvSource, reader: TypedReader) -> pa.Table:
 
 def write_parquet(source: frames.CsvSource, sink: Path | BinaryIO, reader: TypedReader) -> None:
     """Stream the export into Parquet, block by block (memory stays flat)."""
-    import pyarrow.parquet as pq
-
-    where: Any = str(sink) if isinstance(sink, Path) else sink
+    block_size = frames.STREAM_BLOCK_SIZE
     while True:
         reader.begin()
         try:
-            with pq.ParquetWriter(where, parquet_schema(reader)) as writer:
-                if reader.columns:
-                    _passes(source, reader, writer.write_batch)
-        except Restart:
+            _write_once(source, sink, reader, block_size)
+        except (Restart, frames.BlockTooSmall) as exc:
+            if isinstance(exc, frames.BlockTooSmall):
+                block_size = frames.larger(block_size)
             if not isinstance(sink, Path):
                 sink.seek(0)
                 sink.truncate()
             continue
         reader.finish()
         return
+
+
+def _write_once(
+    source: frames.CsvSource, sink: Path | BinaryIO, reader: TypedReader, block_size: int
+) -> None:
+    import pyarrow.parquet as pq
+
+    where: Any = str(sink) if isinstance(sink, Path) else sink
+    writer: pq.ParquetWriter | None = None
+    metadata: Any = None
+    try:
+        count = len(reader.columns)
+        batches = frames.iter_batches(source, count, block_size) if reader.columns else ()
+        for batch in batches:
+            typed = reader.convert(batch)
+            # The first block settles what blocks cannot tell in advance (a date's UTC offset).
+            if writer is None:
+                target = parquet_schema(reader)
+                writer, metadata = pq.ParquetWriter(where, target), target.metadata
+            writer.write_batch(typed.replace_schema_metadata(metadata))
+        if writer is None:
+            writer = pq.ParquetWriter(where, parquet_schema(reader))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def parquet_schema(reader: TypedReader) -> pa.Schema:

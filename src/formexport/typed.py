@@ -125,8 +125,9 @@ class TypedReader:
             return IdColumn(coerced=self.writer == "sync", known=known)
         if planned.kind == schema.CREATED_AT:
             return convert.CreatedAtConverter()
-        if planned.kind == schema.FIELD and planned.field is not None:
+        if planned.kind == schema.FIELD and planned.field is not None and not planned.deleted:
             return convert.converter_for(planned.field)
+        # Deleted fields and columns no field explains (utm_*) stay text.
         return Converter()
 
     # --- names and schema ------------------------------------------------------------

@@ -145,9 +145,7 @@ def test_a_cell_of_the_wrong_type_keeps_the_column_as_text(sandbox: Sandbox) -> 
 def test_deleted_fields_and_attribution_stay_text(sandbox: Sandbox) -> None:
     removed = make_field("number", "Old score", id="f-old")
     form = small_form(sandbox, [], removed_fields=[removed])
-    sandbox.add_submission(
-        form, {"f-old": 7}, meta={"attribution": {"utm_source": "newsletter"}}
-    )
+    sandbox.add_submission(form, {"f-old": 7}, meta={"attribution": {"utm_source": "newsletter"}})
     columns = ["f-amount", "f-old", "meta.attribution.utm_source"]
     df = load(sandbox, form, columns=columns)
     assert list(df.columns) == ["id", "submission_id", "Amount (USD)", "Old score", "utm_source"]

@@ -22,7 +22,7 @@ from formexport.errors import (
     ExportJobNotFoundError,
     InvalidArgumentError,
 )
-from formexport.exact import VALUE_SOURCES, fetch_exact_values
+from formexport.exact import VALUE_SOURCES, ExactValues, fetch_exact_values
 from formexport.models import ExportStatus, FormInfo, JobState
 from formexport.polling import JobWaiter
 from formexport.progress import (
@@ -111,6 +111,7 @@ class ExportJob:
         self._reporter: ProgressReporter = make_reporter("auto")
         self._workdir: Path | None = None
         self._exported_at = datetime.now(timezone.utc) if csv is not None else None
+        self._exact: ExactValues | None = None
 
     @classmethod
     def from_answer(
@@ -312,7 +313,7 @@ class ExportJob:
     def _reexport(self) -> None:
         self._reexports_left -= 1
         answer = self._api.post_export(self.form_id, self.columns, self._submission_ids)
-        self.status = None
+        self.status, self._exact = None, None
         if isinstance(answer, AsyncExport):
             self.strategy, self.job_id = ASYNC, answer.job_id
             logger.warning("Started a fresh export, job %s", self.job_id)
@@ -424,12 +425,14 @@ class ExportJob:
         use_exact = values == "exact" or (
             values == "auto" and self.strategy == SYNC and writer == "sync"
         )
+        if use_exact and self._exact is None:
+            self._exact = fetch_exact_values(self._api, self.form_id)
         reader = output.make_reader(
             source,
             form=self.form,
             columns=self.columns,
             naming=naming,
-            exact=fetch_exact_values(self._api, self.form_id) if use_exact else None,
+            exact=self._exact if use_exact else None,
             context=self._context(),
             writer=writer,
         )

@@ -15,9 +15,7 @@ submissions list, for exact values.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from formexport.models import FormField
@@ -30,9 +28,6 @@ BOOLEAN_TYPES = frozenset({"checkbox", "toggle_switch"})
 LIST_TYPES = frozenset({"multi_select", "files", "signature"})
 _TRUE = ("1", "TRUE", "true", "True")
 _FALSE = ("0", "FALSE", "false", "False")
-_DATE = r"\d{4}-\d\d-\d\d"
-_DATETIME = _DATE + r"T\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)"
-_OFFSET = re.compile(r"([+-]\d\d:\d\d|Z)$")
 # pyarrow arrays (their stubs are generic; the converters accept any value type).
 ArrowArray = Any
 _STEP_KEYS = {"scale": "scale_step", "slider": "slider_step_value"}
@@ -46,27 +41,29 @@ class NotThisType(Exception):
         self.value = value
 
 
-def _pa() -> Any:
+def arrow() -> Any:
+    """The pyarrow module (imported on first use, like every heavy import here)."""
     import pyarrow as pa
 
     return pa
 
 
-def _pc() -> Any:
+def compute() -> Any:
+    """The pyarrow.compute module."""
     import pyarrow.compute as pc
 
     return pc
 
 
 def _first_bad(values: ArrowArray, bad: ArrowArray) -> NotThisType:
-    pc = _pc()
+    pc = compute()
     index = pc.index(bad, True).as_py()
     return NotThisType(values[index].as_py())
 
 
-def _require(values: ArrowArray, ok: ArrowArray) -> None:
+def require(values: ArrowArray, ok: ArrowArray) -> None:
     """Raise for the first non-null cell where ``ok`` is false."""
-    pc = _pc()
+    pc = compute()
     bad = pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(ok, False)))
     if pc.any(bad).as_py():
         raise _first_bad(values, bad)
@@ -81,7 +78,7 @@ class Converter:
 
     def types(self) -> list[pa.DataType]:
         """Arrow types of the outputs (fixed once the first block is converted)."""
-        return [_pa().string()]
+        return [arrow().string()]
 
     def convert(self, values: ArrowArray) -> list[ArrowArray]:
         """Typed arrays for one block of text cells (nulls are empty cells)."""
@@ -106,12 +103,12 @@ class BooleanConverter(Converter):
     label = "boolean"
 
     def types(self) -> list[pa.DataType]:
-        return [_pa().bool_()]
+        return [arrow().bool_()]
 
     def convert(self, values: ArrowArray) -> list[ArrowArray]:
-        pa, pc = _pa(), _pc()
+        pa, pc = arrow(), compute()
         true = pc.is_in(values, value_set=pa.array(_TRUE))
-        _require(values, pc.or_(true, pc.is_in(values, value_set=pa.array(_FALSE))))
+        require(values, pc.or_(true, pc.is_in(values, value_set=pa.array(_FALSE))))
         return [true]
 
     def from_json(self, value: Any) -> list[Any]:
@@ -131,11 +128,11 @@ class NumberConverter(Converter):
         self.label = "integer" if integer else "number"
 
     def types(self) -> list[pa.DataType]:
-        pa = _pa()
+        pa = arrow()
         return [pa.int64() if self.integer else pa.float64()]
 
     def convert(self, values: ArrowArray) -> list[ArrowArray]:
-        pa, pc = _pa(), _pc()
+        pa, pc = arrow(), compute()
         try:
             return [pc.cast(values, self.types()[0])]
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -171,88 +168,6 @@ class NumberConverter(Converter):
         return [float(number)]
 
 
-class DateConverter(Converter):
-    """Stored date strings; ``2026-08-21T00:00:00+02:00`` as the client wrote it.
-
-    Dates without time become calendar dates (the day the respondent picked, whatever the
-    offset). Dates with time become timestamps in the values' common UTC offset, or in UTC when
-    offsets differ. A date range ``start,end`` becomes two columns.
-    """
-
-    def __init__(self, *, with_time: bool, date_range: bool, tz: str | None = None) -> None:
-        self.with_time, self.date_range, self.tz = with_time, date_range, tz
-        self.parts = ("start", "end") if date_range else ("",)
-        self.label = "datetime" if with_time else "date"
-
-    def _type(self) -> Any:
-        pa = _pa()
-        if not self.with_time:
-            return pa.date32()
-        return pa.timestamp("us", tz=self.tz or "UTC")
-
-    def types(self) -> list[pa.DataType]:
-        return [self._type()] * len(self.parts)
-
-    def convert(self, values: ArrowArray) -> list[ArrowArray]:
-        if not self.date_range:
-            return [self._one(values)]
-        pc = _pc()
-        pair = pc.extract_regex(values, r"^(?P<start>[^,]*),(?P<end>[^,]*)$")
-        _require(values, pc.is_valid(pair))
-        valid = pc.is_valid(values)
-        # An empty end (a range left open) is missing, like an empty cell.
-        halves = [
-            pc.if_else(valid, pc.struct_field(pair, [i]), None) for i in range(len(self.parts))
-        ]
-        halves = [pc.if_else(pc.equal(h, ""), None, h) for h in halves]
-        return [self._one(h) for h in halves]
-
-    def _one(self, values: ArrowArray) -> ArrowArray:
-        pc = _pc()
-        if not self.with_time:
-            _require(values, pc.match_substring_regex(values, "^" + _DATE))
-            return pc.cast(pc.utf8_slice_codeunits(values, 0, 10), self._type())
-        _require(values, pc.match_substring_regex(values, f"^{_DATETIME}$"))
-        if self.tz is None:
-            self.tz = self._common_offset(values)
-        elif self.tz != "UTC" and self._common_offset(values, self.tz) != self.tz:
-            raise NotThisType(f"a UTC offset other than {self.tz}")
-        return pc.cast(values, self._type())
-
-    @staticmethod
-    def _common_offset(values: ArrowArray, default: str = "UTC") -> str:
-        pc = _pc()
-        offsets = pc.unique(pc.drop_null(pc.utf8_slice_codeunits(values, -6))).to_pylist()
-        offsets = ["+00:00" if o.endswith("Z") else o for o in offsets]
-        if not offsets:
-            return default
-        return offsets[0] if len(offsets) == 1 and offsets[0] != "+00:00" else "UTC"
-
-    def wider(self) -> Converter | None:
-        if self.with_time and self.tz != "UTC":
-            return DateConverter(with_time=True, date_range=self.date_range, tz="UTC")
-        return None
-
-    def from_json(self, value: Any) -> list[Any]:
-        items = list(value) if isinstance(value, list) else [value]
-        if not self.date_range and len(items) > 1:
-            raise NotThisType(value)
-        items = [*items, None, None][: len(self.parts)]
-        return [self._parse(item) for item in items]
-
-    def _parse(self, item: Any) -> date | datetime | None:
-        if item is None or item == "":
-            return None
-        text = str(item)
-        if not self.with_time:
-            if not re.match(_DATE, text):
-                raise NotThisType(item)
-            return date.fromisoformat(text[:10])
-        if not re.fullmatch(_DATETIME, text):
-            raise NotThisType(item)
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 class ListConverter(Converter):
     """Lists of strings: multi-select options, or file and signature links.
 
@@ -266,11 +181,11 @@ class ListConverter(Converter):
         self.label = "list"
 
     def types(self) -> list[pa.DataType]:
-        pa = _pa()
+        pa = arrow()
         return [pa.list_(pa.string())]
 
     def convert(self, values: ArrowArray) -> list[ArrowArray]:
-        pa, pc = _pa(), _pc()
+        pa, pc = arrow(), compute()
         filled = pc.fill_null(values, "")
         split = pc.split_pattern(filled, self.separator)
         empty = pc.equal(filled, "")
@@ -314,12 +229,12 @@ class MatrixConverter(Converter):
         self._ordered = sorted(self.rows, key=len, reverse=True)
 
     def types(self) -> list[pa.DataType]:
-        pa = _pa()
+        pa = arrow()
         return [pa.struct([(row, pa.string()) for row in self.rows])]
 
     def convert(self, values: ArrowArray) -> list[ArrowArray]:
         parsed = [None if cell is None else self._parse(cell) for cell in values.to_pylist()]
-        return [_pa().array(parsed, self.types()[0])]
+        return [arrow().array(parsed, self.types()[0])]
 
     def _parse(self, cell: str) -> dict[str, str | None]:
         answers: dict[str, str | None] = dict.fromkeys(self.rows)
@@ -369,6 +284,8 @@ def converter_for(field: FormField) -> Converter:
     if kind in BOOLEAN_TYPES:
         return BooleanConverter()
     if kind == "date":
+        from formexport.dates import DateConverter
+
         return DateConverter(
             with_time=bool(definition.get("with_time")),
             date_range=bool(definition.get("date_range")),
@@ -382,32 +299,3 @@ def converter_for(field: FormField) -> Converter:
         if isinstance(rows, list) and rows:
             return MatrixConverter([str(r) for r in rows])
     return Converter()
-
-
-class CreatedAtConverter(Converter):
-    """``created_at``: ``2026-08-21 14:02`` in UTC (the JSON list adds the seconds)."""
-
-    label = "datetime"
-
-    def types(self) -> list[pa.DataType]:
-        return [_pa().timestamp("us", tz="UTC")]
-
-    def convert(self, values: ArrowArray) -> list[ArrowArray]:
-        pc = _pc()
-        _require(values, pc.match_substring_regex(values, r"^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$"))
-        padded = pc.if_else(
-            pc.equal(pc.utf8_length(values), 16),
-            pc.binary_join_element_wise(values, ":00", ""),
-            values,
-        )
-        naive = pc.strptime(padded, "%Y-%m-%d %H:%M:%S", "us")
-        return [pc.assume_timezone(naive, "UTC")]
-
-    def from_json(self, value: Any) -> list[Any]:
-        if value in (None, ""):
-            return [None]
-        text = str(value).replace("T", " ")[:19]
-        try:
-            return [datetime.fromisoformat(text).replace(tzinfo=timezone.utc)]
-        except ValueError:
-            raise NotThisType(value) from None

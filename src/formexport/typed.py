@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from formexport import convert, schema
+from formexport import convert, dates, schema
 from formexport.convert import ArrowArray, Converter, NotThisType
 from formexport.exact import ExactValues
 from formexport.frames import unique_names
@@ -124,7 +124,7 @@ class TypedReader:
         if planned.kind == schema.ID:
             return IdColumn(coerced=self.writer == "sync", known=known)
         if planned.kind == schema.CREATED_AT:
-            return convert.CreatedAtConverter()
+            return dates.CreatedAtConverter()
         if planned.kind == schema.FIELD and planned.field is not None and not planned.deleted:
             return convert.converter_for(planned.field)
         # Deleted fields and columns no field explains (utm_*) stay text.

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
-from formexport import convert, ids
+from formexport import convert, dates, ids
 from formexport.convert import NotThisType
 from formexport.models import FormField
 from formexport.sandbox.csv_writers import sync_text
@@ -125,7 +125,7 @@ def test_not_a_date_is_not_this_type() -> None:
 
 
 def test_created_at_is_utc_to_the_minute_or_second() -> None:
-    reader = convert.CreatedAtConverter()
+    reader = dates.CreatedAtConverter()
     (values,) = run(reader, ["2026-08-21 14:02", None])
     assert values == [datetime(2026, 8, 21, 14, 2, tzinfo=timezone.utc), None]
     assert reader.from_json("2026-08-21 14:02:11") == [

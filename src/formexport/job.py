@@ -20,6 +20,7 @@ from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
 from formexport.errors import (
     ExportExpiredError,
     ExportJobNotFoundError,
+    FormExportError,
     InvalidArgumentError,
 )
 from formexport.exact import VALUE_SOURCES, ExactValues, fetch_exact_values
@@ -426,7 +427,16 @@ class ExportJob:
             values == "auto" and self.strategy == SYNC and writer == "sync"
         )
         if use_exact and self._exact is None:
-            self._exact = fetch_exact_values(self._api, self.form_id)
+            try:
+                self._exact = fetch_exact_values(self._api, self.form_id)
+            except FormExportError as exc:
+                if values == "exact":
+                    raise
+                # "auto" asked for a better source, not for a failure: keep the CSV's values.
+                logger.warning(
+                    "Reading the CSV's values: the JSON submissions list failed (%s)", exc
+                )
+                use_exact = False
         reader = output.make_reader(
             source,
             form=self.form,

@@ -172,3 +172,17 @@ def test_batched_export_with_exact_values_matches_the_background_file(sandbox: S
     for column in ("submission_id", "Satisfaction", "Full name", "Dates (start)", "status"):
         pd.testing.assert_series_equal(batched[column], background[column])
     assert (batched["Satisfaction"] == 0).any()  # zeros the synchronous writer left empty
+
+
+def test_auto_keeps_the_csv_values_when_the_json_list_fails(sandbox: Sandbox) -> None:
+    from formexport.sandbox import Fault
+
+    form = small_form(sandbox, [LOSSY])
+    with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
+        job = client.start_export(form)
+        sandbox.faults.add(Fault("submissions", http_status=403, times=None))
+        with pytest.raises(fx.PermissionDeniedError):
+            job.to_dataframe(values="exact")
+        df = job.to_dataframe()
+    assert df.attrs["values"] == "csv"
+    assert df["Phone"].tolist() == ["33612345678"]

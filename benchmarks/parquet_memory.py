@@ -5,7 +5,10 @@ counted; each export runs in a fresh Python process whose peak resident set size
 (``ru_maxrss``) is reported, next to the same process's size after importing pandas and pyarrow.
 A flat peak across sizes is the point: the CSV is typed and written block by block.
 
-    .venv/bin/python benchmarks/parquet_memory.py 250000 1000000
+    .venv/bin/python benchmarks/parquet_memory.py 1000000 5000000
+
+Measured on a 2-core machine (ten columns of every kind, background writer): peak 220 MB for
+1 000 000 rows and 221 MB for 5 000 000 rows, against 118 MB right after the imports.
 """
 
 from __future__ import annotations

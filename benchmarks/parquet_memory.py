@@ -58,7 +58,7 @@ def _send(base_url: str, path: str, payload: object, method: str = "POST") -> ob
         headers={"Content-Type": "application/json"},
         method=method,
     )
-    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=60) as answer:  # the emulator, on loopback
         return json.load(answer)
 
 

@@ -261,7 +261,8 @@ class MatrixConverter(Converter):
         answers: dict[str, str | None] = dict.fromkeys(self.rows)
         for key, answer in value.items():
             answers[str(key)] = None if answer is None else str(answer)
-        return [answers]
+        # Like the CSV's empty cell: a matrix with no row answered is missing.
+        return [answers if any(a is not None for a in answers.values()) else None]
 
 
 def _integral_step(field: FormField) -> bool:

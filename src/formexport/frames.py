@@ -1,7 +1,7 @@
 """Reading an OpnForm CSV export into Arrow, pandas and Parquet, values exactly as served.
 
-Every column is read as text: the server's own writers already lose information (see the docs),
-so nothing here guesses types. Empty cells become missing values. Header names repeat in OpnForm
+Every column is read as text, exactly as served; typing from the form's fields happens in
+:mod:`formexport.typed`, which reads the blocks :func:`iter_batches` yields. Empty cells become missing values. Header names repeat in OpnForm
 exports (two fields named "Email"); repeats get pandas' suffixes: ``Email``, ``Email.1``, ...
 """
 

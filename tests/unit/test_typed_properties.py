@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from formexport import output
+from formexport.exact import ExactValues
 from formexport.models import FormInfo
 from formexport.sandbox import make_field
 from formexport.sandbox.catalog import Form
@@ -28,6 +29,8 @@ from formexport.sandbox.csv_writers import sync_csv, sync_text, write_async_csv
 from formexport.sandbox.data import Submission
 from formexport.sandbox.hashid import HashidEncoder
 from formexport.sandbox.php import php_float
+from formexport.sandbox.profiles import profile_for
+from formexport.sandbox.resources import submission_item
 
 TYPES = (
     "text", "email", "phone_number", "number", "rating", "slider", "checkbox", "toggle_switch",
@@ -226,3 +229,54 @@ def test_a_minute_boundary_and_offsets_survive(writer: str) -> None:
     when = frame["When"].iloc[0]
     assert when == pd.Timestamp(stored)
     assert when.utcoffset() == -timedelta(hours=5, minutes=30)
+
+
+def _exact_expected(block: dict[str, Any], value: Any, answered: bool) -> list[Any]:
+    kind = block["type"]
+    if kind in ("files", "signature", "matrix", "date"):
+        return expected(block, value, "async")
+    if not answered:
+        return [None]
+    if kind == "multi_select":
+        return [list(value)]
+    return [value]
+
+
+@_SETTINGS
+@given(exports(), st.sampled_from(["sync", "async"]))
+def test_exact_values_hold_the_stored_values_whatever_the_writer(export: Any, writer: str) -> None:
+    blocks, partial, rows = export
+    ordered = sorted(rows, key=lambda s: (s.created_at, s.id), reverse=True)
+    data, selected = render(blocks, partial, ordered, writer)
+    form = Form(1, 1, "Form", "form-abc123", blocks, [], partial, 0.0, 0.0)
+    items = {
+        s.id: submission_item(
+            form, s, link=_LINK, profile=profile_for("2.4.0"), encoder=HashidEncoder()
+        )["data"]
+        for s in rows
+    }
+    info = FormInfo.from_json(
+        {"id": 1, "properties": blocks, "enable_partial_submissions": partial}
+    )
+    data, served_by = output.readable(data)
+    reader = output.make_reader(
+        data,
+        form=info,
+        columns=dict.fromkeys(selected, True),
+        exact=ExactValues(items),
+        writer=served_by,
+    )
+    frame = output.to_pandas(output.read_arrow(data, reader), "numpy_nullable", reader.attrs())
+    if not rows:
+        return
+    assert frame["submission_id"].tolist() == [s.id for s in ordered]
+    columns = frame.attrs["columns"]
+    for block in blocks:
+        names = [n for n, c in columns.items() if c.get("field_id") == block["id"]]
+        for position, submission in enumerate(ordered):
+            answered = block["id"] in submission.data
+            want = _exact_expected(block, submission.data.get(block["id"]), answered)
+            got = [frame[name].iloc[position] for name in names]
+            assert all(_same(g, w) for g, w in zip(got, want, strict=True)), (block, got, want)
+    seconds = [datetime.fromtimestamp(s.created_at, timezone.utc) for s in ordered]
+    assert frame["created_at"].tolist() == [pd.Timestamp(t) for t in seconds]

@@ -1,8 +1,9 @@
 """Reading an OpnForm CSV export into Arrow, pandas and Parquet, values exactly as served.
 
 Every column is read as text, exactly as served; typing from the form's fields happens in
-:mod:`formexport.typed`, which reads the blocks :func:`iter_batches` yields. Empty cells become missing values. Header names repeat in OpnForm
-exports (two fields named "Email"); repeats get pandas' suffixes: ``Email``, ``Email.1``, ...
+:mod:`formexport.typed`, which reads the blocks :func:`iter_batches` yields. Empty cells become
+missing values. Header names repeat in OpnForm exports (two fields named "Email"); repeats get
+pandas' suffixes: ``Email``, ``Email.1``, ...
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def load_export(
     >>> df = fx.load_export(123)                        # doctest: +SKIP
     >>> df = fx.load_export("contact-us-k3x9qa", progress="log")  # doctest: +SKIP
     """
-    check_options(naming=naming, dtype_backend=dtype_backend)
+    check_options(naming=naming, dtype_backend=dtype_backend, values=values)
     with (
         Client(token, base_url) as client,
         _ready_job(client, form, columns, progress, timeout) as job,
@@ -121,7 +121,7 @@ def export_to_parquet(
     only once complete. ``pandas.read_parquet(path)`` equals ``load_export`` with the same
     options; the schema metadata (key ``formexport``) records each column's field id and type.
     """
-    check_options(naming=naming)
+    check_options(naming=naming, values=values)
     with (
         Client(token, base_url) as client,
         _ready_job(client, form, columns, progress, timeout) as job,

@@ -23,7 +23,7 @@ from formexport.errors import (
     FormExportError,
     InvalidArgumentError,
 )
-from formexport.exact import VALUE_SOURCES, ExactValues, fetch_exact_values
+from formexport.exact import ExactValues, fetch_exact_values
 from formexport.models import ExportStatus, FormInfo, JobState
 from formexport.polling import JobWaiter
 from formexport.progress import (
@@ -416,8 +416,6 @@ class ExportJob:
         )
 
     def _typed_source(self, naming: str, values: str) -> tuple[bytes | Path, TypedReader]:
-        if values not in VALUE_SOURCES:
-            raise InvalidArgumentError(f"values must be one of {VALUE_SOURCES}, not {values!r}.")
         source, writer = output.readable(
             self._local_source(), self._scratch_path("standard.csv").parent
         )
@@ -472,7 +470,7 @@ class ExportJob:
         pandas.DataFrame
             ``attrs`` records the form, job, server, export time and each column's field.
         """
-        output.check_options(naming=naming, dtype_backend=dtype_backend)
+        output.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         try:
             source, reader = self._typed_source(naming, values)
             frame = output.to_pandas(
@@ -485,7 +483,7 @@ class ExportJob:
 
     def to_arrow(self, *, naming: str = "name", values: str = "auto") -> pa.Table:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
-        output.check_options(naming=naming)
+        output.check_options(naming=naming, values=values)
         try:
             return output.read_arrow(*self._typed_source(naming, values))
         finally:
@@ -497,7 +495,7 @@ class ExportJob:
         Memory stays flat however large the export. ``pandas.read_parquet(path)`` gives the
         frame :meth:`to_dataframe` returns with the same options.
         """
-        output.check_options(naming=naming)
+        output.check_options(naming=naming, values=values)
         dest = Path(path).expanduser()
         try:
             source, reader = self._typed_source(naming, values)

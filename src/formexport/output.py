@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formexport import frames, phpcsv, schema
 from formexport.errors import InvalidArgumentError
-from formexport.exact import ExactValues
+from formexport.exact import VALUE_SOURCES, ExactValues
 from formexport.models import FormInfo
 from formexport.typed import NAMINGS, ExportContext, Restart, TypedReader
 
@@ -29,8 +29,13 @@ DEFAULT_DTYPE_BACKEND = "numpy_nullable"
 _PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
 
 
-def check_options(*, naming: str = "name", dtype_backend: str = DEFAULT_DTYPE_BACKEND) -> None:
-    """Raise :class:`InvalidArgumentError` for an unknown ``naming`` or ``dtype_backend``."""
+def check_options(
+    *, naming: str = "name", dtype_backend: str = DEFAULT_DTYPE_BACKEND, values: str = "auto"
+) -> None:
+    """Raise :class:`InvalidArgumentError` for an unknown ``naming``, ``dtype_backend`` or
+    ``values``, before anything is sent to the server."""
+    if values not in VALUE_SOURCES:
+        raise InvalidArgumentError(f"values must be one of {VALUE_SOURCES}, not {values!r}.")
     if naming not in NAMINGS:
         raise InvalidArgumentError(f"naming must be one of {NAMINGS}, not {naming!r}.")
     if dtype_backend not in DTYPE_BACKENDS:

@@ -159,6 +159,9 @@ def test_invalid_options_are_refused_before_anything_is_sent(sandbox: Sandbox) -
         load(sandbox, 1, naming="label")
     with pytest.raises(fx.InvalidArgumentError, match="dtype_backend"):
         load(sandbox, 1, dtype_backend="numpy")
+    with pytest.raises(fx.InvalidArgumentError, match="values"):
+        fx.export_to_parquet(1, "x.parquet", token=sandbox.token, base_url=sandbox.base_url,
+                             values="json")  # fmt: skip
     assert not exports(sandbox)
 
 

@@ -189,3 +189,26 @@ def test_auto_keeps_the_csv_values_when_the_json_list_fails(sandbox: Sandbox) ->
         df = job.to_dataframe()
     assert df.attrs["values"] == "csv"
     assert df["Phone"].tolist() == ["33612345678"]
+
+
+def test_attached_job_with_other_columns_is_matched_by_header(sandbox: Sandbox) -> None:
+    sandbox.config.status_access = "open"
+    with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
+        fields = {f.name: f.id for f in client.get_form(2).fields}
+        chosen = [fields["Satisfaction"], fields["Email (work)"], "created_at"]
+        job_id = client.start_export(2, columns=chosen).job_id
+        assert job_id is not None
+        attached = client.attach(2, job_id)  # assumes every field was asked for
+        with pytest.warns(fx.ColumnPlanWarning, match=r"read as text: \['Email'\]"):
+            df = attached.to_dataframe()
+    assert list(df.columns) == [
+        "id",
+        "submission_id",
+        "Satisfaction",
+        "Email",
+        "created_at",
+        "status",
+    ]
+    assert str(df["Satisfaction"].dtype) == "Int64"  # one field has that header: typed
+    assert str(df["created_at"].dtype) == "datetime64[us, UTC]"
+    assert df.attrs["columns"]["Email"]["kind"] == "extra"  # two fields share it: text

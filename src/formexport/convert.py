@@ -69,6 +69,22 @@ def require(values: ArrowArray, ok: ArrowArray) -> None:
         raise _first_bad(values, bad)
 
 
+def cast(values: ArrowArray, kind: Any) -> ArrowArray:
+    """``values`` cast to ``kind``; :class:`NotThisType` names the first cell that does not fit."""
+    pa, pc = arrow(), compute()
+    try:
+        return pc.cast(values, kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    for cell in values.to_pylist():
+        if cell is not None:
+            try:
+                pc.cast(pa.array([cell], values.type), kind)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise NotThisType(cell) from None
+    raise NotThisType(None)  # pragma: no cover - the block cast failed, so a cell did
+
+
 class Converter:
     """Reads one text column as one or more typed arrays."""
 
@@ -132,19 +148,7 @@ class NumberConverter(Converter):
         return [pa.int64() if self.integer else pa.float64()]
 
     def convert(self, values: ArrowArray) -> list[ArrowArray]:
-        pa, pc = arrow(), compute()
-        try:
-            return [pc.cast(values, self.types()[0])]
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-        # Find the culprit so the warning can show it.
-        for index, cell in enumerate(values.to_pylist()):
-            if cell is not None:
-                try:
-                    pc.cast(pa.array([cell]), self.types()[0])
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    raise NotThisType(values[index].as_py()) from None
-        raise NotThisType(None)  # pragma: no cover - the block cast failed, so a cell did
+        return [cast(values, self.types()[0])]
 
     def wider(self) -> Converter | None:
         return NumberConverter(integer=False) if self.integer else None

@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from formexport.convert import ArrowArray, Converter, NotThisType, arrow, compute, require
+from formexport.convert import ArrowArray, Converter, NotThisType, arrow, cast, compute, require
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -61,13 +61,13 @@ class DateConverter(Converter):
         pc = compute()
         if not self.with_time:
             require(values, pc.match_substring_regex(values, "^" + _DATE))
-            return pc.cast(pc.utf8_slice_codeunits(values, 0, 10), self._type())
+            return cast(pc.utf8_slice_codeunits(values, 0, 10), self._type())
         require(values, pc.match_substring_regex(values, f"^{_DATETIME}$"))
         if self.tz is None:
             self.tz = self._common_offset(values)
         elif self.tz != "UTC" and self._common_offset(values, self.tz) != self.tz:
             raise NotThisType(f"a UTC offset other than {self.tz}")
-        return pc.cast(values, self._type())
+        return cast(values, self._type())
 
     @staticmethod
     def _common_offset(values: ArrowArray, default: str = "UTC") -> str:
@@ -122,7 +122,7 @@ class CreatedAtConverter(Converter):
             pc.binary_join_element_wise(values, ":00", ""),
             values,
         )
-        naive = pc.strptime(padded, "%Y-%m-%d %H:%M:%S", "us")
+        naive = cast(padded, arrow().timestamp("us"))
         return [pc.assume_timezone(naive, "UTC")]
 
     def from_json(self, value: Any) -> list[Any]:

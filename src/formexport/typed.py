@@ -201,6 +201,13 @@ class TypedReader:
                 self._fall_back(column, exc)
                 restart = True
                 continue
+            except pa.ArrowException as exc:
+                if isinstance(column.reader, IdColumn):
+                    raise
+                # A value Arrow itself cannot hold: never lose it, keep the column as text.
+                self._fall_back(column, NotThisType(f"a value Arrow cannot read ({exc})"))
+                restart = True
+                continue
             arrays.extend(out)
         if restart:
             raise Restart

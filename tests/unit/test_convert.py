@@ -172,3 +172,18 @@ def test_id_column_takes_the_reading_nearest_the_export() -> None:
     _, numbers = column.convert(pa.array(cells))
     assert numbers.to_pylist() == list(range(570, 590))
     assert column.undecoded == []
+
+
+@pytest.mark.parametrize(
+    ("reader", "cell"),
+    [
+        (convert.converter_for(field("date", with_time=True)), "2026-08-21T10:15:30.123456789Z"),
+        (convert.converter_for(field("date")), "2026-02-30T00:00:00+02:00"),
+        (dates.CreatedAtConverter(), "2026-02-30 14:02"),
+        (convert.converter_for(field("number")), "12,5"),
+    ],
+)
+def test_cells_arrow_cannot_read_are_named(reader: convert.Converter, cell: str) -> None:
+    with pytest.raises(NotThisType) as caught:
+        run(reader, [None, cell])
+    assert str(caught.value.value).startswith(cell[:10])

@@ -24,6 +24,7 @@ from hashids import Hashids
 
 _CHECK = (*range(1, 300), 999, 1000, 1001, 65535, 10**6, 10**9, 2**40)
 _INTEGER = re.compile(r"^\d+$")
+_MAX_ID = 2**63
 _FLOAT = re.compile(r"^\d+(\.\d+)?(E[+-]\d+)?$")
 
 
@@ -127,6 +128,8 @@ def readings(text: str | None, *, coerced: bool, known: Collection[int] | None =
         found = {direct}
     else:
         found = {n for s in [text, *_spellings(text)] if (n := decode_one(s)) is not None}
+    # Submission ids are database integers: a longer "hashid" is something else.
+    found = {n for n in found if n < _MAX_ID}
     return found if known is None else {n for n in found if n in known}
 
 

@@ -148,6 +148,7 @@ def test_ids_decode_with_the_hashids_package() -> None:
     assert ids.decode("Mj3", coerced=False) == 123
     assert ids.decode("not-a-hashid", coerced=False) is None
     assert ids.decode(None, coerced=False) is None
+    assert ids.decode("Nyj6Xl6971B59p", coerced=False) is None  # 2**70: not a database id
 
 
 def test_ids_the_sync_writer_printed_as_numbers() -> None:

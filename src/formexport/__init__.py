@@ -41,11 +41,14 @@ from formexport.job import ExportJob
 from formexport.manifest import FormRecord, Manifest
 from formexport.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
 from formexport.progress import ProgressEvent, ProgressReporter
+from formexport.schema import ColumnPlanWarning
+from formexport.typed import TypeFallbackWarning
 
 __all__ = [
     "APIError",
     "AuthenticationError",
     "Client",
+    "ColumnPlanWarning",
     "ConfigurationError",
     "CsvFormatError",
     "DatasetError",
@@ -74,6 +77,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "StatusUnavailableError",
+    "TypeFallbackWarning",
     "UnexpectedResponseError",
     "ValidationError",
     "__version__",

@@ -13,6 +13,7 @@ from formexport.client import Client
 from formexport.endpoints import FormRef
 from formexport.errors import InvalidArgumentError
 from formexport.job import CACHED, ExportJob
+from formexport.output import DEFAULT_DTYPE_BACKEND, check_options
 from formexport.progress import ProgressOption
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ def load_export(
     timeout: float | None = None,
     cache: bool = False,
     max_age: MaxAge = None,
+    naming: str = "name",
+    dtype_backend: str = DEFAULT_DTYPE_BACKEND,
+    values: str = "auto",
 ) -> pd.DataFrame:
     """Export every submission of a form into a pandas DataFrame.
 
@@ -80,21 +84,36 @@ def load_export(
         form, columns). Off by default: exports hold personal data. See :func:`clear_cache`.
     max_age : float or timedelta, optional
         Reuse a cached export only if it is younger than this (seconds); implies ``cache=True``.
-
-    A background job this machine started for the same request (before a kernel restart, in
-    the last scheduled run) is picked up again instead of starting a second export, while it
-    runs or its link has not expired.
+    naming : {"name", "id"}
+        Name field columns after the field (repeated names get ``.1``, ``.2``) or by field id.
+    dtype_backend : {"numpy_nullable", "pyarrow"}
+        ``"numpy_nullable"`` (the default: ``Int64``, ``Float64``, ``boolean``, ``string``,
+        timezone-aware ``datetime64``) or ``"pyarrow"`` (``pandas.ArrowDtype`` columns).
+    values : {"auto", "csv", "exact"}
+        Where field values come from. The server's synchronous writer (exports of up to 1000
+        submissions, and batched exports) prints 0 and false as empty cells and drops the
+        ``+`` of phone numbers; ``"exact"`` reads the raw values from the JSON submissions
+        list (one request per 100 submissions). ``"auto"`` does so for exports of up to 1000
+        submissions and reads the CSV otherwise.
 
     Returns
     -------
     pandas.DataFrame
-        One row per submission, newest first; one text column per CSV column, named as in the
-        CSV header (repeated names get ``.1``, ``.2``); empty cells are missing values.
+        One row per submission, newest first. ``id`` (as served) and ``submission_id`` (the
+        numeric id), then one column per field, typed from the form (see ``docs/data-types.md``),
+        then ``created_at`` (UTC) and ``status``. ``df.attrs`` records the form, job, server,
+        export time and, under ``"columns"``, each column's field id and type.
 
     Raises
     ------
     FormExportError
         Any failure; see :mod:`formexport.errors` for the subclasses.
+
+    Notes
+    -----
+    A background job this machine started for the same request (before a kernel restart, in
+    the last scheduled run) is picked up again instead of starting a second export, while it
+    runs or its link has not expired.
 
     Examples
     --------
@@ -102,11 +121,12 @@ def load_export(
     >>> df = fx.load_export(123)                        # doctest: +SKIP
     >>> df = fx.load_export("contact-us-k3x9qa", progress="log")  # doctest: +SKIP
     """
+    check_options(naming=naming, dtype_backend=dtype_backend, values=values)
     with (
         Client(token, base_url) as client,
         _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
     ):
-        return job.to_dataframe()
+        return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
 
 
 def export_to_parquet(
@@ -120,17 +140,22 @@ def export_to_parquet(
     timeout: float | None = None,
     cache: bool = False,
     max_age: MaxAge = None,
+    naming: str = "name",
+    values: str = "auto",
 ) -> Path:
-    """Export a form's submissions into a Parquet file; return its path.
+    """Export a form's submissions into a typed Parquet file; return its path.
 
-    Takes the same keywords as :func:`load_export`. The CSV is converted block by block, so
-    memory stays flat however large the export; the file appears only once complete.
+    Takes the same keywords as :func:`load_export` (but ``dtype_backend``). The CSV is
+    converted block by block, so memory stays flat however large the export; the file appears
+    only once complete. ``pandas.read_parquet(path)`` equals ``load_export`` with the same
+    options; the schema metadata (key ``formexport``) records each column's field id and type.
     """
+    check_options(naming=naming, values=values)
     with (
         Client(token, base_url) as client,
         _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
     ):
-        return job.to_parquet(path)
+        return job.to_parquet(path, naming=naming, values=values)
 
 
 def download_export(

@@ -283,18 +283,15 @@ def _schema_hash(path: Path) -> str:
 
 
 def _newest_id(path: Path) -> int | None:
-    """The highest submission id in a written export, decoded from its ``id`` column."""
+    """The highest submission id in a written export (its ``submission_id`` column)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
-    from hashids import Hashids
 
     parquet = pq.ParquetFile(path)
-    if "id" not in parquet.schema_arrow.names:
+    if "submission_id" not in parquet.schema_arrow.names:
         return None
-    values = parquet.read(columns=["id"]).column(0).to_pylist()
-    codec = Hashids()
-    decoded = (codec.decode(str(value)) for value in values if value)
-    ids = [found[0] for found in decoded if found]
-    return max(ids) if ids else None
+    newest = pc.max(parquet.read(columns=["submission_id"]).column(0)).as_py()
+    return int(newest) if newest is not None else None
 
 
 def export_forms(

@@ -11,7 +11,7 @@ from formexport.api import export_to_parquet, load_export
 from formexport.progress import ProgressOption
 from formexport.sandbox import Sandbox
 
-PREVIEW_COLUMNS = ["Name", "Rating", "Topics", "Amount", "created_at"]
+PREVIEW_COLUMNS = ["Name", "Rating", "Topics", "Amount (USD)", "created_at"]
 
 
 def _say(out: TextIO, text: str = "") -> None:

@@ -61,6 +61,8 @@ class SubmissionsPage:
     ids: tuple[int, ...]
     total: int
     last_page: int
+    # The submissions themselves, raw stored values included (exact values read them).
+    items: tuple[Mapping[str, Any], ...] = ()
 
 
 def form_path(form: FormRef) -> str:
@@ -182,9 +184,10 @@ class OpnFormAPI:
             params={"page": page, "per_page": per_page, "status": "all"},
         )
         try:
+            items = tuple(item for item in body["data"] if isinstance(item, Mapping))
             ids = tuple(int(item["id"]) for item in body["data"])
             meta = body["meta"]
-            return SubmissionsPage(ids, int(meta["total"]), int(meta["last_page"]))
+            return SubmissionsPage(ids, int(meta["total"]), int(meta["last_page"]), items)
         except (KeyError, TypeError, ValueError) as exc:
             raise UnexpectedResponseError(
                 f"The submissions list of form {form!r} is not in OpnForm's paginated shape.",

@@ -1,8 +1,9 @@
 """Reading an OpnForm CSV export into Arrow, pandas and Parquet, values exactly as served.
 
-Every column is read as text: the server's own writers already lose information (see the docs),
-so nothing here guesses types. Empty cells become missing values. Header names repeat in OpnForm
-exports (two fields named "Email"); repeats get pandas' suffixes: ``Email``, ``Email.1``, ...
+Every column is read as text, exactly as served; typing from the form's fields happens in
+:mod:`formexport.typed`, which reads the blocks :func:`iter_batches` yields. Empty cells become
+missing values. Header names repeat in OpnForm exports (two fields named "Email"); repeats get
+pandas' suffixes: ``Email``, ``Email.1``, ...
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -24,6 +25,13 @@ CsvSource = Path | bytes
 
 # Large blocks keep the reader fast; a block must hold the longest row.
 BLOCK_SIZE = 16 << 20
+# Streaming reads use small blocks: Arrow reads ahead, and its memory grows with the block size.
+STREAM_BLOCK_SIZE = 1 << 20
+MAX_BLOCK_SIZE = 1 << 30
+
+
+class BlockTooSmall(Exception):
+    """A row is longer than the block size: read again with :func:`larger` blocks."""
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
@@ -52,12 +60,12 @@ def read_header(source: CsvSource) -> list[str]:
     return [] if header in ([], [""]) else header
 
 
-def _options(column_count: int) -> tuple[Any, Any, Any]:
+def _options(column_count: int, block_size: int = BLOCK_SIZE) -> tuple[Any, Any, Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     names = [f"c{i}" for i in range(column_count)]
-    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE)
+    read = pacsv.ReadOptions(column_names=names, block_size=block_size)
     parse = pacsv.ParseOptions(newlines_in_values=True)
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.string()),
@@ -101,10 +109,42 @@ def to_dataframe(source: CsvSource) -> pd.DataFrame:
     return read_table(source).to_pandas()
 
 
+def larger(block_size: int) -> int:
+    """The next block size to try after :class:`BlockTooSmall`."""
+    if block_size >= MAX_BLOCK_SIZE:
+        raise CsvFormatError("The export has a row longer than 1 GiB; it cannot be read.")
+    return block_size * 16
+
+
+def iter_batches(
+    source: CsvSource, column_count: int, block_size: int = STREAM_BLOCK_SIZE
+) -> Iterator[pa.RecordBatch]:
+    """The export's rows as text record batches (columns ``c0``, ``c1``...), header removed.
+
+    Raises :class:`BlockTooSmall` when a row does not fit in ``block_size`` bytes.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    read, parse, convert = _options(column_count, block_size)
+    try:
+        reader = pacsv.open_csv(_input(source), read, parse, convert)
+        first = True
+        for batch in reader:
+            if first:
+                batch, first = batch.slice(1), False
+            yield batch
+    except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):
+            raise BlockTooSmall from exc
+        raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+
+
 def to_parquet(source: CsvSource, sink: Path | BinaryIO) -> None:
     """Stream an export into Parquet (a path or a binary file), one block at a time."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     header = read_header(source)
@@ -114,16 +154,22 @@ def to_parquet(source: CsvSource, sink: Path | BinaryIO) -> None:
     with pq.ParquetWriter(where, schema) as writer:
         if not header:
             return
-        read, parse, convert = _options(len(header))
-        try:
-            reader = pacsv.open_csv(_input(source), read, parse, convert)
-            first = True
-            for batch in reader:
-                if first:
-                    batch, first = batch.slice(1), False
-                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+        for batch in iter_batches(source, len(header), BLOCK_SIZE):
+            writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+
+
+def detect_writer(source: CsvSource) -> str:
+    """``"sync"`` when the synchronous writer wrote the export, else ``"async"``.
+
+    The synchronous writer quotes every field, so its header starts ``"id"``; ``fputcsv``
+    leaves ``id`` bare.
+    """
+    if isinstance(source, bytes):
+        head = source[:8]
+    else:
+        with open(source, "rb") as stream:
+            head = stream.read(8)
+    return "sync" if strip_bom(head).startswith(b'"') else "async"
 
 
 def strip_bom(data: bytes) -> bytes:

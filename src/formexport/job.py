@@ -8,19 +8,22 @@ import tempfile
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formexport import _html, config, frames
+from formexport import _html, config, output
 from formexport.batching import export_in_batches
 from formexport.download import LinkExpired, atomic_destination, download_file, safe_filename
 from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
 from formexport.errors import (
     ExportExpiredError,
     ExportJobNotFoundError,
+    FormExportError,
     InvalidArgumentError,
 )
+from formexport.exact import ExactValues, fetch_exact_values
 from formexport.models import ExportStatus, FormInfo, JobState
 from formexport.polling import JobWaiter
 from formexport.progress import (
@@ -29,9 +32,11 @@ from formexport.progress import (
     ProgressReporter,
     make_reporter,
 )
+from formexport.typed import ExportContext, TypedReader
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from formexport.client import Client
 
@@ -121,6 +126,8 @@ class ExportJob:
         self.request_key: str | None = None
         # Told when the job id changes or the job completes, to keep the local job record.
         self.on_change: Callable[[ExportJob], None] | None = None
+        self._exported_at = datetime.now(timezone.utc) if csv is not None else None
+        self._exact: ExactValues | None = None
 
     @classmethod
     def from_answer(
@@ -325,6 +332,7 @@ class ExportJob:
                 deadline=deadline,
             )
         self._csv = path
+        self._exported_at = datetime.now(timezone.utc)
 
     def _scratch_path(self, name: str) -> Path:
         if self._workdir is None:
@@ -350,13 +358,14 @@ class ExportJob:
     def _reexport(self) -> None:
         self._reexports_left -= 1
         answer = self._api.post_export(self.form_id, self.columns, self._submission_ids)
-        self.status = None
+        self.status, self._exact = None, None
         if isinstance(answer, AsyncExport):
             self.strategy, self.job_id = ASYNC, answer.job_id
             logger.warning("Started a fresh export, job %s", self.job_id)
             self._changed()
         else:
             self.strategy, self.job_id, self._csv = SYNC, None, answer.content
+            self._exported_at = datetime.now(timezone.utc)
 
     def _ensure_ready(self) -> None:
         if self.strategy == ASYNC:
@@ -454,11 +463,79 @@ class ExportJob:
         assert self._csv is not None
         return self._csv
 
-    def to_dataframe(self) -> pd.DataFrame:
-        """Load the export into a pandas DataFrame (text columns, values as served)."""
+    def _context(self) -> ExportContext:
+        exported_at = self._exported_at
+        if self.strategy == ASYNC and self.status is not None:
+            exported_at = self.status.updated_at or exported_at
+        return ExportContext(
+            form_id=self.form_id,
+            form_slug=self.form.slug,
+            job_id=self.job_id,
+            server=self._api.settings.base_url,
+            exported_at=exported_at,
+        )
+
+    def _typed_source(self, naming: str, values: str) -> tuple[bytes | Path, TypedReader]:
+        source, writer = output.readable(
+            self._local_source(), self._scratch_path("standard.csv").parent
+        )
+        # The synchronous writer loses 0, false and "+": its exports are small enough (at
+        # most 10 requests) to read exact values by default; batched ones only when asked.
+        use_exact = values == "exact" or (
+            values == "auto" and self.strategy == SYNC and writer == "sync"
+        )
+        if use_exact and self._exact is None:
+            try:
+                self._exact = fetch_exact_values(self._api, self.form_id)
+            except FormExportError as exc:
+                if values == "exact":
+                    raise
+                # "auto" asked for a better source, not for a failure: keep the CSV's values.
+                logger.warning(
+                    "Reading the CSV's values: the JSON submissions list failed (%s)", exc
+                )
+                use_exact = False
+        reader = output.make_reader(
+            source,
+            form=self.form,
+            columns=self.columns,
+            naming=naming,
+            exact=self._exact if use_exact else None,
+            context=self._context(),
+            writer=writer,
+        )
+        return source, reader
+
+    def to_dataframe(
+        self,
+        *,
+        naming: str = "name",
+        dtype_backend: str = output.DEFAULT_DTYPE_BACKEND,
+        values: str = "auto",
+    ) -> pd.DataFrame:
+        """Load the export into a pandas DataFrame, typed from the form's fields.
+
+        Parameters
+        ----------
+        naming : {"name", "id"}
+            Name field columns by field name (repeats get ``.1``, ``.2``) or by field id.
+        dtype_backend : {"numpy_nullable", "pyarrow"}
+            Nullable NumPy dtypes (``Int64``, ``boolean``, ``string``...) or Arrow-backed ones.
+        values : {"auto", "csv", "exact"}
+            Where field values come from; ``"auto"`` reads exact values from the JSON
+            submissions list when the server's synchronous writer lost some (see the docs).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``attrs`` records the form, job, server, export time and each column's field.
+        """
+        output.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         try:
-            source = self._local_source()
-            frame = frames.to_dataframe(source)
+            source, reader = self._typed_source(naming, values)
+            frame = output.to_pandas(
+                output.read_arrow(source, reader), dtype_backend, reader.attrs()
+            )
             self._reporter.update(
                 ProgressEvent("parse", len(frame), len(frame), job_id=self.job_id)
             )
@@ -466,13 +543,26 @@ class ExportJob:
         finally:
             self._reporter.close()
 
-    def to_parquet(self, path: PathArg) -> Path:
-        """Write the export to a Parquet file, streaming (memory stays flat); return the path."""
+    def to_arrow(self, *, naming: str = "name", values: str = "auto") -> pa.Table:
+        """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
+        output.check_options(naming=naming, values=values)
+        try:
+            return output.read_arrow(*self._typed_source(naming, values))
+        finally:
+            self._reporter.close()
+
+    def to_parquet(self, path: PathArg, *, naming: str = "name", values: str = "auto") -> Path:
+        """Write the typed export to a Parquet file, streaming; return the path.
+
+        Memory stays flat however large the export. ``pandas.read_parquet(path)`` gives the
+        frame :meth:`to_dataframe` returns with the same options.
+        """
+        output.check_options(naming=naming, values=values)
         dest = Path(path).expanduser()
         try:
-            source = self._local_source()
+            source, reader = self._typed_source(naming, values)
             with atomic_destination(dest) as out:
-                frames.to_parquet(source, out)
+                output.write_parquet(source, out, reader)
             return dest
         finally:
             self._reporter.close()

@@ -32,7 +32,7 @@ def test_export_to_parquet_by_suffix(env: Sandbox, tmp_path: Path) -> None:
 def test_chosen_columns(env: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "f.parquet"
     assert main(["export", "1", "-o", str(out), "--columns", "Email", "created_at"]) == 0
-    assert list(pd.read_parquet(out).columns) == ["id", "Email", "created_at"]
+    assert list(pd.read_parquet(out).columns) == ["id", "submission_id", "Email", "created_at"]
 
 
 @pytest.mark.parametrize(

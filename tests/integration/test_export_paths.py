@@ -15,12 +15,13 @@ from tests.integration.helpers import assert_same_submissions, exports, served, 
 
 BOM = b"\xef\xbb\xbf"
 FEEDBACK_COLUMNS = [
-    "id", "Name", "Email", "Phone", "Rating", "Comments", "Subscribe", "Topics",
-    "Visit date", "Amount", "Zip code", "created_at",
+    "id", "submission_id", "Name", "Email", "Phone", "Rating", "Comments", "Subscribe",
+    "Topics", "Visit date", "Amount (USD)", "Zip code", "created_at",
 ]  # fmt: skip
 EVENT_COLUMNS = [
-    "id", "Full name", "Email", "Email.1", "Ticket type", "Sessions", "Documents",
-    "Signature", "Dates", "Satisfaction", "Newsletter", "created_at", "status",
+    "id", "submission_id", "Full name", "Email (work)", "Email (home)", "Ticket type",
+    "Sessions", "Documents", "Signature", "Dates (start)", "Dates (end)", "Satisfaction",
+    "Newsletter", "created_at", "status",
 ]  # fmt: skip
 
 
@@ -77,11 +78,18 @@ def test_batched_and_background_exports_hold_the_same_rows(sandbox: Sandbox) -> 
     batched = fx.load_export(2, token=sandbox.token, base_url=sandbox.base_url, progress=None)
     sandbox.config.status_access = "open"
     background = fx.load_export(2, token=sandbox.token, base_url=sandbox.base_url, progress=None)
-    # OpnForm's two writers differ in booleans (TRUE vs 1), signed links and ids that look
-    # like numbers (2E1 vs 20); the text of the answers is the same.
-    text_columns = ["Full name", "Email", "Email.1", "Ticket type", "Sessions", "status"]
-    pd.testing.assert_frame_equal(batched[text_columns], background[text_columns])
+    # OpnForm's two writers differ in booleans (TRUE vs 1), zeros (empty vs 0), signed links
+    # and ids that look like numbers (2E1 vs 20); read, they hold the same answers.
+    same = [
+        "submission_id", "Full name", "Email (work)", "Email (home)", "Ticket type",
+        "Sessions", "Dates (start)", "Dates (end)", "Newsletter", "created_at", "status",
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(batched[same], background[same])
     assert (batched["id"] == background["id"]).mean() > 0.99
+    lost = batched["Satisfaction"].isna() & background["Satisfaction"].notna()
+    assert (background.loc[lost, "Satisfaction"] == 0).all()
+    kept = ~lost
+    assert batched.loc[kept, "Satisfaction"].equals(background.loc[kept, "Satisfaction"])
 
 
 def test_joined_batches_have_one_bom_and_one_header(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -174,7 +182,7 @@ def test_columns_by_id_or_name(sandbox: Sandbox) -> None:
     with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
         fields = {f.name: f.id for f in client.get_form(1).fields}
         df = client.start_export(1, columns=["Email", fields["Name"]]).to_dataframe()
-    assert list(df.columns) == ["id", "Email", "Name"]
+    assert list(df.columns) == ["id", "submission_id", "Email", "Name"]
 
 
 def test_chosen_submissions_only(sandbox: Sandbox) -> None:

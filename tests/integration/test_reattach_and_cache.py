@@ -109,7 +109,7 @@ def test_cache_keys_cover_columns_and_age(env: Sandbox, tmp_path: Path) -> None:
     fx.load_export(1, progress=None, cache=True)
     env.clear_requests()
     narrow = fx.load_export(1, columns=["Name"], progress=None, cache=True)
-    assert list(narrow.columns) == ["id", "Name"]
+    assert list(narrow.columns) == ["id", "submission_id", "Name"]
     assert len(exports(env)) == 1  # other columns: not the cached file
     env.clear_requests()
     fx.load_export(1, progress=None, max_age=0)  # too old by definition: exported again

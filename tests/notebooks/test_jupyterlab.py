@@ -133,7 +133,7 @@ def test_the_default_progress_is_a_widget_bar_that_ends_at_100(lab_url: str) -> 
             bar = progress.locator(".progress-bar")
             assert bar.evaluate("element => element.style.width") == "100%"
             assert "progress-bar-success" in (bar.get_attribute("class") or "")
-            expect(page.locator(".jp-OutputArea-output").last).to_contain_text("(2500, 13)")
+            expect(page.locator(".jp-OutputArea-output").last).to_contain_text("(2500, 15)")
             outputs = page.locator(".jp-Notebook .jp-OutputArea").first.inner_text()
             assert "HBox(children" not in outputs
             assert "Loading widget" not in outputs

@@ -44,7 +44,7 @@ def test_a_scheduled_run_writes_parquet_and_logs_progress(
     assert "INFO Download (job " in run.stderr
     assert "\r" not in run.stderr
     executed = (tmp_path / "run.ipynb").read_text()
-    assert f"2500 submissions, 13 columns in {out}" in executed
+    assert f"2500 submissions, 15 columns in {out}" in executed
     for text in (run.stdout, run.stderr, executed):
         assert kernel_env.token not in text
 

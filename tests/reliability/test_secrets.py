@@ -154,7 +154,7 @@ def test_a_notebook_shows_no_secret(
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
     outputs = nbformat.writes(notebook)
-    assert "(2500, 13)" in outputs
+    assert "(2500, 15)" in outputs
     assert "ExportExpiredError" in outputs  # the last cell failed, traceback and all
     assert "urllib3.connectionpool" in outputs  # DEBUG lines reached the notebook
     assert_hidden(sandbox, outputs)

@@ -94,3 +94,21 @@ def test_invalid_utf8_is_a_typed_error() -> None:
 
 def test_unique_names() -> None:
     assert frames.unique_names(["a", "a", "a.1", "b"]) == ["a", "a.1", "a.1.1", "b"]
+
+
+def test_rows_longer_than_a_stream_block_are_read_with_larger_blocks(tmp_path: Path) -> None:
+    from formexport import output
+
+    long_cell = "x" * (frames.STREAM_BLOCK_SIZE * 2)
+    data = f'id,Note\njR,short\nk5,"{long_cell}"\n'.encode()
+    reader = output.make_reader(data, form=None, columns=None)
+    table = output.read_arrow(data, reader)
+    assert table.column("Note").to_pylist() == ["short", long_cell]
+    sink = tmp_path / "long.parquet"
+    output.write_parquet(data, sink, reader)
+    assert pd.read_parquet(sink)["Note"].tolist() == ["short", long_cell]
+
+
+@pytest.mark.parametrize(("data", "writer"), [(SYNC, "sync"), (ASYNC, "async")])
+def test_the_writer_is_seen_from_the_first_bytes(data: bytes, writer: str) -> None:
+    assert frames.detect_writer(data) == writer

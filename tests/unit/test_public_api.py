@@ -24,13 +24,20 @@ def test_public_callables_have_docstrings() -> None:
 
 def test_pinned_signatures() -> None:
     params = inspect.signature(fx.load_export).parameters
-    assert list(params) == [
-        "form", "columns", "token", "base_url", "progress", "timeout", "cache", "max_age",
-    ]  # fmt: skip
+    assert list(params)[:6] == ["form", "columns", "token", "base_url", "progress", "timeout"]
+    assert list(params)[6:] == ["cache", "max_age", "naming", "dtype_backend", "values"]
     assert params["cache"].default is False
     assert params["progress"].default == "auto"
+    assert params["naming"].default == "name"
+    assert params["dtype_backend"].default == "numpy_nullable"
+    assert params["values"].default == "auto"
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
     for verb in (fx.export_to_parquet, fx.download_export):
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
+    parquet = list(inspect.signature(fx.export_to_parquet).parameters)
+    assert parquet[-2:] == ["naming", "values"]
+    job = inspect.signature(fx.ExportJob.to_dataframe).parameters
+    assert list(job) == ["self", "naming", "dtype_backend", "values"]
     start = inspect.signature(fx.Client.start_export).parameters
     assert list(start)[:4] == ["self", "form", "columns", "submission_ids"]
     assert {"cache", "max_age", "reattach", "timeout"} <= set(start)

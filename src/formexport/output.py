@@ -1,0 +1,184 @@
+"""Typed exports as Arrow tables, pandas DataFrames and streamed Parquet files.
+
+All three read the CSV in blocks through one :class:`~formexport.typed.TypedReader`, so a
+DataFrame, ``ExportJob.to_arrow()`` and ``pandas.read_parquet`` of the Parquet file hold the
+same values and types. The Parquet file carries the pandas metadata of the default dtype
+backend and the ``DataFrame.attrs``, so ``pandas.read_parquet(path)`` gives back the frame that
+:func:`~formexport.load_export` returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from formexport import frames, phpcsv, schema
+from formexport.errors import InvalidArgumentError
+from formexport.exact import VALUE_SOURCES, ExactValues
+from formexport.models import FormInfo
+from formexport.typed import NAMINGS, ExportContext, Restart, TypedReader
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
+DEFAULT_DTYPE_BACKEND = "numpy_nullable"
+_PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
+
+
+def check_options(
+    *, naming: str = "name", dtype_backend: str = DEFAULT_DTYPE_BACKEND, values: str = "auto"
+) -> None:
+    """Raise :class:`InvalidArgumentError` for an unknown ``naming``, ``dtype_backend`` or
+    ``values``, before anything is sent to the server."""
+    if values not in VALUE_SOURCES:
+        raise InvalidArgumentError(f"values must be one of {VALUE_SOURCES}, not {values!r}.")
+    if naming not in NAMINGS:
+        raise InvalidArgumentError(f"naming must be one of {NAMINGS}, not {naming!r}.")
+    if dtype_backend not in DTYPE_BACKENDS:
+        raise InvalidArgumentError(
+            f"dtype_backend must be one of {DTYPE_BACKENDS}, not {dtype_backend!r}."
+        )
+
+
+def readable(source: frames.CsvSource, scratch: Path | None = None) -> tuple[frames.CsvSource, str]:
+    """The export in a form Arrow reads exactly, and which OpnForm writer wrote it.
+
+    Background (``fputcsv``) exports holding ``\\"`` are rewritten as standard CSV first (see
+    :mod:`formexport.phpcsv`), into ``scratch`` or beside the file.
+    """
+    writer = frames.detect_writer(source)
+    if writer == "async" and phpcsv.has_escaped_quotes(source):
+        return phpcsv.to_standard(source, scratch), writer
+    return source, writer
+
+
+def make_reader(
+    source: frames.CsvSource,
+    *,
+    form: FormInfo | None,
+    columns: Mapping[str, bool] | None,
+    naming: str = "name",
+    exact: ExactValues | None = None,
+    context: ExportContext | None = None,
+    writer: str | None = None,
+) -> TypedReader:
+    """A reader for this export (from :func:`readable`): the column plan checked against its
+    header. ``writer`` defaults to the one :func:`frames.detect_writer` sees."""
+    header = frames.read_header(source)
+    if form is None or columns is None or not header:
+        plan = schema.text_plan(header)
+    else:
+        plan = schema.match_header(schema.plan_columns(form, columns), header)
+    return TypedReader(
+        plan,
+        writer=writer or frames.detect_writer(source),
+        naming=naming,
+        exact=exact,
+        context=context,
+    )
+
+
+def read_arrow(source: frames.CsvSource, reader: TypedReader) -> pa.Table:
+    """The whole export as one typed Arrow table."""
+    import pyarrow as pa
+
+    block_size = frames.STREAM_BLOCK_SIZE
+    while True:
+        batches: list[pa.RecordBatch] = []
+        reader.begin()
+        try:
+            if reader.columns:
+                for batch in frames.iter_batches(source, len(reader.columns), block_size):
+                    batches.append(reader.convert(batch))
+        except Restart:
+            continue
+        except frames.BlockTooSmall:
+            block_size = frames.larger(block_size)
+            continue
+        reader.finish()
+        return pa.Table.from_batches(batches, schema=reader.schema())
+
+
+def write_parquet(source: frames.CsvSource, sink: Path | BinaryIO, reader: TypedReader) -> None:
+    """Stream the export into Parquet, block by block (memory stays flat)."""
+    block_size = frames.STREAM_BLOCK_SIZE
+    while True:
+        reader.begin()
+        try:
+            _write_once(source, sink, reader, block_size)
+        except (Restart, frames.BlockTooSmall) as exc:
+            if isinstance(exc, frames.BlockTooSmall):
+                block_size = frames.larger(block_size)
+            if not isinstance(sink, Path):
+                sink.seek(0)
+                sink.truncate()
+            continue
+        reader.finish()
+        return
+
+
+def _write_once(
+    source: frames.CsvSource, sink: Path | BinaryIO, reader: TypedReader, block_size: int
+) -> None:
+    import pyarrow.parquet as pq
+
+    where: Any = str(sink) if isinstance(sink, Path) else sink
+    writer: pq.ParquetWriter | None = None
+    metadata: Any = None
+    try:
+        count = len(reader.columns)
+        batches = frames.iter_batches(source, count, block_size) if reader.columns else ()
+        for batch in batches:
+            typed = reader.convert(batch)
+            # The first block settles what blocks cannot tell in advance (a date's UTC offset).
+            if writer is None:
+                target = parquet_schema(reader)
+                writer, metadata = pq.ParquetWriter(where, target), target.metadata
+            writer.write_batch(typed.replace_schema_metadata(metadata))
+        if writer is None:
+            writer = pq.ParquetWriter(where, parquet_schema(reader))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def parquet_schema(reader: TypedReader) -> pa.Schema:
+    """The reader's schema plus what pandas needs to rebuild the default DataFrame."""
+    import pyarrow as pa
+
+    base = reader.schema()
+    empty = to_pandas(base.empty_table(), DEFAULT_DTYPE_BACKEND, {})
+    pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
+    metadata = dict(base.metadata or {})
+    metadata[b"pandas"] = pandas_meta[b"pandas"]
+    metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
+    return base.with_metadata(metadata)
+
+
+def _nullable_types() -> dict[Any, Any]:
+    import pandas as pd
+    import pyarrow as pa
+
+    return {
+        pa.int64(): pd.Int64Dtype(),
+        pa.float64(): pd.Float64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+        pa.string(): pd.StringDtype(),
+        pa.large_string(): pd.StringDtype(),
+    }
+
+
+def to_pandas(table: pa.Table, dtype_backend: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """A DataFrame with nullable NumPy dtypes or Arrow-backed dtypes, ``attrs`` attached."""
+    import pandas as pd
+
+    if dtype_backend == "pyarrow":
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    else:
+        frame = table.to_pandas(types_mapper=_nullable_types().get)
+    frame.attrs.update(attrs)
+    return frame

@@ -1,0 +1,92 @@
+"""The column plan: OpnForm's rules for which field each CSV column holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from formexport import schema
+from formexport.models import FormInfo
+from formexport.sandbox import make_field
+from formexport.sandbox.catalog import Form
+from formexport.sandbox.cells import plan_columns as server_plan
+
+
+def form_json(**extra: object) -> dict[str, object]:
+    fields = [
+        make_field("text", "Name", id="f-name"),
+        make_field("email", "Email (work)", id="f-work"),
+        make_field("email", "Email (home)", id="f-home"),
+        make_field("number", "Amount (USD)", id="f-amount"),
+        make_field("text", "Marital status", id="f-marital"),
+    ]
+    return {
+        "id": 1,
+        "properties": fields,
+        "removed_properties": [make_field("text", "Name", id="f-old")],
+        **extra,
+    }
+
+
+REQUESTS = [
+    ["f-name", "f-work", "f-home", "f-amount", "created_at"],
+    ["created_at", "f-amount", "f-name"],
+    ["f-home", "f-home", "f-work", "meta.attribution.utm_source", "f-old"],
+    ["status", "f-name"],  # "status" selects the field named "Marital status"
+    ["Email", "f-old", "created_at", "a"],  # "Email" and "a" select by substring
+]
+
+
+@pytest.mark.parametrize("partial", [False, True])
+@pytest.mark.parametrize("selected", REQUESTS)
+def test_plan_matches_the_servers_rules(selected: list[str], partial: bool) -> None:
+    body = form_json(enable_partial_submissions=partial)
+    form = Form(1, 1, "F", "f", body["properties"], body["removed_properties"], partial, 0, 0)  # type: ignore[arg-type]
+    served = server_plan(form, selected, attribution=True)
+    planned = schema.plan_columns(FormInfo.from_json(body), dict.fromkeys(selected, True))
+    assert [p.header for p in planned] == [c.header for c in served]
+    assert [p.field.id if p.field else "" for p in planned] == [
+        c.ref if c.source == "field" else "" for c in served
+    ]
+
+
+def test_only_true_selects() -> None:
+    info = FormInfo.from_json(form_json())
+    planned = schema.plan_columns(info, {"f-name": True, "f-work": False, "f-amount": 1})  # type: ignore[dict-item]
+    assert [p.header for p in planned] == ["id", "Name"]
+
+
+def test_deleted_fields_are_marked() -> None:
+    planned = schema.plan_columns(FormInfo.from_json(form_json()), {"f-old": True})
+    assert planned[1].deleted
+    assert planned[1].header == "Name"
+
+
+def test_header_text_is_greedy_like_the_server() -> None:
+    assert schema.header_text("Amount (USD) (uuid)") == "Amount"
+    # "." stops at a line break, "\s" does not: both parts go, as preg_replace does.
+    assert schema.header_text("A (x)\n(y) (id)") == "A"
+    assert schema.header_text("Plain") == "Plain"
+
+
+def test_matching_header_passes_silently() -> None:
+    planned = schema.plan_columns(
+        FormInfo.from_json(form_json()), {"f-name": True, "f-amount": True}
+    )
+    assert schema.match_header(planned, ["id", "Name", "Amount"]) == planned
+
+
+def test_a_different_header_falls_back_to_names_with_a_warning() -> None:
+    planned = schema.plan_columns(
+        FormInfo.from_json(form_json()), {"f-name": True, "f-amount": True}
+    )
+    with pytest.warns(schema.ColumnPlanWarning, match=r"read as text: \['Renamed', 'utm_source'\]"):
+        matched = schema.match_header(planned, ["id", "Renamed", "Amount", "utm_source"])
+    assert [m.kind for m in matched] == ["id", "extra", "field", "extra"]
+    assert matched[2].field is not None
+    assert matched[2].field.id == "f-amount"
+
+
+def test_numeric_headers_the_sync_writer_rewrote_still_match() -> None:
+    body = {"id": 1, "properties": [make_field("text", "2024.50", id="y")]}
+    planned = schema.plan_columns(FormInfo.from_json(body), {"y": True})
+    assert schema.match_header(planned, ["id", "2024.5"]) == planned

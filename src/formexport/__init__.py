@@ -8,11 +8,9 @@ The token comes from ``OPNFORM_API_TOKEN`` and the server from ``OPNFORM_API_BAS
 for demos and offline tests.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from formexport._version import __version__
-from formexport.api import download_export, export_to_parquet, load_export
-from formexport.cache import cache_dir, clear_cache
-from formexport.client import Client
-from formexport.dataset import export_forms
 from formexport.errors import (
     APIError,
     AuthenticationError,
@@ -37,12 +35,58 @@ from formexport.errors import (
     UnexpectedResponseError,
     ValidationError,
 )
-from formexport.job import ExportJob
-from formexport.manifest import FormRecord, Manifest
-from formexport.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
-from formexport.progress import ProgressEvent, ProgressReporter
-from formexport.schema import ColumnPlanWarning
-from formexport.typed import TypeFallbackWarning
+
+if TYPE_CHECKING:
+    from formexport.api import download_export, export_to_parquet, load_export
+    from formexport.cache import cache_dir, clear_cache
+    from formexport.client import Client
+    from formexport.dataset import export_forms
+    from formexport.job import ExportJob
+    from formexport.manifest import FormRecord, Manifest
+    from formexport.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
+    from formexport.progress import ProgressEvent, ProgressReporter
+    from formexport.schema import ColumnPlanWarning
+    from formexport.typed import TypeFallbackWarning
+
+# Everything else loads on first use, so that `import formexport` stays cheap (requests, pandas
+# and pyarrow are imported only when an export runs).
+_LAZY = {
+    "Client": "formexport.client",
+    "ColumnPlanWarning": "formexport.schema",
+    "ExportJob": "formexport.job",
+    "ExportStatus": "formexport.models",
+    "FormField": "formexport.models",
+    "FormInfo": "formexport.models",
+    "FormRecord": "formexport.manifest",
+    "FormSummary": "formexport.models",
+    "JobState": "formexport.models",
+    "Manifest": "formexport.manifest",
+    "ProgressEvent": "formexport.progress",
+    "ProgressReporter": "formexport.progress",
+    "TypeFallbackWarning": "formexport.typed",
+    "cache_dir": "formexport.cache",
+    "clear_cache": "formexport.cache",
+    "download_export": "formexport.api",
+    "export_forms": "formexport.dataset",
+    "export_to_parquet": "formexport.api",
+    "load_export": "formexport.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'formexport' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "APIError",

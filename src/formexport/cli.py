@@ -17,9 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from formexport import api, config
+from formexport import config
 from formexport._version import __version__
-from formexport.client import Client
 from formexport.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -54,7 +53,12 @@ def _form(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
+# Each command imports what it needs, so that `formexport --help` answers at once.
+
+
 def _export(args: argparse.Namespace) -> int:
+    from formexport import api
+
     output = Path(args.output)
     fmt = args.format or ("parquet" if output.suffix.lower() == ".parquet" else "csv")
     verb = api.export_to_parquet if fmt == "parquet" else api.download_export
@@ -106,6 +110,8 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from formexport.client import Client
+
     with Client(base_url=args.base_url) as client:
         status = client.get_export_status(args.form, args.job_id)
     if args.json:

@@ -50,3 +50,25 @@ def test_importing_formexport_does_not_import_pandas_or_pyarrow() -> None:
     code = "import sys, formexport; print('pandas' in sys.modules, 'pyarrow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_importing_formexport_loads_no_http_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, formexport; "
+        "print(sorted(m for m in ('requests', 'urllib3', 'pandas', 'pyarrow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_lazy_names_resolve_and_unknown_names_raise() -> None:
+    import pytest
+
+    assert fx.load_export.__module__ == "formexport.api"
+    assert fx.ExportJob.__name__ == "ExportJob"
+    assert set(fx.__all__) <= set(dir(fx))
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        fx.no_such_thing  # noqa: B018

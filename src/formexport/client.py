@@ -15,6 +15,7 @@ from formexport import config
 from formexport.cache import ExportCache, MaxAge
 from formexport.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
 from formexport.errors import NotFoundError
+from formexport.exact import ExactCollector
 from formexport.job import ASYNC, BATCHED, CACHED, ExportJob
 from formexport.models import ExportStatus, FormInfo, JobState
 from formexport.records import JobRecord, JobRecords
@@ -246,11 +247,14 @@ class Client:
         ids: list[int] | None,
         total: int,
     ) -> ExportJob:
-        source: Callable[[], Iterable[int]] = (
-            partial(iter, ids)
-            if ids is not None
-            else partial(self.api.iter_submission_ids, info.id)
-        )
+        collector = None
+        source: Callable[[], Iterable[int]]
+        if ids is not None:
+            source = partial(iter, ids)
+        else:
+            # Listing the ids brings every submission's raw values along: keep them.
+            collector = ExactCollector()
+            source = partial(self.api.iter_submission_ids, info.id, on_item=collector.add)
         return ExportJob(
             self.api,
             info,
@@ -259,6 +263,7 @@ class Client:
             ids=source,
             total=total,
             submission_ids=ids,
+            listed_values=collector,
         )
 
     def attach(self, form: FormRef, job_id: str) -> ExportJob:

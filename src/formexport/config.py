@@ -42,6 +42,8 @@ DEFAULT_BASE_URL = "https://api.opnform.com"
 SYNC_EXPORT_LIMIT = 1000
 # Submissions per page of the JSON submissions list (the server's maximum).
 SUBMISSIONS_PAGE_SIZE = 100
+# Raw values kept from the id listing of a batched export (memory stays bounded beyond).
+EXACT_VALUES_LIMIT = 200_000
 
 CONNECT_TIMEOUT = 10.0
 # A synchronous export of 1000 rows is rendered while the request waits.

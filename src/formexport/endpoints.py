@@ -184,8 +184,8 @@ class OpnFormAPI:
             params={"page": page, "per_page": per_page, "status": "all"},
         )
         try:
-            items = tuple(item for item in body["data"] if isinstance(item, Mapping))
-            ids = tuple(int(item["id"]) for item in body["data"])
+            items = tuple(body["data"])
+            ids = tuple(int(item["id"]) for item in items)
             meta = body["meta"]
             return SubmissionsPage(ids, int(meta["total"]), int(meta["last_page"]), items)
         except (KeyError, TypeError, ValueError) as exc:
@@ -230,22 +230,31 @@ class OpnFormAPI:
         """All submissions of a form, partial ones included (what the server's export counts)."""
         return self.submissions_page(form, page=1, per_page=1).total
 
-    def iter_submission_ids(self, form: FormRef, *, newer_than: int | None = None) -> Iterator[int]:
+    def iter_submission_ids(
+        self,
+        form: FormRef,
+        *,
+        newer_than: int | None = None,
+        on_item: Callable[[int, Mapping[str, Any]], None] | None = None,
+    ) -> Iterator[int]:
         """Submission ids, newest first, each once even if new ones arrive meanwhile.
 
         With ``newer_than``, only ids above it: the listing stops at the first older one, since
-        ids grow with submission time.
+        ids grow with submission time. ``on_item`` receives each submission's JSON as it is
+        listed (its raw values come with the ids at no extra cost).
         """
         seen: set[int] = set()
         page, last_page = 1, 1
         while page <= last_page:
             result = self.submissions_page(form, page)
             last_page = result.last_page
-            for submission_id in result.ids:
+            for submission_id, item in zip(result.ids, result.items, strict=False):
                 if newer_than is not None and submission_id <= newer_than:
                     return
                 if submission_id not in seen:
                     seen.add(submission_id)
+                    if on_item is not None:
+                        on_item(submission_id, item)
                     yield submission_id
             page += 1
 

@@ -33,6 +33,38 @@ class ExactValues:
         return len(self.by_id)
 
 
+class ExactCollector:
+    """Keeps the raw values of submissions listed for the batched route, up to ``limit``.
+
+    Listing submission ids through the JSON API returns their values too; keeping them makes
+    batched exports exact at no extra request. Past ``limit`` submissions they are dropped, so
+    that memory stays bounded for very large forms (their CSV values are used instead).
+    """
+
+    def __init__(self, limit: int = config.EXACT_VALUES_LIMIT) -> None:
+        self._limit = limit
+        self._by_id: dict[int, Mapping[str, Any]] | None = {}
+
+    def add(self, submission_id: int, item: Mapping[str, Any]) -> None:
+        """Keep one listed submission's ``data``."""
+        if self._by_id is None:
+            return
+        if len(self._by_id) >= self._limit:
+            logger.info(
+                "More than %d submissions: reading the batches' CSV values, not the JSON's",
+                self._limit,
+            )
+            self._by_id = None
+            return
+        data = item.get("data")
+        if isinstance(data, Mapping):
+            self._by_id.setdefault(submission_id, data)
+
+    def values(self) -> ExactValues | None:
+        """What was kept, or None when the limit was passed."""
+        return None if self._by_id is None else ExactValues(self._by_id)
+
+
 def _pages(api: OpnFormAPI, form: FormRef) -> Iterator[Mapping[str, Any]]:
     page, last_page = 1, 1
     while page <= last_page:

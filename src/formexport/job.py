@@ -23,7 +23,7 @@ from formexport.errors import (
     FormExportError,
     InvalidArgumentError,
 )
-from formexport.exact import ExactValues, fetch_exact_values
+from formexport.exact import ExactCollector, ExactValues, fetch_exact_values
 from formexport.models import ExportStatus, FormInfo, JobState
 from formexport.polling import JobWaiter
 from formexport.progress import (
@@ -107,6 +107,7 @@ class ExportJob:
         total: int | None = None,
         submission_ids: list[int] | None = None,
         max_reexports: int = config.MAX_REEXPORTS,
+        listed_values: ExactCollector | None = None,
     ) -> None:
         self._api = api
         self.form = form
@@ -128,6 +129,7 @@ class ExportJob:
         self.on_change: Callable[[ExportJob], None] | None = None
         self._exported_at = datetime.now(timezone.utc) if csv is not None else None
         self._exact: ExactValues | None = None
+        self._listed_values = listed_values
 
     @classmethod
     def from_answer(
@@ -333,6 +335,8 @@ class ExportJob:
             )
         self._csv = path
         self._exported_at = datetime.now(timezone.utc)
+        if self._listed_values is not None:
+            self._exact = self._listed_values.values()
 
     def _scratch_path(self, name: str) -> Path:
         if self._workdir is None:
@@ -480,9 +484,12 @@ class ExportJob:
             self._local_source(), self._scratch_path("standard.csv").parent
         )
         # The synchronous writer loses 0, false and "+": its exports are small enough (at
-        # most 10 requests) to read exact values by default; batched ones only when asked.
+        # most 10 requests) to read exact values by default. Batched exports have them already
+        # when they listed the ids themselves; otherwise only when asked.
         use_exact = values == "exact" or (
-            values == "auto" and self.strategy == SYNC and writer == "sync"
+            values == "auto"
+            and writer == "sync"
+            and (self.strategy == SYNC or (self.strategy == BATCHED and self._exact is not None))
         )
         if use_exact and self._exact is None:
             try:

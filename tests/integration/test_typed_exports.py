@@ -212,3 +212,18 @@ def test_attached_job_with_other_columns_is_matched_by_header(sandbox: Sandbox) 
     assert str(df["Satisfaction"].dtype) == "Int64"  # one field has that header: typed
     assert str(df["created_at"].dtype) == "datetime64[us, UTC]"
     assert df.attrs["columns"]["Email"]["kind"] == "extra"  # two fields share it: text
+
+
+def test_batched_exports_take_exact_values_from_the_id_listing(sandbox: Sandbox) -> None:
+    # The status route is hidden (the default): form 2 is exported in batches of 1000, and
+    # the JSON pages listed for the ids carry the raw values, so no page is read twice.
+    kwargs = {"token": sandbox.token, "base_url": sandbox.base_url, "progress": None}
+    auto = fx.load_export(2, **kwargs)  # type: ignore[arg-type]
+    listed = [r for r in sandbox.requests if r.path.endswith("/submissions")]
+    assert len(listed) == 1 + 25  # the count, then 25 pages of 100 ids
+    sandbox.clear_requests()
+    exact = fx.load_export(2, values="exact", **kwargs)  # type: ignore[arg-type]
+    assert len([r for r in sandbox.requests if r.path.endswith("/submissions")]) == 1 + 25
+    fields = ["Full name", "Ticket type", "Satisfaction", "Newsletter", "status"]
+    pd.testing.assert_frame_equal(auto[fields], exact[fields])
+    assert auto.attrs["values"] == exact.attrs["values"] == "exact"

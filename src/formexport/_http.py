@@ -129,14 +129,25 @@ def _session(retries: Retry) -> requests.Session:
     return session
 
 
-def api_session(settings: config.Settings) -> requests.Session:
-    """A session for the OpnForm API: JSON, retries, and the token for its origin only."""
+def api_session(
+    settings: config.Settings, base: requests.Session | None = None
+) -> requests.Session:
+    """A session for the OpnForm API: JSON, retries, and the token for its origin only.
+
+    ``base`` lends its network settings (proxies, certificates, headers, cookies); its own
+    adapters and auth are not used, so the retries and the token rule always apply.
+    """
     session = _session(retry_policy())
+    if base is not None:
+        session.proxies.update(base.proxies)
+        session.verify, session.cert = base.verify, base.cert
+        session.headers.update(base.headers)
+        session.cookies.update(base.cookies)
+        session.trust_env = base.trust_env
     session.headers["Accept"] = "application/json"
     session.auth = OriginBoundToken(settings)
-    # Proxy and CA settings still come from the environment; .netrc credentials cannot,
-    # since the session always has an auth of its own.
-    session.trust_env = True
+    # Proxy and CA settings still come from the environment (unless ``base`` says otherwise);
+    # .netrc credentials cannot, since the session always has an auth of its own.
     return session
 
 

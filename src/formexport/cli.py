@@ -7,11 +7,12 @@ configuration; 3 authentication or permission; 4 timeout; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -61,17 +62,20 @@ def _export(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     fmt = args.format or ("parquet" if output.suffix.lower() == ".parquet" else "csv")
-    verb = api.export_to_parquet if fmt == "parquet" else api.download_export
-    written = verb(
-        args.form,
-        output,
-        columns=args.columns,
-        base_url=args.base_url,
-        progress=None if args.no_progress else "auto",
-        timeout=args.timeout,
-        cache=args.cache,
-        max_age=args.max_age,
-    )
+    common = {
+        "columns": args.columns,
+        "base_url": args.base_url,
+        "progress": None if args.no_progress else "auto",
+        "timeout": args.timeout,
+        "cache": args.cache,
+        "max_age": args.max_age,
+    }
+    if fmt == "parquet":
+        written = api.export_to_parquet(
+            args.form, output, naming=args.naming, values=args.values, **common
+        )
+    else:
+        written = api.download_export(args.form, output, **common)
     print(f"Wrote {written}")
     return EXIT_OK
 
@@ -196,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", required=True, help="file to write")
     export.add_argument("--format", choices=("csv", "parquet"), help="default: from -o's suffix")
     export.add_argument("--columns", nargs="+", metavar="ID", help="field ids (default: all)")
+    export.add_argument(
+        "--naming", choices=("name", "id"), default="name", help="Parquet columns named by"
+    )
+    export.add_argument(
+        "--values",
+        choices=("auto", "csv", "exact"),
+        default="auto",
+        help="Parquet values from the CSV or the JSON list (see docs/data-types.md)",
+    )
     export.add_argument("--timeout", type=float, help="seconds to wait for the server")
     export.add_argument("--no-progress", action="store_true", help="no progress display")
     export.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
@@ -256,20 +269,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbose: bool) -> None:
+@contextlib.contextmanager
+def _logging_to_stderr(verbose: bool) -> Iterator[None]:
+    """formexport's log lines on stderr while a command runs, as they were afterwards.
+
+    Undone on exit, so that ``main()`` called from Python (tests, notebooks) leaves the
+    caller's logging as it found it.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     package = logging.getLogger("formexport")
+    saved = (package.level, package.propagate)
     package.addHandler(handler)
     package.setLevel(logging.DEBUG if verbose else logging.INFO)
     package.propagate = False
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(saved[0])
+        package.propagate = saved[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
-    _configure_logging(args.verbose)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    with _logging_to_stderr(args.verbose):
+        return _run(handler, args)
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except ExportInterrupted as exc:

@@ -38,7 +38,8 @@ class Client:
         ``https://api.opnform.com`` (the default, or ``OPNFORM_API_BASE_URL``) or a
         self-hosted ``https://forms.example.com/api``.
     session : requests.Session, optional
-        For proxies or custom certificates; formexport adds its retries and token.
+        For proxies, custom certificates, extra headers or cookies: its settings are used,
+        with formexport's own retries and token rule.
     allow_insecure_http : bool, optional
         Let the token travel over plain ``http://`` to a host that is not loopback (a private
         network you trust). ``None`` (the default) reads ``FORMEXPORT_ALLOW_INSECURE_HTTP``;

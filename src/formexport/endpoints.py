@@ -121,7 +121,7 @@ class OpnFormAPI:
     settings : Settings
         Base URL and token.
     session : requests.Session, optional
-        Defaults to :func:`formexport._http.api_session`.
+        Network settings to borrow (proxies, certificates); see :func:`_http.api_session`.
     sleep : callable
         Used to wait out a rate limit on the export request (injectable for tests).
     """
@@ -135,7 +135,7 @@ class OpnFormAPI:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self.session = session or _http.api_session(settings)
+        self.session = _http.api_session(settings, session)
         self._sleep = sleep
         self._clock = clock
         self._status_path: str | None = None

@@ -144,3 +144,20 @@ def test_sandbox_command_serves_until_interrupted() -> None:
         finally:
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=20) == 0
+
+
+def test_main_leaves_the_callers_logging_as_it_was(env: Sandbox, tmp_path: Path) -> None:
+    import logging
+
+    package = logging.getLogger("formexport")
+    before = (list(package.handlers), package.level, package.propagate)
+    for _ in range(3):
+        assert main(["export", "1", "-o", str(tmp_path / "x.csv"), "--no-progress"]) == 0
+    assert (list(package.handlers), package.level, package.propagate) == before
+
+
+def test_parquet_columns_named_by_field_id(env: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "f.parquet"
+    assert main(["export", "1", "-o", str(out), "--naming", "id", "--no-progress"]) == 0
+    fields = fx.Client().get_form(1).fields
+    assert [f.id for f in fields] == [c for c in pd.read_parquet(out).columns if "-" in c]

@@ -167,3 +167,20 @@ def test_nothing_is_left_behind_when_the_download_fails(sandbox: Sandbox, tmp_pa
             2, tmp_path / "out.csv", token=sandbox.token, base_url=sandbox.base_url, progress=None
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_session_of_ones_own_keeps_retries_token_and_headers(sandbox: Sandbox) -> None:
+    import requests
+
+    own = requests.Session()
+    own.headers["X-Team"] = "analytics"
+    sandbox.config.status_access = "open"
+    sandbox.config.job_progression = "per_poll"
+    with fx.Client(token=sandbox.token, base_url=sandbox.base_url, session=own) as client:
+        job = client.start_export(2)
+        sandbox.faults.add(Fault("status", http_status=503, times=2))
+        job.wait(progress=None)
+    api_requests = [r for r in sandbox.requests if r.path.startswith("/open/")]
+    assert all(r.headers.get("Authorization") == f"Bearer {sandbox.token}" for r in api_requests)
+    assert all(r.headers.get("X-Team") == "analytics" for r in api_requests)
+    assert [r.status for r in served(sandbox, "GET", "/export/status/")].count(503) == 2

@@ -70,6 +70,8 @@ DOWNLOAD_RESUMES = 5
 RESUME_BACKOFF = 0.5
 # Transport retries inside one download attempt; the resume loop covers the rest.
 DOWNLOAD_HTTP_RETRIES = 2
+# Seconds a cancelled download may take to notice before the reader stops waiting for it.
+CANCEL_GRACE = 2.0
 # Fresh exports started when a download link has expired, before giving up.
 MAX_REEXPORTS = 2
 # Recent export jobs remembered for re-attaching (a kernel restart, the next scheduled run).

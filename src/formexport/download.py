@@ -30,6 +30,7 @@ import requests
 from formexport import _http, config
 from formexport._transfer import LinkExpired, ProgressCallback, Transfer
 from formexport.errors import DownloadError
+from formexport.streaming import Tee
 
 __all__ = [
     "DownloadResult",
@@ -140,6 +141,7 @@ def download_file(
     on_progress: ProgressCallback = lambda received, total: None,
     chunk_size: int = config.DOWNLOAD_CHUNK_SIZE,
     max_resumes: int = config.DOWNLOAD_RESUMES,
+    tee: Tee | None = None,
 ) -> DownloadResult:
     """Download a signed link to ``dest`` without ever leaving a partial file there.
 
@@ -149,13 +151,16 @@ def download_file(
         The link is past ``expires_at`` or the host refused it.
     DownloadError
         The transfer kept failing, or the host's answers do not add up.
+
+    ``tee`` also hands every byte to a reader in another thread while it arrives.
     """
     check_not_expired(expires_at)
     own_session = session is None
     http = session or _http.file_session()
     try:
         with atomic_destination(Path(dest)) as handle:
-            transfer = Transfer(url, handle, http, on_progress, chunk_size)
+            target = tee.wrap(handle) if tee is not None else handle
+            transfer = Transfer(url, target, http, on_progress, chunk_size)
             transfer.run(max_resumes)
         return DownloadResult(Path(dest), transfer.received, transfer.digest.hexdigest())
     finally:

@@ -76,10 +76,14 @@ def _options(column_count: int, block_size: int = BLOCK_SIZE) -> tuple[Any, Any,
     return read, parse, convert
 
 
-def _input(source: CsvSource) -> Any:
+def _input(source: CsvSource | BinaryIO) -> Any:
     import pyarrow as pa
 
-    return pa.BufferReader(source) if isinstance(source, bytes) else str(source)
+    if isinstance(source, bytes):
+        return pa.BufferReader(source)
+    if isinstance(source, Path):
+        return str(source)
+    return source  # a stream: Arrow reads it as it arrives
 
 
 def _empty_table(names: Sequence[str]) -> pa.Table:
@@ -117,7 +121,7 @@ def larger(block_size: int) -> int:
 
 
 def iter_batches(
-    source: CsvSource, column_count: int, block_size: int = STREAM_BLOCK_SIZE
+    source: CsvSource | BinaryIO, column_count: int, block_size: int = STREAM_BLOCK_SIZE
 ) -> Iterator[pa.RecordBatch]:
     """The export's rows as text record batches (columns ``c0``, ``c1``...), header removed.
 

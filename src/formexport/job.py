@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 
-from formexport import _html, config, output
+from formexport import _html, config, frames, output
 from formexport.batching import export_in_batches
 from formexport.download import LinkExpired, atomic_destination, download_file, safe_filename
 from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
@@ -32,7 +34,16 @@ from formexport.progress import (
     ProgressReporter,
     make_reporter,
 )
-from formexport.typed import ExportContext, TypedReader
+from formexport.streaming import (
+    ChunkPipe,
+    ChunkReader,
+    DownloadCancelled,
+    StreamBroken,
+    Tee,
+    read_head,
+    standard_csv,
+)
+from formexport.typed import ExportContext, Restart, TypedReader
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +53,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("formexport")
 
+T = TypeVar("T")
 SYNC, ASYNC, BATCHED, CACHED = "sync", "async", "batched", "cached"
 PathArg = str | PathLike[str]
 
@@ -430,7 +442,7 @@ class ExportJob:
                 with self._csv.open("rb") as source:
                     shutil.copyfileobj(source, out, config.DOWNLOAD_CHUNK_SIZE)
 
-    def _download_async(self, dest: Path) -> None:
+    def _download_async(self, dest: Path, tee: Tee | None = None) -> None:
         while True:
             status = self.status
             assert status is not None
@@ -441,6 +453,7 @@ class ExportJob:
                     dest,
                     expires_at=status.expires_at,
                     on_progress=self._report_download,
+                    tee=tee,
                 )
                 self._csv = dest
                 return
@@ -454,6 +467,8 @@ class ExportJob:
                 self._reexport()
                 self._wait(None)
                 if self.strategy != ASYNC:
+                    if tee is not None:
+                        tee.break_stream()
                     self._copy_local(dest)
                     return
 
@@ -483,6 +498,21 @@ class ExportJob:
         source, writer = output.readable(
             self._local_source(), self._scratch_path("standard.csv").parent
         )
+        return source, self._reader(source, writer, naming, values)
+
+    def _reader(self, head: bytes | Path, writer: str, naming: str, values: str) -> TypedReader:
+        """The typed reader for this export (``head``: the file, or at least its header)."""
+        return output.make_reader(
+            head,
+            form=self.form,
+            columns=self.columns,
+            naming=naming,
+            exact=self._exact_values(values, writer),
+            context=self._context(),
+            writer=writer,
+        )
+
+    def _exact_values(self, values: str, writer: str) -> ExactValues | None:
         # The synchronous writer loses 0, false and "+": its exports are small enough (at
         # most 10 requests) to read exact values by default. Batched exports have them already
         # when they listed the ids themselves; otherwise only when asked.
@@ -501,17 +531,57 @@ class ExportJob:
                 logger.warning(
                     "Reading the CSV's values: the JSON submissions list failed (%s)", exc
                 )
-                use_exact = False
-        reader = output.make_reader(
-            source,
-            form=self.form,
-            columns=self.columns,
-            naming=naming,
-            exact=self._exact if use_exact else None,
-            context=self._context(),
-            writer=writer,
-        )
-        return source, reader
+                return None
+        return self._exact if use_exact else None
+
+    def _can_stream(self) -> bool:
+        """Whether the file is still to be fetched, so parsing can overlap the transfer."""
+        self._ensure_ready()
+        return self.strategy == ASYNC and not self._has_local_file()
+
+    def _streamed(
+        self, consume: Callable[[BinaryIO, TypedReader], T], naming: str, values: str
+    ) -> T | None:
+        """Download and read at once: ``consume`` reads the bytes as they arrive.
+
+        None when the stream broke (a host that restarted, an expired link, a block too small
+        for a row, a column that needs a second pass): the file is then complete on disk, and
+        the caller reads it the usual way.
+        """
+        pipe = ChunkPipe()
+        tee = Tee(pipe)
+        failure: list[BaseException] = []
+
+        def fetch() -> None:
+            try:
+                self._download_async(self._scratch_path("export.csv"), tee=tee)
+                pipe.close()
+            except DownloadCancelled:
+                pass
+            except BaseException as exc:  # handed to the reading thread, which re-raises it
+                failure.append(exc)
+                pipe.close(exc)
+
+        thread = threading.Thread(target=fetch, name="formexport-download", daemon=True)
+        thread.start()
+        try:
+            chunks = iter(pipe)
+            head = read_head(chunks)
+            writer = frames.detect_writer(head)
+            stream = ChunkReader(itertools.chain([head], chunks))
+            source: BinaryIO = standard_csv(stream) if writer == "async" else cast(BinaryIO, stream)
+            return consume(source, self._reader(head, writer, naming, values))
+        except (StreamBroken, Restart, frames.BlockTooSmall):
+            pipe.abandon()  # the download goes on to its end: the file is read next
+            thread.join()
+            if failure and not isinstance(failure[0], StreamBroken):
+                raise failure[0] from None
+            return None
+        except BaseException:
+            # An error or Ctrl-C: stop the download too, without waiting on a slow host.
+            tee.cancel()
+            thread.join(timeout=config.CANCEL_GRACE)
+            raise
 
     def to_dataframe(
         self,
@@ -539,10 +609,8 @@ class ExportJob:
         """
         output.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         try:
-            source, reader = self._typed_source(naming, values)
-            frame = output.to_pandas(
-                output.read_arrow(source, reader), dtype_backend, reader.attrs()
-            )
+            table, reader = self._typed_table(naming, values)
+            frame = output.to_pandas(table, dtype_backend, reader.attrs())
             self._reporter.update(
                 ProgressEvent("parse", len(frame), len(frame), job_id=self.job_id)
             )
@@ -554,9 +622,19 @@ class ExportJob:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
         output.check_options(naming=naming, values=values)
         try:
-            return output.read_arrow(*self._typed_source(naming, values))
+            return self._typed_table(naming, values)[0]
         finally:
             self._reporter.close()
+
+    def _typed_table(self, naming: str, values: str) -> tuple[pa.Table, TypedReader]:
+        if self._can_stream():
+            streamed = self._streamed(
+                lambda source, reader: (output.read_arrow(source, reader), reader), naming, values
+            )
+            if streamed is not None:
+                return streamed
+        source, reader = self._typed_source(naming, values)
+        return output.read_arrow(source, reader), reader
 
     def to_parquet(self, path: PathArg, *, naming: str = "name", values: str = "auto") -> Path:
         """Write the typed export to a Parquet file, streaming; return the path.
@@ -567,9 +645,16 @@ class ExportJob:
         output.check_options(naming=naming, values=values)
         dest = Path(path).expanduser()
         try:
-            source, reader = self._typed_source(naming, values)
             with atomic_destination(dest) as out:
-                output.write_parquet(source, out, reader)
+
+                def write(source: frames.CsvSource | BinaryIO, reader: TypedReader) -> bool:
+                    output.write_parquet(source, out, reader)
+                    return True
+
+                if not (self._can_stream() and self._streamed(write, naming, values)):
+                    out.seek(0)
+                    out.truncate()
+                    write(*self._typed_source(naming, values))
             return dest
         finally:
             self._reporter.close()

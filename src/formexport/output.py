@@ -82,7 +82,7 @@ def make_reader(
     )
 
 
-def read_arrow(source: frames.CsvSource, reader: TypedReader) -> pa.Table:
+def read_arrow(source: frames.CsvSource | BinaryIO, reader: TypedReader) -> pa.Table:
     """The whole export as one typed Arrow table."""
     import pyarrow as pa
 
@@ -94,16 +94,25 @@ def read_arrow(source: frames.CsvSource, reader: TypedReader) -> pa.Table:
             if reader.columns:
                 for batch in frames.iter_batches(source, len(reader.columns), block_size):
                     batches.append(reader.convert(batch))
-        except Restart:
-            continue
-        except frames.BlockTooSmall:
-            block_size = frames.larger(block_size)
+        except (Restart, frames.BlockTooSmall) as exc:
+            block_size = _before_second_pass(source, exc, block_size)
             continue
         reader.finish()
         return pa.Table.from_batches(batches, schema=reader.schema())
 
 
-def write_parquet(source: frames.CsvSource, sink: Path | BinaryIO, reader: TypedReader) -> None:
+def _before_second_pass(
+    source: frames.CsvSource | BinaryIO, exc: Exception, block_size: int
+) -> int:
+    """The block size for reading the source again; a stream cannot be read twice."""
+    if not isinstance(source, (bytes, Path)):
+        raise exc
+    return frames.larger(block_size) if isinstance(exc, frames.BlockTooSmall) else block_size
+
+
+def write_parquet(
+    source: frames.CsvSource | BinaryIO, sink: Path | BinaryIO, reader: TypedReader
+) -> None:
     """Stream the export into Parquet, block by block (memory stays flat)."""
     block_size = frames.STREAM_BLOCK_SIZE
     while True:
@@ -111,8 +120,7 @@ def write_parquet(source: frames.CsvSource, sink: Path | BinaryIO, reader: Typed
         try:
             _write_once(source, sink, reader, block_size)
         except (Restart, frames.BlockTooSmall) as exc:
-            if isinstance(exc, frames.BlockTooSmall):
-                block_size = frames.larger(block_size)
+            block_size = _before_second_pass(source, exc, block_size)
             if not isinstance(sink, Path):
                 sink.seek(0)
                 sink.truncate()
@@ -122,7 +130,7 @@ def write_parquet(source: frames.CsvSource, sink: Path | BinaryIO, reader: Typed
 
 
 def _write_once(
-    source: frames.CsvSource, sink: Path | BinaryIO, reader: TypedReader, block_size: int
+    source: frames.CsvSource | BinaryIO, sink: Path | BinaryIO, reader: TypedReader, block_size: int
 ) -> None:
     import pyarrow.parquet as pq
 

@@ -15,7 +15,7 @@ submissions list, for exact values.
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from formexport.models import FormField
@@ -67,6 +67,17 @@ def require(values: ArrowArray, ok: ArrowArray) -> None:
     bad = pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(ok, False)))
     if pc.any(bad).as_py():
         raise _first_bad(values, bad)
+
+
+def per_distinct(values: ArrowArray, parse: Callable[[Any], Any], kind: Any) -> ArrowArray:
+    """``parse`` applied once to each distinct cell, as an array of ``kind`` (missing cells stay
+    missing). Cells that need reading in Python repeat (option lists, matrix answers), so this
+    costs a hash per cell and a Python call per distinct value. Exceptions come from the first
+    cell that raises, as cell by cell."""
+    pa, pc = arrow(), compute()
+    encoded = pc.dictionary_encode(values)
+    parsed = pa.array([parse(cell) for cell in encoded.dictionary.to_pylist()], kind)
+    return parsed.take(encoded.indices)
 
 
 def cast(values: ArrowArray, kind: Any) -> ArrowArray:
@@ -189,20 +200,35 @@ class ListConverter(Converter):
         return [pa.list_(pa.string())]
 
     def convert(self, values: ArrowArray) -> list[ArrowArray]:
-        pa, pc = arrow(), compute()
+        pc = compute()
         filled = pc.fill_null(values, "")
-        split = pc.split_pattern(filled, self.separator)
-        empty = pc.equal(filled, "")
-        result = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), split)
         if self.separator == "," and pc.any(pc.match_substring(filled, '"')).as_py():
-            result = pa.array([_split_quoted(cell) for cell in filled.to_pylist()], self.types()[0])
-        return [result]
+            return [per_distinct(filled, _split_quoted, self.types()[0])]
+        return [_split(filled, self.separator)]
 
     def from_json(self, value: Any) -> list[Any]:
         if value is None:
             return [None]
         items = value if isinstance(value, list) else [value]
         return [[_file_url(v) if isinstance(v, Mapping) else str(v) for v in items]]
+
+
+def _split(cells: ArrowArray, separator: str) -> ArrowArray:
+    """Each cell split at ``separator``; an empty cell is an empty list (not ``[""]``)."""
+    import numpy as np
+
+    pa, pc = arrow(), compute()
+    split = pc.split_pattern(cells, separator)
+    empty = np.flatnonzero(pc.equal(cells, "").to_numpy(zero_copy_only=False))
+    if not len(empty):
+        return split
+    offsets = split.offsets.to_numpy()
+    keep = np.ones(len(split.values), bool)
+    keep[offsets[empty]] = False  # the one "" item of each empty cell
+    lengths = np.diff(offsets)
+    lengths[empty] = 0
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(offsets.dtype)
+    return pa.ListArray.from_arrays(pa.array(starts), split.values.filter(pa.array(keep)))
 
 
 def _file_url(item: Mapping[str, Any]) -> str:
@@ -237,8 +263,7 @@ class MatrixConverter(Converter):
         return [pa.struct([(row, pa.string()) for row in self.rows])]
 
     def convert(self, values: ArrowArray) -> list[ArrowArray]:
-        parsed = [None if cell is None else self._parse(cell) for cell in values.to_pylist()]
-        return [arrow().array(parsed, self.types()[0])]
+        return [per_distinct(values, self._parse, self.types()[0])]
 
     def _parse(self, cell: str) -> dict[str, str | None]:
         answers: dict[str, str | None] = dict.fromkeys(self.rows)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from formexport import frames, output, phpcsv
 from formexport.errors import CsvFormatError
@@ -61,3 +66,109 @@ def test_parse_record_tries_both_meanings() -> None:
 def test_unterminated_record_is_a_typed_error() -> None:
     with pytest.raises(CsvFormatError):
         phpcsv.to_standard(b'id,a\njR,"open \\" and on\n')
+
+
+# --- the rewrite against the record-by-record reader it replaces --------------------------
+
+
+def reference_standard(data: bytes) -> bytes:
+    """Every record read with parse_record, line by line: the definition of the rewrite."""
+    text = data.decode("utf-8-sig")
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    lines = [line for line in lines if line]
+    count = phpcsv._count_fields(lines[0]) if lines else 0
+    out, record = [], ""
+    for line in lines:
+        record += line
+        if '\\"' not in record:
+            if record.count('"') % 2 == 0:
+                out.append(record)
+                record = ""
+            continue
+        fields = phpcsv.parse_record(record, count)
+        if fields is not None:
+            out.append(phpcsv._standard(fields))
+            record = ""
+    if record:
+        fields = phpcsv.parse_record(record if record.endswith("\n") else record + "\n", count)
+        if fields is None:
+            raise CsvFormatError("The export ends inside a quoted field.")
+        out.append(phpcsv._standard(fields))
+    return "".join(out).encode()
+
+
+def rows_of(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode(), newline="")))
+
+
+def same_reading(data: bytes) -> None:
+    """Read as the record-by-record reader reads it, whenever that reader accepts the file."""
+    try:
+        expected = rows_of(reference_standard(data))
+    except CsvFormatError:
+        # No fputcsv writes this file: rejected, or read on as standard CSV.
+        with contextlib.suppress(CsvFormatError):
+            phpcsv.to_standard(data)
+        return
+    rewritten = phpcsv.to_standard(data)
+    assert isinstance(rewritten, bytes)
+    assert rows_of(rewritten) == expected
+
+
+_HEADERS = st.sampled_from(["id\n", "id,a\n", "id,a,b\n", '"x,y",b\n', '\ufeffid,"a\\",b\n'])
+# Single characters, and the pieces that make the reading ambiguous.
+_SOUP = st.lists(
+    st.sampled_from(["a", "b", "\\", '"', ",", "\n", "\r", '\\",', '""', '\\"\n']), max_size=30
+).map("".join)
+_CELLS = st.text(alphabet='ab\\",\n\r é', max_size=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(header=_HEADERS, body=_SOUP)
+# A quote in the text would end the record at its first line: the reading "field ends here"
+# fits the header too, but only over two lines.
+@example(header="id,a\n", body='"a\\",""",b\n"\n')
+@example(header="id,a\n", body='"a\\",""",b\n"\n",c\n')
+def test_any_bytes_read_as_record_by_record(header: str, body: str) -> None:
+    same_reading((header + body).encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(_CELLS, min_size=4, max_size=4), max_size=6), cut=st.booleans())
+def test_written_rows_read_as_record_by_record(rows: list[list[str]], cut: bool) -> None:
+    data = written(rows)
+    same_reading(data[:-1] if cut else data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(header=_HEADERS, body=_SOUP, block=st.integers(1, 40))
+def test_files_in_small_blocks_match_bytes(header: str, body: str, block: int) -> None:
+    data = (header + body).encode()
+    try:
+        expected = phpcsv.to_standard(data)
+    except CsvFormatError:
+        expected = None
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "export.csv"
+        source.write_bytes(data)
+        with patch.object(phpcsv, "_BLOCK", block):
+            if expected is None:
+                with pytest.raises(CsvFormatError):
+                    phpcsv.to_standard(source)
+                assert [p.name for p in Path(folder).iterdir()] == ["export.csv"]
+                return
+            result = phpcsv.to_standard(source)
+        assert isinstance(result, Path)
+        assert result.read_bytes() == expected
+
+
+_RECORDS = st.lists(st.sampled_from(["a", "\\", '"', ",", "\n", '\\"', '""']), max_size=14)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_RECORDS.map("".join), count=st.integers(1, 3))
+def test_possible_records_are_the_ones_parse_record_reads(text: str, count: int) -> None:
+    possible = phpcsv._record(count, phpcsv._ANY_FIELD)
+    accepted = phpcsv.parse_record(text + "\n", count) is not None
+    assert bool(possible.fullmatch((text + "\n").encode())) == accepted

@@ -100,10 +100,12 @@ def bench_load(sandbox: Sandbox, rows: int, runs: int, throttle: float) -> dict[
     loopback = alternate(runs, naive=lambda: naive(url), formexport=lambda: ours(job))
     local = Path(sandbox_scratch()) / "export.csv"
     local.write_bytes(requests.get(url, timeout=600).content)
+    job.to_dataframe()  # leaves the file on disk: the next reads only parse
     parse_only = alternate(
         runs,
         naive_parse=lambda: pd.read_csv(local),
-        formexport_parse=lambda: frames.to_dataframe(local),
+        formexport_text_parse=lambda: frames.to_dataframe(local),
+        formexport_typed_parse=job.to_dataframe,
     )
     sandbox.faults.add(Fault("download", bytes_per_second=throttle, times=None))
     throttled = alternate(max(1, runs // 2), naive=lambda: naive(url), formexport=lambda: ours(job))
@@ -119,7 +121,7 @@ def bench_load(sandbox: Sandbox, rows: int, runs: int, throttle: float) -> dict[
         "throttled_s": throttled,
         "throttled_transfer_s": transfer,
         "throttled_vs_max_transfer_parse": throttled["formexport"]
-        / max(transfer, parse_only["formexport_parse"]),
+        / max(transfer, parse_only["formexport_typed_parse"]),
     }
 
 

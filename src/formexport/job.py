@@ -15,7 +15,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 
-from formexport import _html, config, frames, output
+from formexport import _html, config, frames, output, phpcsv
 from formexport.batching import export_in_batches
 from formexport.download import LinkExpired, atomic_destination, download_file, safe_filename
 from formexport.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
@@ -41,7 +41,6 @@ from formexport.streaming import (
     StreamBroken,
     Tee,
     read_head,
-    standard_csv,
 )
 from formexport.typed import ExportContext, Restart, TypedReader
 
@@ -568,8 +567,10 @@ class ExportJob:
             chunks = iter(pipe)
             head = read_head(chunks)
             writer = frames.detect_writer(head)
-            stream = ChunkReader(itertools.chain([head], chunks))
-            source: BinaryIO = standard_csv(stream) if writer == "async" else cast(BinaryIO, stream)
+            arriving = itertools.chain([head], chunks)
+            # The background writer's \" quirk is rewritten on the way (see formexport.phpcsv).
+            pieces = phpcsv.standard_pieces(arriving) if writer == "async" else arriving
+            source = cast(BinaryIO, ChunkReader(pieces))
             return consume(source, self._reader(head, writer, naming, values))
         except (StreamBroken, Restart, frames.BlockTooSmall):
             pipe.abandon()  # the download goes on to its end: the file is read next

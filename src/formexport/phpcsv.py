@@ -27,9 +27,10 @@ rejected, as standard CSV always was.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import IO
@@ -300,21 +301,32 @@ def to_standard(source: Path | bytes, scratch: Path | None = None) -> Path | byt
 
 def _rewrite_file(source: Path, out: IO[bytes]) -> None:
     with source.open("rb") as stream:
-        header = _strip_bom(stream.readline())
-        rewriter = _Rewriter(_header_count(header))
-        raw, pending = header, b""  # pending: whole lines, quotes in the text doubled
-        while True:
-            block = stream.read(_BLOCK)
-            raw += block
-            # A \" at the end of what was read may still turn out to end its field.
-            cut = len(raw) if not block else raw.rfind(b"\n") + 1
-            pending += _QUOTE_IN_TEXT.sub(rb'\\""', raw[:cut])
-            raw = raw[cut:]
-            pieces, used = rewriter.rewrite(pending, final=not block)
-            out.writelines(pieces)
-            pending = pending[used:]
-            if not block:
-                return
+        out.writelines(standard_pieces(iter(lambda: stream.read(_BLOCK), b"")))
+
+
+def standard_pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Standard CSV, piece by piece, from the chunks of a ``fputcsv`` export as they come.
+
+    Memory stays within a few chunks (plus the longest record); the byte-order mark is dropped.
+    Raises :class:`~formexport.errors.CsvFormatError` for a file no ``fputcsv`` writes.
+    """
+    rewriter: _Rewriter | None = None
+    raw = pending = b""  # pending: whole lines, quotes in the text doubled
+    for block in itertools.chain(filter(None, chunks), [b""]):
+        raw += block
+        if rewriter is None:
+            if block and b"\n" not in raw:
+                continue  # the header row is still incomplete
+            raw = _strip_bom(raw)
+            line_end = raw.find(b"\n")
+            rewriter = _Rewriter(_header_count(raw if line_end < 0 else raw[: line_end + 1]))
+        # A \" at the end of what was read may still turn out to end its field.
+        cut = len(raw) if not block else raw.rfind(b"\n") + 1
+        pending += _QUOTE_IN_TEXT.sub(rb'\\""', raw[:cut])
+        raw = raw[cut:]
+        pieces, used = rewriter.rewrite(pending, final=not block)
+        yield from pieces
+        pending = pending[used:]
 
 
 def _strip_bom(data: bytes) -> bytes:

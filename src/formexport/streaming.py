@@ -168,34 +168,3 @@ def _holds_a_record(data: bytes) -> bool:
 
     return bool(split_header(data)[1])
 
-
-_MARK = b'\\"'
-
-
-class _EscapeGuard(io.RawIOBase):
-    """Passes a background-writer stream through while it is standard CSV.
-
-    PHP's ``fputcsv`` leaves ``\\"`` undoubled (see :mod:`formexport.phpcsv`); a stream that
-    holds it must be read from the whole file instead, so the guard breaks the stream there.
-    """
-
-    def __init__(self, stream: io.RawIOBase) -> None:
-        super().__init__()
-        self._stream = stream
-        self._last = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        size = self._stream.readinto(buffer) or 0
-        data = self._last + bytes(buffer[: min(size, 1 << 30)])
-        if _MARK in data:
-            raise StreamBroken
-        self._last = data[-1:]
-        return size
-
-
-def standard_csv(stream: io.RawIOBase) -> BinaryIO:
-    """The background writer's stream as standard CSV (or :class:`StreamBroken`)."""
-    return cast(BinaryIO, _EscapeGuard(stream))

@@ -85,7 +85,7 @@ def test_an_expired_link_mid_download_falls_back_to_the_fresh_export(
     assert len(frame) == 2500
 
 
-def test_php_escaped_quotes_are_read_from_the_finished_file(
+def test_php_escaped_quotes_are_rewritten_while_streaming(
     sandbox: Sandbox, sources: list[str]
 ) -> None:
     form = sandbox.add_form("Paths", [make_field("text", "Path")], 1500, seed=1)
@@ -93,6 +93,7 @@ def test_php_escaped_quotes_are_read_from_the_finished_file(
     sandbox.add_submission(form["id"], {fields[0].id: 'C:\\temp\\"quoted"'})
     job = finished(sandbox, form["id"])
     frame = job.to_dataframe()
+    assert sources == ["stream"]
     assert 'C:\\temp\\"quoted"' in set(frame["Path"])
     assert len(frame) == 1501
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import tempfile
 from pathlib import Path
 from unittest.mock import patch
@@ -161,6 +162,25 @@ def test_files_in_small_blocks_match_bytes(header: str, body: str, block: int) -
             result = phpcsv.to_standard(source)
         assert isinstance(result, Path)
         assert result.read_bytes() == expected
+
+
+def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    return [data[a:b] for a, b in itertools.pairwise(points)] + [b""]
+
+
+@settings(max_examples=150, deadline=None)
+@given(header=_HEADERS, body=_SOUP, cuts=st.lists(st.integers(0, 200), max_size=8))
+def test_streamed_chunks_match_bytes(header: str, body: str, cuts: list[int]) -> None:
+    """Chunks cut anywhere (even inside the BOM, a \\" or the header) read as the whole file."""
+    data = (header + body).encode()
+    try:
+        expected = phpcsv.to_standard(data)
+    except CsvFormatError:
+        with pytest.raises(CsvFormatError):
+            b"".join(phpcsv.standard_pieces(split_at(data, cuts)))
+        return
+    assert b"".join(phpcsv.standard_pieces(split_at(data, cuts))) == expected
 
 
 _RECORDS = st.lists(st.sampled_from(["a", "\\", '"', ",", "\n", '\\"', '""']), max_size=14)

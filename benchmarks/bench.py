@@ -5,7 +5,8 @@ this run, A/B alternating, and printed with the ratio to its baseline; nothing i
 
 Sections:
   load      load_export vs requests.get(file_url).content + pandas.read_csv, on loopback and with
-            the file host throttled (default 50 MB/s)
+            the file host throttled (default 50 MB/s); the emulator runs in a process of its
+            own here, as a real server would
   parquet   peak RSS of export_to_parquet in a fresh process, for each --parquet-rows size
   lag       time from the server finishing a job to formexport starting the download, and status
             requests per minute, for jobs of about 10 s and 120 s
@@ -21,6 +22,7 @@ import io
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -34,7 +36,7 @@ import requests
 
 import formexport as fx
 from formexport import config, frames
-from formexport.sandbox import Fault, Sandbox, make_field
+from formexport.sandbox import Sandbox, make_field
 
 SECTIONS = ("load", "parquet", "lag", "fallback", "startup")
 
@@ -72,11 +74,43 @@ def alternate(runs: int, **actions: Callable[[], object]) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def finished_job(sandbox: Sandbox, rows: int) -> tuple[fx.ExportJob, str]:
-    sandbox.config.status_access = "open"
-    sandbox.config.job_progression = "immediate"
-    form = sandbox.add_form("Benchmark", realistic_fields(), rows, seed=7)
-    client = fx.Client(token=sandbox.token, base_url=sandbox.base_url)
+class SandboxProcess:
+    """The emulator in a process of its own (``formexport sandbox``), driven by its control API.
+
+    The load section uses it so that serving the file does not share this process's GIL with
+    the parse being measured, as with a real server.
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "formexport", "sandbox", "--port", "0",
+             "--status-access", "open", "--progression", "immediate"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if match := re.search(r"(http://127\.0\.0\.1:\d+)", line):
+                self.root = match.group(1)
+                break
+        self.info = self.control("GET", "info")
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        answer = requests.request(method, f"{self.root}/_sandbox/{path}", json=body, timeout=600)
+        answer.raise_for_status()
+        return answer.json() if answer.content else None
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def finished_job(server: SandboxProcess, rows: int) -> tuple[fx.ExportJob, str]:
+    form = server.control(
+        "POST",
+        "forms",
+        {"title": "Benchmark", "fields": realistic_fields(), "n_submissions": rows, "seed": 7},
+    )
+    client = fx.Client(token=server.info["token"], base_url=server.info["base_url"])
     job = client.start_export(form["id"])
     job.wait(progress=None)
     assert job.status is not None
@@ -94,8 +128,16 @@ def ours(job: fx.ExportJob) -> pd.DataFrame:
     return job.to_dataframe()
 
 
-def bench_load(sandbox: Sandbox, rows: int, runs: int, throttle: float) -> dict[str, Any]:
-    job, url = finished_job(sandbox, rows)
+def bench_load(rows: int, runs: int, throttle: float) -> dict[str, Any]:
+    server = SandboxProcess()
+    try:
+        return measure_load(server, rows, runs, throttle)
+    finally:
+        server.close()
+
+
+def measure_load(server: SandboxProcess, rows: int, runs: int, throttle: float) -> dict[str, Any]:
+    job, url = finished_job(server, rows)
     size = len(requests.get(url, timeout=600).content)
     loopback = alternate(runs, naive=lambda: naive(url), formexport=lambda: ours(job))
     local = Path(sandbox_scratch()) / "export.csv"
@@ -107,9 +149,10 @@ def bench_load(sandbox: Sandbox, rows: int, runs: int, throttle: float) -> dict[
         formexport_text_parse=lambda: frames.to_dataframe(local),
         formexport_typed_parse=job.to_dataframe,
     )
-    sandbox.faults.add(Fault("download", bytes_per_second=throttle, times=None))
-    throttled = alternate(max(1, runs // 2), naive=lambda: naive(url), formexport=lambda: ours(job))
-    sandbox.faults.clear()
+    server.control("POST", "faults", {"route": "download", "bytes_per_second": throttle,
+                                      "times": None})  # fmt: skip
+    throttled = alternate(runs, naive=lambda: naive(url), formexport=lambda: ours(job))
+    server.control("DELETE", "faults")
     transfer = size / throttle
     return {
         "rows": rows,
@@ -165,8 +208,9 @@ def bench_lag(sandbox: Sandbox, durations: list[float]) -> list[dict[str, Any]]:
     sandbox.config.job_progression = "timed"
     rows = 2500
     steps = rows // 500 + 4  # queued, processing, one per chunk, 95 %, completed
-    form = sandbox.add_form("Lag", realistic_fields(), rows, seed=3)
     for seconds in durations:
+        # A form of its own: the same export again would re-attach to the finished job.
+        form = sandbox.add_form(f"Lag {seconds}", realistic_fields(), rows, seed=3)
         sandbox.config.seconds_per_step = seconds / steps
         sandbox.clear_requests()
         client = fx.Client(token=sandbox.token, base_url=sandbox.base_url)
@@ -259,10 +303,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", type=float, default=6.0, help="rate-limit window, seconds")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    # Job records and cached exports of the runs stay out of the user's cache.
+    os.environ[config.CACHE_DIR_ENV] = sandbox_scratch()
     results: dict[str, Any] = {"machine": machine()}
     with Sandbox() as sandbox:
         sections: dict[str, Callable[[], Any]] = {
-            "load": lambda: bench_load(sandbox, args.rows, args.runs, args.throttle),
+            "load": lambda: bench_load(args.rows, args.runs, args.throttle),
             "parquet": lambda: bench_parquet(sandbox, args.parquet_rows),
             "lag": lambda: bench_lag(sandbox, args.lag_seconds),
             "fallback": lambda: bench_fallback(sandbox, args.fallback_rows, args.window),

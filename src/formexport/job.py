@@ -138,6 +138,8 @@ class ExportJob:
         self.request_key: str | None = None
         # Told when the job id changes or the job completes, to keep the local job record.
         self.on_change: Callable[[ExportJob], None] | None = None
+        # When the server accepted a job this object started (monotonic clock), else None.
+        self._accepted_at: float | None = None
         self._exported_at = datetime.now(timezone.utc) if csv is not None else None
         self._exact: ExactValues | None = None
         self._listed_values = listed_values
@@ -154,7 +156,7 @@ class ExportJob:
     ) -> ExportJob:
         """Wrap the server's answer to an export request."""
         if isinstance(answer, AsyncExport):
-            return cls(
+            job = cls(
                 api,
                 form,
                 columns,
@@ -162,6 +164,8 @@ class ExportJob:
                 job_id=answer.job_id,
                 submission_ids=submission_ids,
             )
+            job._accepted_at = time.monotonic()
+            return job
         return cls(api, form, columns, strategy=SYNC, csv=answer.content)
 
     @classmethod
@@ -304,10 +308,15 @@ class ExportJob:
     def _waiter(self) -> JobWaiter:
         assert self.job_id is not None
         job_id = self.job_id
+        # A job the server has just accepted is queued: its first status can wait a poll.
+        first_poll_at = None
+        if self._accepted_at is not None:
+            first_poll_at = self._accepted_at + config.POLL_MIN_INTERVAL
         return JobWaiter(
             lambda: self._api.get_export_status(self.form_id, job_id),
             job_id=job_id,
             on_status=self._report_status,
+            first_poll_at=first_poll_at,
         )
 
     def _report_status(self, status: ExportStatus) -> None:
@@ -376,6 +385,7 @@ class ExportJob:
         self.status, self._exact = None, None
         if isinstance(answer, AsyncExport):
             self.strategy, self.job_id = ASYNC, answer.job_id
+            self._accepted_at = time.monotonic()
             logger.warning("Started a fresh export, job %s", self.job_id)
             self._changed()
         else:

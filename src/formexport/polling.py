@@ -23,7 +23,8 @@ def poll_interval(elapsed: float, *, jitter: float = 0.0) -> float:
     """Seconds to wait before the next status request of a job ``elapsed`` seconds old.
 
     Stays at the docs' 2 s minimum for short jobs and grows to 5 s for long ones, so that
-    waiting adds at most about 8 % to a job's time; ``jitter`` in [-1, 1] spreads clients.
+    waiting adds at most about 8 % to a job's time; ``jitter`` in [0, 1] spreads clients
+    by lengthening the wait up to 10 % (never shortening it below the docs' minimum).
     """
     share = elapsed * config.POLL_INTERVAL_SHARE
     base = min(config.POLL_MAX_INTERVAL, max(config.POLL_MIN_INTERVAL, share))
@@ -41,8 +42,11 @@ class JobWaiter:
         Named in errors and in the Ctrl-C message.
     on_status : callable
         Called with every status received (progress display).
+    first_poll_at : float, optional
+        Clock time before which the first status request is not sent (a job just accepted
+        is queued; asking at once only spends the rate limit).
     sleep, clock, jitter :
-        Injectable for tests: ``time.sleep``, ``time.monotonic`` and a source of numbers in [-1, 1].
+        Injectable for tests: ``time.sleep``, ``time.monotonic`` and a source of numbers in [0, 1].
     """
 
     def __init__(
@@ -53,7 +57,8 @@ class JobWaiter:
         on_status: Callable[[ExportStatus], None] = lambda status: None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        jitter: Callable[[], float] = lambda: random.uniform(-1.0, 1.0),
+        jitter: Callable[[], float] = random.random,
+        first_poll_at: float | None = None,
     ) -> None:
         self._fetch = fetch
         self._job_id = job_id
@@ -61,6 +66,7 @@ class JobWaiter:
         self._sleep = sleep
         self._clock = clock
         self._jitter = jitter
+        self._first_poll_at = first_poll_at
 
     def wait(self, timeout: float | None = None) -> ExportStatus:
         """Return the completed status.
@@ -89,6 +95,12 @@ class JobWaiter:
 
     def _loop(self, started: float, deadline: float | None) -> ExportStatus:
         last: ExportStatus | None = None
+        if self._first_poll_at is not None:
+            pause = self._first_poll_at - started
+            if deadline is not None:
+                pause = min(pause, deadline - started)
+            if pause > 0:
+                self._sleep(pause)
         while True:
             status = self._fetch_once(deadline)
             if status is not None:

@@ -131,7 +131,11 @@ class _TeeWriter:
 
 
 class ChunkReader(io.RawIOBase):
-    """A read-only file over an iterator of byte chunks (what Arrow's CSV reader consumes)."""
+    """A read-only file over an iterator of byte chunks (what Arrow's CSV reader consumes).
+
+    A read returns as many bytes as asked for unless the chunks run out: Arrow makes one block
+    of each read, and small blocks would cost the typed reader per-block work many times over.
+    """
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         super().__init__()
@@ -142,15 +146,18 @@ class ChunkReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._buffer = memoryview(chunk)
-        size = min(len(buffer), len(self._buffer))
-        buffer[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
+        filled = 0
+        while filled < len(buffer):
+            if not self._buffer:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._buffer = memoryview(chunk)
+            size = min(len(buffer) - filled, len(self._buffer))
+            buffer[filled : filled + size] = self._buffer[:size]
+            self._buffer = self._buffer[size:]
+            filled += size
+        return filled
 
 
 def read_head(chunks: Iterator[bytes], minimum: int = 64 << 10) -> bytes:
@@ -167,4 +174,3 @@ def _holds_a_record(data: bytes) -> bool:
     from formexport.frames import split_header
 
     return bool(split_header(data)[1])
-

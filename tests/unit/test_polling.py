@@ -47,7 +47,7 @@ def test_intervals_stay_between_two_and_five_seconds() -> None:
     assert 2.0 < poll_interval(40) < 5.0
     assert poll_interval(3600) == 5.0
     assert poll_interval(3600, jitter=1.0) == pytest.approx(5.5)
-    assert poll_interval(0, jitter=-1.0) == pytest.approx(1.8)
+    assert poll_interval(0, jitter=0.0) == pytest.approx(2.0)
 
 
 def test_waits_until_completed_and_reports_every_status() -> None:
@@ -58,6 +58,22 @@ def test_waits_until_completed_and_reports_every_status() -> None:
     assert job.wait() is DONE
     assert seen == ["queued", "processing", "processing", "completed"]
     assert fake.sleeps == [2.0, 2.0, 2.0]
+
+
+def test_a_job_just_accepted_is_first_asked_about_after_a_poll_interval() -> None:
+    fake = FakeTime()
+    job = waiter([HALF, DONE], fake)
+    job._first_poll_at = fake.clock() + 1.5
+    assert job.wait() is DONE
+    assert fake.sleeps == [1.5, 2.0]
+
+
+def test_the_first_poll_never_waits_past_the_deadline() -> None:
+    fake = FakeTime()
+    job = waiter([DONE], fake)
+    job._first_poll_at = fake.clock() + 30
+    assert job.wait(timeout=5) is DONE
+    assert fake.sleeps == [5.0]
 
 
 def test_completion_is_status_not_percent() -> None:

@@ -43,7 +43,7 @@ notebooks: $(STAMP)  ## run notebooks/ and compare their stored outputs (nbval)
 
 test: lint typecheck pytest notebooks  ## everything CI runs
 
-bench: $(STAMP)  ## speed and memory against the naive pipeline (takes several minutes)
+bench: $(STAMP)  ## speed and memory against the naive pipeline (about 20 minutes)
 	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json
 
 format: $(STAMP)  ## apply ruff's fixes and formatting

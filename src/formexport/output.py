@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
 DEFAULT_DTYPE_BACKEND = "numpy_nullable"
 _PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
-# A whole table is kept in memory anyway: fewer blocks than when streaming cost less per row.
+# The whole table is held in memory anyway, so blocks larger than Parquet streaming's: each
+# block costs the typed reader a fixed amount of work.
 TABLE_BLOCK_SIZE = 4 << 20
 
 

@@ -7,8 +7,9 @@ A flat peak across sizes is the point: the CSV is typed and written block by blo
 
     .venv/bin/python benchmarks/parquet_memory.py 1000000 5000000
 
-Measured on a 2-core machine (ten columns of every kind, background writer): peak 220 MB for
-1 000 000 rows and 221 MB for 5 000 000 rows, against 118 MB right after the imports.
+``make bench`` measures the same with the fields of ``benchmarks/bench.py``; the figures are in
+``BENCHMARKS.md``. This script uses other fields (a matrix, a date with time) and reports the
+base size after the imports too.
 """
 
 from __future__ import annotations

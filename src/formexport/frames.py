@@ -60,12 +60,14 @@ def read_header(source: CsvSource) -> list[str]:
     return [] if header in ([], [""]) else header
 
 
-def _options(column_count: int, block_size: int = BLOCK_SIZE) -> tuple[Any, Any, Any]:
+def _options(
+    column_count: int, block_size: int = BLOCK_SIZE, threads: bool = True
+) -> tuple[Any, Any, Any]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     names = [f"c{i}" for i in range(column_count)]
-    read = pacsv.ReadOptions(column_names=names, block_size=block_size)
+    read = pacsv.ReadOptions(column_names=names, block_size=block_size, use_threads=threads)
     parse = pacsv.ParseOptions(newlines_in_values=True)
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.string()),
@@ -121,16 +123,22 @@ def larger(block_size: int) -> int:
 
 
 def iter_batches(
-    source: CsvSource | BinaryIO, column_count: int, block_size: int = STREAM_BLOCK_SIZE
+    source: CsvSource | BinaryIO,
+    column_count: int,
+    block_size: int = STREAM_BLOCK_SIZE,
+    *,
+    threads: bool = True,
 ) -> Iterator[pa.RecordBatch]:
     """The export's rows as text record batches (columns ``c0``, ``c1``...), header removed.
 
+    With ``threads``, Arrow parses blocks in parallel and reads ahead of the consumer; without,
+    one block at a time in this thread, so that memory does not depend on which side is faster.
     Raises :class:`BlockTooSmall` when a row does not fit in ``block_size`` bytes.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    read, parse, convert = _options(column_count, block_size)
+    read, parse, convert = _options(column_count, block_size, threads)
     try:
         reader = pacsv.open_csv(_input(source), read, parse, convert)
         first = True

@@ -23,6 +23,7 @@ from formexport.typed import NAMINGS, ExportContext, Restart, TypedReader
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
 DEFAULT_DTYPE_BACKEND = "numpy_nullable"
@@ -30,6 +31,8 @@ _PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet
 # The whole table is held in memory anyway, so blocks larger than Parquet streaming's: each
 # block costs the typed reader a fixed amount of work.
 TABLE_BLOCK_SIZE = 4 << 20
+# Rows per Parquet row group (many blocks' worth): few enough groups for readers, little memory.
+ROW_GROUP_ROWS = 64 * 1024
 
 
 def check_options(
@@ -139,22 +142,52 @@ def _write_once(
 
     where: Any = str(sink) if isinstance(sink, Path) else sink
     writer: pq.ParquetWriter | None = None
-    metadata: Any = None
+    group = _RowGroup()
     try:
         count = len(reader.columns)
-        batches = frames.iter_batches(source, count, block_size) if reader.columns else ()
+        # Typing each block is the slow stage: Arrow's read-ahead would only pile up blocks.
+        batches = (
+            frames.iter_batches(source, count, block_size, threads=False) if reader.columns else ()
+        )
         for batch in batches:
             typed = reader.convert(batch)
             # The first block settles what blocks cannot tell in advance (a date's UTC offset).
             if writer is None:
                 target = parquet_schema(reader)
-                writer, metadata = pq.ParquetWriter(where, target), target.metadata
-            writer.write_batch(typed.replace_schema_metadata(metadata))
+                writer, group.metadata = pq.ParquetWriter(where, target), target.metadata
+            group.add(typed, writer)
         if writer is None:
             writer = pq.ParquetWriter(where, parquet_schema(reader))
+        group.flush(writer)
     finally:
         if writer is not None:
             writer.close()
+
+
+class _RowGroup:
+    """Typed blocks gathered into one Parquet row group of about :data:`ROW_GROUP_ROWS` rows.
+
+    A block holds a few thousand rows; a row group per block would make readers pay per group
+    and the writer keep a footer entry for each until it closes.
+    """
+
+    def __init__(self) -> None:
+        self.metadata: Any = None
+        self._batches: list[pa.RecordBatch] = []
+        self._rows = 0
+
+    def add(self, batch: pa.RecordBatch, writer: pq.ParquetWriter) -> None:
+        self._batches.append(batch.replace_schema_metadata(self.metadata))
+        self._rows += batch.num_rows
+        if self._rows >= ROW_GROUP_ROWS:
+            self.flush(writer)
+
+    def flush(self, writer: pq.ParquetWriter) -> None:
+        import pyarrow as pa
+
+        if self._batches:
+            writer.write_table(pa.Table.from_batches(self._batches), row_group_size=self._rows)
+        self._batches, self._rows = [], 0
 
 
 def parquet_schema(reader: TypedReader) -> pa.Schema:

@@ -16,8 +16,9 @@ import threading
 from collections.abc import Iterator
 from typing import BinaryIO, cast
 
-# Chunks in flight between the threads; a chunk is at most DOWNLOAD_CHUNK_SIZE bytes.
-PIPE_CAPACITY = 16
+# Chunks in flight between the threads; a chunk is at most DOWNLOAD_CHUNK_SIZE bytes. A few
+# are enough to keep both threads busy; more only hold memory while the parser catches up.
+PIPE_CAPACITY = 4
 
 
 class StreamBroken(Exception):

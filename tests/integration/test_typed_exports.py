@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import formexport as fx
+from formexport import frames, output
 from formexport.sandbox import Sandbox, make_field
 from tests.integration.helpers import exports, submission_ids
 
@@ -119,6 +120,24 @@ def test_parquet_reads_back_as_load_export(sandbox: Sandbox, tmp_path: Path) -> 
     info = json.loads(schema.field("Sessions").metadata[b"formexport"])
     assert info["field_type"] == "matrix"
     assert json.loads(schema.metadata[b"formexport"])["form_id"] == 2
+
+
+def test_parquet_row_groups_gather_many_blocks(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(frames, "STREAM_BLOCK_SIZE", 16 << 10)  # about 80 rows a block
+    monkeypatch.setattr(output, "ROW_GROUP_ROWS", 1000)
+    sandbox.config.status_access = "open"
+    with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
+        job = client.start_export(2)
+        path = job.to_parquet(tmp_path / "events.parquet")
+        frame = job.to_dataframe()
+    metadata = pq.ParquetFile(path).metadata
+    groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert len(groups) == 3
+    assert min(groups[:2]) >= 1000
+    assert sum(groups) == 2500
+    pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
 
 
 def test_to_arrow(sandbox: Sandbox) -> None:

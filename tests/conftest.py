@@ -1,10 +1,14 @@
-"""Shared fixtures: a clean environment for every test."""
+"""Shared fixtures: a clean environment for every test, and the emulator over real loopback HTTP."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from formexport import config
+from formexport.sandbox import Sandbox
 
 _OWN_PREFIXES = ("OPNFORM_", "FORMEXPORT_")
 
@@ -17,3 +21,25 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
             monkeypatch.delenv(name)
     # Outside tmp_path, which some tests expect to stay empty.
     monkeypatch.setenv("FORMEXPORT_CACHE_DIR", str(tmp_path_factory.mktemp("formexport-cache")))
+
+
+@pytest.fixture(scope="session")
+def _emulator() -> Iterator[Sandbox]:
+    with Sandbox() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def sandbox(_emulator: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """The emulator in its seeded state; fails the test if a handler thread crashed."""
+    _emulator.reset()
+    # Poll fast: the emulator's jobs move in milliseconds, and the cadence is unit-tested.
+    monkeypatch.setattr(config, "POLL_MIN_INTERVAL", 0.01)
+    monkeypatch.setattr(config, "POLL_MAX_INTERVAL", 0.05)
+    # Retry as often as users get, without the real back-off pauses; only the waits a server
+    # asks for (Retry-After) stay real.
+    monkeypatch.setattr(config, "HTTP_BACKOFF_FACTOR", 0.001)
+    monkeypatch.setattr(config, "RESUME_BACKOFF", 0.001)
+    yield _emulator
+    _emulator.faults.clear()
+    _emulator.check()

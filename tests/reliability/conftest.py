@@ -1,4 +1,4 @@
-"""Fault-injection fixtures: one emulator per session over loopback, reset for every test.
+"""Fault-injection fixtures on top of the shared emulator (`sandbox`, in tests/conftest.py).
 
 The figures the tests measure (waits, retries, resume offsets) are collected in
 :data:`tests.reliability.helpers.FIGURES` and listed at the end of a verbose run
@@ -12,29 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from formexport import config
-from formexport.sandbox import Sandbox
 from tests.reliability.helpers import FIGURES, LogCapture
-
-
-@pytest.fixture(scope="session")
-def _emulator() -> Iterator[Sandbox]:
-    with Sandbox() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def sandbox(_emulator: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    """The emulator in its seeded state; fails the test if a handler thread crashed."""
-    _emulator.reset()
-    # Poll and back off fast: only the waits a server asks for (Retry-After) stay real.
-    monkeypatch.setattr(config, "POLL_MIN_INTERVAL", 0.01)
-    monkeypatch.setattr(config, "POLL_MAX_INTERVAL", 0.05)
-    monkeypatch.setattr(config, "HTTP_BACKOFF_FACTOR", 0.001)
-    monkeypatch.setattr(config, "RESUME_BACKOFF", 0.001)
-    yield _emulator
-    _emulator.faults.clear()
-    _emulator.check()
 
 
 @pytest.fixture

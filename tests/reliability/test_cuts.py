@@ -47,6 +47,20 @@ def expected_ranges(cuts: list[int], size: int) -> list[str | None]:
     return ranges
 
 
+def download_cut_at(
+    sandbox: Sandbox, job: fx.ExportJob, cuts: list[int], folder: Path, original: bytes
+) -> None:
+    """Download ``job`` into ``folder`` through a connection cut after each of ``cuts`` bytes;
+    the file must come out whole, with nothing else left behind."""
+    sandbox.faults.clear()
+    sandbox.clear_requests()
+    for cut in cuts:
+        sandbox.faults.add(Fault("download", cut_after=cut))
+    path = undownloaded(sandbox, job).download(folder / "events.csv")
+    assert path.read_bytes() == original
+    assert leftovers(folder) == ["events.csv"]
+
+
 @pytest.mark.parametrize("file_host", ["local", "s3"])
 def test_cuts_resume_with_range_and_lose_nothing(
     sandbox: Sandbox, tmp_path: Path, file_host: str
@@ -61,14 +75,7 @@ def test_cuts_resume_with_range_and_lose_nothing(
     @SHARED_JOB
     @given(cuts=CUTS)
     def download_with_cuts(cuts: list[int]) -> None:
-        sandbox.faults.clear()
-        sandbox.clear_requests()
-        for cut in cuts:
-            sandbox.faults.add(Fault("download", cut_after=cut))
-        folder = tmp_path / str(next(names))
-        path = undownloaded(sandbox, job).download(folder / "events.csv")
-        assert path.read_bytes() == original
-        assert leftovers(folder) == ["events.csv"]
+        download_cut_at(sandbox, job, cuts, tmp_path / str(next(names)), original)
         ranges = [r.headers.get("Range") for r in file_requests(sandbox)]
         assert ranges == expected_ranges(cuts, len(original))  # no byte fetched twice
         worst["requests"] = max(worst["requests"], len(ranges))
@@ -90,14 +97,7 @@ def test_cuts_on_a_host_that_ignores_range_refetch_from_the_start(
     @SHARED_JOB
     @given(cuts=CUTS)
     def download_with_cuts(cuts: list[int]) -> None:
-        sandbox.faults.clear()
-        sandbox.clear_requests()
-        for cut in cuts:
-            sandbox.faults.add(Fault("download", cut_after=cut))
-        folder = tmp_path / str(next(names))
-        path = undownloaded(sandbox, job).download(folder / "events.csv")
-        assert path.read_bytes() == original
-        assert leftovers(folder) == ["events.csv"]
+        download_cut_at(sandbox, job, cuts, tmp_path / str(next(names)), original)
         statuses = [r.status for r in file_requests(sandbox)]
         assert set(statuses) == {200}  # every attempt is a whole new answer
 

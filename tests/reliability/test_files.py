@@ -112,12 +112,16 @@ def test_the_temporary_download_is_private(sandbox: Sandbox, tmp_path: Path) -> 
     FIGURES["temporary download file mode"] = "0600"
 
 
-def test_the_scratch_folder_is_private_and_removed(
-    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder formexport's scratch space goes to, watched by the test."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_the_scratch_folder_is_private_and_removed(sandbox: Sandbox, scratch: Path) -> None:
     seen: dict[str, int] = {}
 
     def watch(event: ProgressEvent) -> None:
@@ -138,11 +142,8 @@ def test_the_scratch_folder_is_private_and_removed(
 
 
 def test_everything_is_removed_after_a_failure(
-    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, tmp_path: Path, scratch: Path
 ) -> None:
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     sandbox.config.status_access = "open"
     sandbox.faults.add(Fault("download", cut_after=50_000, times=None))
     with pytest.raises(fx.DownloadError):

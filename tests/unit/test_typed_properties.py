@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import string
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -174,6 +175,25 @@ def _same(got: Any, want: Any) -> bool:
     return bool(got == want)
 
 
+def assert_cells(
+    frame: pd.DataFrame,
+    blocks: list[dict[str, Any]],
+    ordered: list[Submission],
+    want: Callable[[dict[str, Any], Any, bool], list[Any]],
+) -> None:
+    """Rows in ``ordered``'s order, and every field's cells as ``want(block, stored value,
+    answered)`` says."""
+    assert frame["submission_id"].tolist() == [s.id for s in ordered]
+    columns = frame.attrs["columns"]
+    for block in blocks:
+        names = [n for n, c in columns.items() if c.get("field_id") == block["id"]]
+        for position, submission in enumerate(ordered):
+            answered = block["id"] in submission.data
+            wanted = want(block, submission.data.get(block["id"]), answered)
+            got = [frame[name].iloc[position] for name in names]
+            assert all(_same(g, w) for g, w in zip(got, wanted, strict=True)), (block, got, wanted)
+
+
 @_SETTINGS
 @given(exports(), st.sampled_from(["sync", "async"]))
 def test_typed_frame_holds_the_stored_values(export: Any, writer: str) -> None:
@@ -197,14 +217,7 @@ def test_typed_frame_holds_the_stored_values(export: Any, writer: str) -> None:
     frame = output.to_pandas(table, "numpy_nullable", reader.attrs())
     if not rows:
         return
-    assert frame["submission_id"].tolist() == [s.id for s in ordered]
-    columns = frame.attrs["columns"]
-    for block in blocks:
-        names = [n for n, c in columns.items() if c.get("field_id") == block["id"]]
-        for position, submission in enumerate(ordered):
-            want = expected(block, submission.data.get(block["id"]), writer)
-            got = [frame[name].iloc[position] for name in names]
-            assert all(_same(g, w) for g, w in zip(got, want, strict=True)), (block, got, want)
+    assert_cells(frame, blocks, ordered, lambda block, answer, _: expected(block, answer, writer))
     minutes = [
         datetime.fromtimestamp(s.created_at - s.created_at % 60, timezone.utc) for s in ordered
     ]
@@ -269,14 +282,6 @@ def test_exact_values_hold_the_stored_values_whatever_the_writer(export: Any, wr
     frame = output.to_pandas(output.read_arrow(data, reader), "numpy_nullable", reader.attrs())
     if not rows:
         return
-    assert frame["submission_id"].tolist() == [s.id for s in ordered]
-    columns = frame.attrs["columns"]
-    for block in blocks:
-        names = [n for n, c in columns.items() if c.get("field_id") == block["id"]]
-        for position, submission in enumerate(ordered):
-            answered = block["id"] in submission.data
-            want = _exact_expected(block, submission.data.get(block["id"]), answered)
-            got = [frame[name].iloc[position] for name in names]
-            assert all(_same(g, w) for g, w in zip(got, want, strict=True)), (block, got, want)
+    assert_cells(frame, blocks, ordered, _exact_expected)
     seconds = [datetime.fromtimestamp(s.created_at, timezone.utc) for s in ordered]
     assert frame["created_at"].tolist() == [pd.Timestamp(t) for t in seconds]

@@ -21,9 +21,10 @@ install: $(STAMP)  ## create .venv and install formexport with its dev tools
 demo: $(STAMP)  ## export the demo forms from the built-in OpnForm emulator
 	$(BIN)/formexport demo
 
-lint: $(STAMP)  ## ruff check and format check
+lint: $(STAMP)  ## ruff check, format check and the import contracts (layers, no cycles)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)  ## mypy --strict on src/
 	$(BIN)/mypy

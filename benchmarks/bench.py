@@ -35,7 +35,8 @@ import pandas as pd
 import requests
 
 import formexport as fx
-from formexport import config, frames
+from formexport import config
+from formexport.reading import blocks
 from formexport.sandbox import Sandbox, make_field
 
 SECTIONS = ("load", "parquet", "lag", "fallback", "startup")
@@ -146,7 +147,7 @@ def measure_load(server: SandboxProcess, rows: int, runs: int, throttle: float) 
     parse_only = alternate(
         runs,
         naive_parse=lambda: pd.read_csv(local),
-        formexport_text_parse=lambda: frames.to_dataframe(local),
+        formexport_text_parse=lambda: blocks.to_dataframe(local),
         formexport_typed_parse=job.to_dataframe,
     )
     server.control("POST", "faults", {"route": "download", "bytes_per_second": throttle,

@@ -3,7 +3,7 @@
 An export is made in the built-in OpnForm emulator (background writer) and downloaded once;
 then, alternating A/B/C and quoting medians, this times:
 
-  text      ``frames.read_table`` (Arrow, every column as text, no typing): the floor
+  text      ``blocks.read_table`` (Arrow, every column as text, no typing): the floor
   typed     the typed DataFrame ``ExportJob.to_dataframe()`` builds from the same file
   pandas    ``pandas.read_csv`` of the file (object columns, no typing)
 
@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 
 import formexport as fx
-from formexport import frames, output, phpcsv
+from formexport.reading import blocks, fputcsv, sinks
 from formexport.sandbox import Sandbox, make_field
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -91,10 +91,10 @@ def export_file(sandbox: Sandbox, fields: list[dict[str, Any]], rows: int, folde
 
 def typed_read(job: Any, path: Path, scratch: Path) -> pd.DataFrame:
     """What ``ExportJob.to_dataframe()`` does once the file is here."""
-    source, writer = output.readable(path, scratch)
-    reader = output.make_reader(source, form=job.form, columns=job.columns, writer=writer)
-    table = output.read_arrow(source, reader)
-    return output.to_pandas(table, output.DEFAULT_DTYPE_BACKEND, reader.attrs())
+    source, writer = sinks.readable(path, scratch)
+    reader = sinks.make_reader(source, form=job.form, columns=job.columns, writer=writer)
+    table = sinks.read_arrow(source, reader)
+    return sinks.to_pandas(table, sinks.DEFAULT_DTYPE_BACKEND, reader.attrs())
 
 
 def alternate(runs: int, actions: dict[str, Callable[[], object]]) -> dict[str, float]:
@@ -118,12 +118,12 @@ def breakdown(job: Any, path: Path, scratch: Path) -> dict[str, float]:
         return now
 
     started = time.perf_counter()
-    source, writer = output.readable(path, scratch)
+    source, writer = sinks.readable(path, scratch)
     rewritten = source != path
     started = clock("fputcsv rewrite" if rewritten else "writer check", started)
-    reader = output.make_reader(source, form=job.form, columns=job.columns, writer=writer)
-    count, block = len(reader.columns), output.TABLE_BLOCK_SIZE
-    batches = list(frames.iter_batches(source, count, block))
+    reader = sinks.make_reader(source, form=job.form, columns=job.columns, writer=writer)
+    count, block = len(reader.columns), sinks.TABLE_BLOCK_SIZE
+    batches = list(blocks.iter_batches(source, count, block))
     started = clock("Arrow text read", started)
     typed = []
     for batch in batches:
@@ -135,7 +135,7 @@ def breakdown(job: Any, path: Path, scratch: Path) -> dict[str, float]:
         typed.append(pa.RecordBatch.from_arrays(arrays, schema=reader.schema()))
     table = pa.Table.from_batches(typed)
     started = clock("batches to table", started)
-    output.to_pandas(table, output.DEFAULT_DTYPE_BACKEND, reader.attrs())
+    sinks.to_pandas(table, sinks.DEFAULT_DTYPE_BACKEND, reader.attrs())
     clock("to pandas", started)
     return spent
 
@@ -157,7 +157,7 @@ def measure(sandbox: Sandbox, name: str, rows: int, runs: int, folder: Path) -> 
     medians = alternate(
         runs,
         {
-            "text": lambda: frames.read_table(path),
+            "text": lambda: blocks.read_table(path),
             "typed": lambda: typed_read(job, path, folder),
             "pandas": lambda: pd.read_csv(path),
         },
@@ -165,7 +165,7 @@ def measure(sandbox: Sandbox, name: str, rows: int, runs: int, folder: Path) -> 
     return {
         "rows": rows,
         "megabytes": round(path.stat().st_size / 1e6, 1),
-        "holds_backslash_quote": phpcsv.has_escaped_quotes(path),
+        "holds_backslash_quote": fputcsv.has_escaped_quotes(path),
         "seconds": {k: round(v, 3) for k, v in medians.items()},
         "typed_over_text": round(medians["typed"] / medians["text"], 2),
         "typed_over_pandas": round(medians["typed"] / medians["pandas"], 2),

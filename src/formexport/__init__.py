@@ -38,36 +38,36 @@ from formexport.errors import (
 
 if TYPE_CHECKING:
     from formexport.api import download_export, export_to_parquet, load_export
-    from formexport.cache import cache_dir, clear_cache
     from formexport.client import Client
-    from formexport.dataset import export_forms
-    from formexport.job import ExportJob
-    from formexport.manifest import FormRecord, Manifest
-    from formexport.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
-    from formexport.progress import ProgressEvent, ProgressReporter
-    from formexport.schema import ColumnPlanWarning
-    from formexport.typed import TypeFallbackWarning
+    from formexport.dataset.export_forms import export_forms
+    from formexport.dataset.manifest import FormRecord, Manifest
+    from formexport.jobs.export_job import ExportJob
+    from formexport.local.export_cache import cache_dir, clear_cache
+    from formexport.opnform.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
+    from formexport.progress.reporters import ProgressEvent, ProgressReporter
+    from formexport.reading.column_plan import ColumnPlanWarning
+    from formexport.reading.typed_reader import TypeFallbackWarning
 
 # Everything else loads on first use, so that `import formexport` stays cheap (requests, pandas
 # and pyarrow are imported only when an export runs).
 _LAZY = {
     "Client": "formexport.client",
-    "ColumnPlanWarning": "formexport.schema",
-    "ExportJob": "formexport.job",
-    "ExportStatus": "formexport.models",
-    "FormField": "formexport.models",
-    "FormInfo": "formexport.models",
-    "FormRecord": "formexport.manifest",
-    "FormSummary": "formexport.models",
-    "JobState": "formexport.models",
-    "Manifest": "formexport.manifest",
-    "ProgressEvent": "formexport.progress",
-    "ProgressReporter": "formexport.progress",
-    "TypeFallbackWarning": "formexport.typed",
-    "cache_dir": "formexport.cache",
-    "clear_cache": "formexport.cache",
+    "ColumnPlanWarning": "formexport.reading.column_plan",
+    "ExportJob": "formexport.jobs.export_job",
+    "ExportStatus": "formexport.opnform.models",
+    "FormField": "formexport.opnform.models",
+    "FormInfo": "formexport.opnform.models",
+    "FormRecord": "formexport.dataset.manifest",
+    "FormSummary": "formexport.opnform.models",
+    "JobState": "formexport.opnform.models",
+    "Manifest": "formexport.dataset.manifest",
+    "ProgressEvent": "formexport.progress.reporters",
+    "ProgressReporter": "formexport.progress.reporters",
+    "TypeFallbackWarning": "formexport.reading.typed_reader",
+    "cache_dir": "formexport.local.export_cache",
+    "clear_cache": "formexport.local.export_cache",
     "download_export": "formexport.api",
-    "export_forms": "formexport.dataset",
+    "export_forms": "formexport.dataset.export_forms",
     "export_to_parquet": "formexport.api",
     "load_export": "formexport.api",
 }

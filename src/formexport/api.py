@@ -8,13 +8,13 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formexport.cache import ExportCache, MaxAge
 from formexport.client import Client
-from formexport.endpoints import FormRef
 from formexport.errors import InvalidArgumentError
-from formexport.job import CACHED, ExportJob
-from formexport.output import DEFAULT_DTYPE_BACKEND, check_options
-from formexport.progress import ProgressOption
+from formexport.jobs.export_job import CACHED, ExportJob
+from formexport.local.export_cache import ExportCache, MaxAge
+from formexport.opnform.endpoints import FormRef
+from formexport.progress.reporters import ProgressOption
+from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,7 +74,7 @@ def load_export(
     progress : str, None or callable
         ``"auto"`` (a widget in Jupyter, a text bar in a terminal, log lines otherwise),
         ``"tqdm"``, ``"widget"``, ``"log"``, ``None``, or a function receiving
-        :class:`~formexport.progress.ProgressEvent` objects. ``FORMEXPORT_PROGRESS`` overrides
+        :class:`~formexport.ProgressEvent` objects. ``FORMEXPORT_PROGRESS`` overrides
         ``"auto"``.
     timeout : float, optional
         Seconds to wait for the server to take and build the export (rate limits included);

@@ -81,7 +81,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _export_all(args: argparse.Namespace) -> int:
-    from formexport.dataset import export_forms
+    from formexport.dataset.export_forms import export_forms
 
     target = args.forms or args.workspace
     try:
@@ -154,8 +154,8 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from formexport.cache import ExportCache, cache_dir, clear_cache
-    from formexport.records import JobRecords
+    from formexport.local.export_cache import ExportCache, cache_dir, clear_cache
+    from formexport.local.job_records import JobRecords
 
     if args.action == "clear":
         removed = clear_cache()

@@ -12,14 +12,14 @@ from types import TracebackType
 import requests
 
 from formexport import config
-from formexport.cache import ExportCache, MaxAge
-from formexport.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
 from formexport.errors import NotFoundError
-from formexport.exact import ExactCollector
-from formexport.job import ASYNC, BATCHED, CACHED, ExportJob
-from formexport.models import ExportStatus, FormInfo, JobState
-from formexport.records import JobRecord, JobRecords
-from formexport.storage import request_key
+from formexport.jobs.export_job import ASYNC, BATCHED, CACHED, ExportJob
+from formexport.local.export_cache import ExportCache, MaxAge
+from formexport.local.folder import request_key
+from formexport.local.job_records import JobRecord, JobRecords
+from formexport.opnform.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
+from formexport.opnform.models import ExportStatus, FormInfo, JobState
+from formexport.opnform.submissions import ExactCollector
 
 logger = logging.getLogger("formexport")
 
@@ -128,7 +128,7 @@ class Client:
             Export only these submissions.
         cache : bool
             Return a finished export of the same request kept on this machine, if there is one
-            (younger than ``max_age``); see :mod:`formexport.cache`.
+            (younger than ``max_age``); see :mod:`formexport.local.export_cache`.
         max_age : float or timedelta, optional
             The oldest cached export to accept, in seconds; implies ``cache=True``.
         reattach : bool

@@ -25,8 +25,8 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from formexport._redact import Secret
 from formexport.errors import ConfigurationError
+from formexport.redaction import Secret
 
 TOKEN_ENV = "OPNFORM_API_TOKEN"
 BASE_URL_ENV = "OPNFORM_API_BASE_URL"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from formexport.api import export_to_parquet, load_export
-from formexport.progress import ProgressOption
+from formexport.progress.reporters import ProgressOption
 from formexport.sandbox import Sandbox
 
 PREVIEW_COLUMNS = ["Name", "Rating", "Topics", "Amount (USD)", "created_at"]

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 import formexport as fx
-from formexport.progress import ProgressEvent
+from formexport.progress.reporters import ProgressEvent
 from formexport.sandbox import Sandbox
 from tests.integration.helpers import assert_same_submissions, exports, served, submission_ids
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 import formexport as fx
-from formexport import _html
-from formexport.cache import ExportCache
+from formexport import html_tables
 from formexport.cli import main
-from formexport.records import JobRecords
+from formexport.local.export_cache import ExportCache
+from formexport.local.job_records import JobRecords
 from formexport.sandbox import Sandbox
 from tests.integration.helpers import exports, served
 
@@ -171,4 +171,4 @@ def test_notebook_reprs_show_state_and_never_secrets(client: fx.Client, sandbox:
         assert status.file_url not in html
     assert status.expires_at is not None
     later = status.expires_at + timedelta(seconds=1)
-    assert _html.time_left(status.expires_at, later).startswith("expired")
+    assert html_tables.time_left(status.expires_at, later).startswith("expired")

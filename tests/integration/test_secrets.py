@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import formexport as fx
-from formexport.progress import ProgressEvent
+from formexport.progress.reporters import ProgressEvent
 from formexport.sandbox import Fault, Sandbox
 
 

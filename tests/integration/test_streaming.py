@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import formexport as fx
-from formexport import output
+from formexport.reading import sinks
 from formexport.sandbox import Fault, Sandbox, make_field
 
 
@@ -17,13 +17,13 @@ from formexport.sandbox import Fault, Sandbox, make_field
 def sources(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The kind of source each typed read got: "stream" while downloading, else "file"."""
     seen: list[str] = []
-    read_arrow = output.read_arrow
+    read_arrow = sinks.read_arrow
 
     def spy(source: Any, reader: Any) -> Any:
         seen.append("file" if isinstance(source, (bytes, Path)) else "stream")
         return read_arrow(source, reader)
 
-    monkeypatch.setattr(output, "read_arrow", spy)
+    monkeypatch.setattr(sinks, "read_arrow", spy)
     return seen
 
 
@@ -109,13 +109,13 @@ def test_parquet_is_written_while_downloading(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
-    write = output.write_parquet
+    write = sinks.write_parquet
 
     def spy(source: Any, sink: Any, reader: Any) -> None:
         seen.append("file" if isinstance(source, (bytes, Path)) else "stream")
         write(source, sink, reader)
 
-    monkeypatch.setattr(output, "write_parquet", spy)
+    monkeypatch.setattr(sinks, "write_parquet", spy)
     job = finished(sandbox)
     path = job.to_parquet(tmp_path / "events.parquet")
     assert seen == ["stream"]

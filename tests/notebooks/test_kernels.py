@@ -17,7 +17,7 @@ from jupyter_client.manager import KernelManager, start_new_kernel
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from formexport.progress_widget import WIDGET_MIME
+from formexport.progress.widget import WIDGET_MIME
 from formexport.sandbox import Sandbox
 
 EXPORT = "import formexport as fx\ndf = fx.load_export(2{options})\nprint(len(df), 'rows')"

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from formexport import config
-from formexport.progress import ProgressEvent
+from formexport.progress.reporters import ProgressEvent
 from formexport.sandbox import Fault, Sandbox
 from tests.reliability.helpers import FIGURES, finished_job, leftovers, served_bytes
 

@@ -12,9 +12,9 @@ import pytest
 import requests
 
 import formexport as fx
-from formexport.download import safe_filename
-from formexport.progress import ProgressEvent
+from formexport.progress.reporters import ProgressEvent
 from formexport.sandbox import Fault, Sandbox
+from formexport.transfer.download import safe_filename
 from tests.reliability.helpers import FIGURES, leftovers
 
 

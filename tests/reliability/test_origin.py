@@ -11,7 +11,8 @@ import pytest
 import requests
 
 import formexport as fx
-from formexport import _http, config
+from formexport import config
+from formexport.opnform import http
 from formexport.sandbox import Fault, Sandbox
 from tests.reliability.helpers import FIGURES, file_requests, on_route
 from tests.reliability.recorder import Recorder
@@ -56,7 +57,7 @@ def netrc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_token_follows_the_exact_origin(url: str, gets_token: bool) -> None:
     settings = config.resolve_settings(token="7|secret", base_url=API)
     request = requests.Request("GET", url, headers={"Authorization": "Bearer stale"}).prepare()
-    _http.OriginBoundToken(settings)(request)
+    http.OriginBoundToken(settings)(request)
     assert request.headers.get("Authorization") == ("Bearer 7|secret" if gets_token else None)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import formexport as fx
 from formexport import config
-from formexport.progress import ProgressEvent
+from formexport.progress.reporters import ProgressEvent
 from formexport.sandbox import Fault, Sandbox
 from tests.reliability.helpers import (
     FIGURES,

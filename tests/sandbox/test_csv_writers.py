@@ -8,9 +8,9 @@ import pytest
 from hashids import Hashids
 
 from formexport.sandbox import Sandbox, make_field
-from formexport.sandbox.cells import header_text, render_value
-from formexport.sandbox.csv_writers import async_line, fputcsv_field, sync_csv, sync_text
-from formexport.sandbox.php import php_float
+from formexport.sandbox.platform.php import php_float
+from formexport.sandbox.writers.cells import header_text, render_value
+from formexport.sandbox.writers.csv_writers import async_line, fputcsv_field, sync_csv, sync_text
 from tests.sandbox.helpers import Api
 
 BOM = "\ufeff"

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from formexport.sandbox import Fault, Sandbox, make_field
-from formexport.sandbox import app as app_module
-from formexport.sandbox.catalog import Catalog
+from formexport.sandbox.data.catalog import Catalog
+from formexport.sandbox.http import app
 from tests.sandbox.helpers import Api
 
 
@@ -186,7 +186,7 @@ def test_check_reraises_handler_errors(
     def broken(ctx: object) -> object:
         raise RuntimeError("handler bug")
 
-    monkeypatch.setitem(app_module.HANDLERS, "show_form", broken)
+    monkeypatch.setitem(app.HANDLERS, "show_form", broken)
     response = api.get("/open/forms/1")
     assert (response.status_code, response.json()) == (500, {"message": "Server Error"})
     with pytest.raises(RuntimeError, match="handler bug"):

@@ -210,7 +210,7 @@ def test_file_name_uses_slug_and_generation_time(api: Api, sb: Sandbox) -> None:
 def test_polls_answer_95_while_a_large_file_is_written(
     api: Api, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("formexport.sandbox.state.READY_WAIT", 0.0)
+    monkeypatch.setattr("formexport.sandbox.backend.state.READY_WAIT", 0.0)
     form = sb.add_form("Large", [make_field("text", "Name"), make_field("email", "Email")], 30_000)
     sb.config.status_access = "open"
     sb.config.job_progression = "per_poll"
@@ -232,7 +232,7 @@ def test_polls_answer_95_while_a_large_file_is_written(
 def test_reset_cancels_background_writes(
     api: Api, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("formexport.sandbox.state.READY_WAIT", 0.0)
+    monkeypatch.setattr("formexport.sandbox.backend.state.READY_WAIT", 0.0)
     form = sb.add_form("Huge", [make_field("text", "Name")], 300_000)
     sb.config.status_access = "open"
     sb.config.job_progression = "timed"

@@ -9,7 +9,7 @@ import pytest
 from hashids import Hashids
 
 from formexport.sandbox import Sandbox
-from formexport.sandbox.profiles import KNOWN_VERSIONS, profile_for
+from formexport.sandbox.platform.profiles import KNOWN_VERSIONS, profile_for
 from tests.sandbox.helpers import Api
 
 BOM = b"\xef\xbb\xbf"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formexport import convert
-from formexport.convert import NotThisType
+from formexport.reading import converters
+from formexport.reading.converters import NotThisType
 
 _PIECES = ["a", "b", "é", ",", '"', '""', "\n", "\r", " ", ", "]
 _CELLS = st.lists(
@@ -28,7 +28,7 @@ def outcome(read: Any) -> tuple[str, Any]:
 
 def one_by_one_lists(cells: list[str | None], separator: str) -> list[list[str]]:
     if separator == "," and any('"' in (c or "") for c in cells):
-        return [convert._split_quoted(c or "") for c in cells]
+        return [converters._split_quoted(c or "") for c in cells]
     return [c.split(separator) if c else [] for c in cells]
 
 
@@ -37,14 +37,14 @@ def one_by_one_lists(cells: list[str | None], separator: str) -> list[list[str]]
 def test_lists_read_as_cell_by_cell(cells: list[str | None], separator: str, start: int) -> None:
     block = pa.array(["x", "y", "z", *cells], pa.string()).slice(start)
     cells = ["x", "y", "z", *cells][start:]
-    reader = convert.ListConverter(separator)
+    reader = converters.ListConverter(separator)
     got = outcome(lambda: [a.to_pylist() for a in reader.convert(block)])
     assert got == outcome(lambda: [one_by_one_lists(cells, separator)])
 
 
 def test_repeated_option_lists_are_read_once_each() -> None:
     cells = ['Music,"Rock, Pop"', "Tech", None, ""] * 5000
-    reader = convert.ListConverter(",")
+    reader = converters.ListConverter(",")
     (lists,) = reader.convert(pa.array(cells, pa.string()))
     assert lists.to_pylist() == [["Music", "Rock, Pop"], ["Tech"], [], []] * 5000
 
@@ -61,14 +61,14 @@ _MATRIX_PIECES = [*(f"{r}: " for r in _ROWS), " | ", "x", "Col", ": ", "|"]
     )
 )
 def test_matrix_reads_as_cell_by_cell(cells: list[str | None]) -> None:
-    reader = convert.MatrixConverter(_ROWS)
+    reader = converters.MatrixConverter(_ROWS)
     got = outcome(lambda: reader.convert(pa.array(cells, pa.string()))[0].to_pylist())
     expected = outcome(lambda: [None if c is None else reader._parse(c) for c in cells])
     assert got == expected
 
 
 def test_the_first_unreadable_cell_is_named() -> None:
-    reader = convert.MatrixConverter(["Row 1"])
+    reader = converters.MatrixConverter(["Row 1"])
     cells = ["Row 1: a", "nope", "Row 1: b", "also nope", "nope"]
     with pytest.raises(NotThisType) as caught:
         reader.convert(pa.array(cells, pa.string()))

@@ -1,8 +1,8 @@
 import pytest
 
 from formexport import config
-from formexport._redact import Secret, redact_url
 from formexport.errors import ConfigurationError
+from formexport.redaction import Secret, redact_url
 
 
 def test_token_and_base_url_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,35 +7,35 @@ from datetime import date, datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
-from formexport import convert, dates, ids
-from formexport.convert import NotThisType
-from formexport.models import FormField
-from formexport.sandbox.csv_writers import sync_text
-from formexport.sandbox.hashid import HashidEncoder
+from formexport.opnform.models import FormField
+from formexport.reading import converters, dates, field_types, ids
+from formexport.reading.converters import NotThisType
+from formexport.sandbox.data.hashid import HashidEncoder
+from formexport.sandbox.writers.csv_writers import sync_text
 
 
 def field(kind: str, **definition: object) -> FormField:
     return FormField("f1", "F", kind, definition={"type": kind, **definition})
 
 
-def run(converter: convert.Converter, cells: list[str | None]) -> list[list[object]]:
+def run(converter: converters.Converter, cells: list[str | None]) -> list[list[object]]:
     return [a.to_pylist() for a in converter.convert(pa.array(cells, pa.string()))]
 
 
 @pytest.mark.parametrize("truth", ["TRUE", "1"], ids=["sync-writer", "async-writer"])
 def test_booleans_of_both_writers(truth: str) -> None:
-    reader = convert.converter_for(field("checkbox"))
+    reader = field_types.converter_for(field("checkbox"))
     assert run(reader, [truth, None, "0"]) == [[True, False, False]]
 
 
 def test_a_stray_boolean_is_not_this_type() -> None:
     with pytest.raises(NotThisType) as caught:
-        run(convert.BooleanConverter(), ["1", "yes"])
+        run(converters.BooleanConverter(), ["1", "yes"])
     assert caught.value.value == "yes"
 
 
 def test_numbers_integers_then_decimals() -> None:
-    rating = convert.converter_for(field("rating"))
+    rating = field_types.converter_for(field("rating"))
     assert run(rating, ["5", None, "0"]) == [[5, None, 0]]
     with pytest.raises(NotThisType):
         run(rating, ["4.5"])
@@ -49,15 +49,17 @@ def test_numbers_integers_then_decimals() -> None:
 
 
 def test_fractional_slider_steps_read_as_decimals() -> None:
-    assert isinstance(convert.converter_for(field("slider", slider_step_value=0.5)).types()[0],
+    assert isinstance(field_types.converter_for(field("slider", slider_step_value=0.5)).types()[0],
                       pa.DataType)  # fmt: skip
-    assert convert.converter_for(field("slider", slider_step_value=0.5)).types() == [pa.float64()]
-    assert convert.converter_for(field("scale", scale_step=1)).types() == [pa.int64()]
-    assert convert.converter_for(field("number")).types() == [pa.float64()]
+    assert field_types.converter_for(field("slider", slider_step_value=0.5)).types() == [
+        pa.float64()
+    ]
+    assert field_types.converter_for(field("scale", scale_step=1)).types() == [pa.int64()]
+    assert field_types.converter_for(field("number")).types() == [pa.float64()]
 
 
 def test_multi_select_undoes_the_inner_quoting() -> None:
-    reader = convert.converter_for(field("multi_select"))
+    reader = field_types.converter_for(field("multi_select"))
     cells = ['Music,"Rock, Pop"', "Tech", None, '"Say ""hi""","Two\nlines"', '"A\nB"']
     assert run(reader, cells) == [
         [["Music", "Rock, Pop"], ["Tech"], [], ['Say "hi"', "Two\nlines"], ["A\nB"]]
@@ -66,7 +68,7 @@ def test_multi_select_undoes_the_inner_quoting() -> None:
 
 
 def test_file_links_split_on_comma_space() -> None:
-    reader = convert.converter_for(field("files"))
+    reader = field_types.converter_for(field("files"))
     assert run(reader, ["https://h/a?x=1, https://h/b", None]) == [
         [["https://h/a?x=1", "https://h/b"], []]
     ]
@@ -74,7 +76,7 @@ def test_file_links_split_on_comma_space() -> None:
 
 
 def test_matrix_rows_become_struct_entries() -> None:
-    reader = convert.converter_for(field("matrix", rows=["Row 1", "Row 10", "A | B"]))
+    reader = field_types.converter_for(field("matrix", rows=["Row 1", "Row 10", "A | B"]))
     cells = ["Row 10: x | Row 1: y: z", "A | B: Col | Row 1: q", None]
     assert run(reader, cells) == [
         [
@@ -88,16 +90,16 @@ def test_matrix_rows_become_struct_entries() -> None:
 
 
 def test_dates_keep_the_picked_day_and_the_offset() -> None:
-    day = convert.converter_for(field("date"))
+    day = field_types.converter_for(field("date"))
     assert run(day, ["2026-08-21T00:00:00+02:00", None]) == [[date(2026, 8, 21), None]]
-    moment = convert.converter_for(field("date", with_time=True))
+    moment = field_types.converter_for(field("date", with_time=True))
     (values,) = run(moment, ["2026-08-21T10:15:00+02:00"])
     assert values[0] == datetime(2026, 8, 21, 10, 15, tzinfo=timezone(timedelta(hours=2)))
     assert moment.types() == [pa.timestamp("us", tz="+02:00")]
 
 
 def test_mixed_offsets_widen_to_utc() -> None:
-    moment = convert.converter_for(field("date", with_time=True))
+    moment = field_types.converter_for(field("date", with_time=True))
     run(moment, ["2026-08-21T10:15:00+02:00"])
     with pytest.raises(NotThisType):
         run(moment, ["2026-08-21T10:15:00-05:00"])
@@ -109,7 +111,7 @@ def test_mixed_offsets_widen_to_utc() -> None:
 
 
 def test_date_ranges_split_into_start_and_end() -> None:
-    reader = convert.converter_for(field("date", date_range=True))
+    reader = field_types.converter_for(field("date", date_range=True))
     assert reader.parts == ("start", "end")
     cells = ["2026-08-01T00:00:00+02:00,2026-08-03T00:00:00+02:00", "2026-08-05T00:00:00Z,", None]
     assert run(reader, cells) == [
@@ -121,7 +123,7 @@ def test_date_ranges_split_into_start_and_end() -> None:
 
 def test_not_a_date_is_not_this_type() -> None:
     with pytest.raises(NotThisType):
-        run(convert.converter_for(field("date")), ["next tuesday"])
+        run(field_types.converter_for(field("date")), ["next tuesday"])
 
 
 def test_created_at_is_utc_to_the_minute_or_second() -> None:
@@ -134,13 +136,13 @@ def test_created_at_is_utc_to_the_minute_or_second() -> None:
 
 
 def test_exact_values_keep_what_the_csv_loses() -> None:
-    assert convert.converter_for(field("number")).from_json(0) == [0.0]
-    assert convert.converter_for(field("checkbox")).from_json(False) == [False]
-    assert convert.converter_for(field("checkbox")).from_json(None) == [None]
-    assert convert.converter_for(field("phone_number")).from_json("+336") == ["+336"]
-    assert convert.converter_for(field("multi_select")).from_json(["a, b"]) == [["a, b"]]
+    assert field_types.converter_for(field("number")).from_json(0) == [0.0]
+    assert field_types.converter_for(field("checkbox")).from_json(False) == [False]
+    assert field_types.converter_for(field("checkbox")).from_json(None) == [None]
+    assert field_types.converter_for(field("phone_number")).from_json("+336") == ["+336"]
+    assert field_types.converter_for(field("multi_select")).from_json(["a, b"]) == [["a, b"]]
     with pytest.raises(NotThisType):
-        convert.converter_for(field("rating")).from_json(4.5)
+        field_types.converter_for(field("rating")).from_json(4.5)
 
 
 def test_ids_decode_with_the_hashids_package() -> None:
@@ -178,13 +180,16 @@ def test_id_column_takes_the_reading_nearest_the_export() -> None:
 @pytest.mark.parametrize(
     ("reader", "cell"),
     [
-        (convert.converter_for(field("date", with_time=True)), "2026-08-21T10:15:30.123456789Z"),
-        (convert.converter_for(field("date")), "2026-02-30T00:00:00+02:00"),
+        (
+            field_types.converter_for(field("date", with_time=True)),
+            "2026-08-21T10:15:30.123456789Z",
+        ),
+        (field_types.converter_for(field("date")), "2026-02-30T00:00:00+02:00"),
         (dates.CreatedAtConverter(), "2026-02-30 14:02"),
-        (convert.converter_for(field("number")), "12,5"),
+        (field_types.converter_for(field("number")), "12,5"),
     ],
 )
-def test_cells_arrow_cannot_read_are_named(reader: convert.Converter, cell: str) -> None:
+def test_cells_arrow_cannot_read_are_named(reader: converters.Converter, cell: str) -> None:
     with pytest.raises(NotThisType) as caught:
         run(reader, [None, cell])
     assert str(caught.value.value).startswith(cell[:10])

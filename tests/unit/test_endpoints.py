@@ -1,8 +1,8 @@
 import pytest
 
-from formexport.endpoints import form_path, normalize_columns
 from formexport.errors import InvalidArgumentError
-from formexport.models import FormField, FormInfo
+from formexport.opnform.endpoints import form_path, normalize_columns
+from formexport.opnform.models import FormField, FormInfo
 
 FORM = FormInfo(
     id=7,

@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from formexport import frames
 from formexport.errors import CsvFormatError
+from formexport.reading import blocks
 
 BOM = b"\xef\xbb\xbf"
 SYNC = BOM + (
@@ -22,7 +22,7 @@ ASYNC = BOM + (
 
 @pytest.mark.parametrize("data", [SYNC, ASYNC], ids=["sync-writer", "async-writer"])
 def test_both_writers_read_the_same(data: bytes) -> None:
-    df = frames.to_dataframe(data)
+    df = blocks.to_dataframe(data)
     assert list(df.columns) == [
         "id",
         "Name",
@@ -42,7 +42,7 @@ def test_values_are_kept_exactly_as_served() -> None:
         b"id,Phone,Zip,Note,Flag\n"
         b'jR,+33612345678,01234,"line one\nline \xe2\x80\x9ctwo\xe2\x80\x9d \xf0\x9f\x8e\x89",NA\n'
     )
-    row = frames.to_dataframe(data).iloc[0]
+    row = blocks.to_dataframe(data).iloc[0]
     assert row["Phone"] == "+33612345678"
     assert row["Zip"] == "01234"
     assert row["Note"] == "line one\nline \u201ctwo\u201d \U0001f389"
@@ -51,25 +51,25 @@ def test_values_are_kept_exactly_as_served() -> None:
 
 def test_duplicate_headers_get_pandas_suffixes() -> None:
     data = b"id,Email,Email,Email.1,status\njR,a,b,c,d\n"
-    df = frames.to_dataframe(data)
+    df = blocks.to_dataframe(data)
     assert list(df.columns) == ["id", "Email", "Email.1", "Email.1.1", "status"]
     assert df.iloc[0].tolist() == ["jR", "a", "b", "c", "d"]
 
 
 def test_header_with_quoted_newline() -> None:
     data = b'"id","Na\nme"\n"jR","x"\n'
-    assert list(frames.to_dataframe(data).columns) == ["id", "Na\nme"]
-    assert frames.split_header(data) == (b'"id","Na\nme"\n', b'"jR","x"\n')
+    assert list(blocks.to_dataframe(data).columns) == ["id", "Na\nme"]
+    assert blocks.split_header(data) == (b'"id","Na\nme"\n', b'"jR","x"\n')
 
 
 @pytest.mark.parametrize("data", [b"", BOM + b'""\n'], ids=["empty", "sync-writer-zero-rows"])
 def test_empty_exports_give_an_empty_frame(data: bytes) -> None:
-    df = frames.to_dataframe(data)
+    df = blocks.to_dataframe(data)
     assert df.shape == (0, 0)
 
 
 def test_header_only_keeps_columns() -> None:
-    df = frames.to_dataframe(BOM + b"id,Name\n")
+    df = blocks.to_dataframe(BOM + b"id,Name\n")
     assert list(df.columns) == ["id", "Name"]
     assert len(df) == 0
 
@@ -78,37 +78,37 @@ def test_parquet_round_trip_equals_dataframe(tmp_path: Path) -> None:
     source = tmp_path / "export.csv"
     source.write_bytes(SYNC)
     dest = tmp_path / "export.parquet"
-    frames.to_parquet(source, dest)
-    pd.testing.assert_frame_equal(pd.read_parquet(dest), frames.to_dataframe(source))
+    blocks.to_parquet(source, dest)
+    pd.testing.assert_frame_equal(pd.read_parquet(dest), blocks.to_dataframe(source))
 
 
 def test_ragged_csv_is_a_typed_error() -> None:
     with pytest.raises(CsvFormatError):
-        frames.to_dataframe(b"id,Name\njR,a,extra\n")
+        blocks.to_dataframe(b"id,Name\njR,a,extra\n")
 
 
 def test_invalid_utf8_is_a_typed_error() -> None:
     with pytest.raises(CsvFormatError):
-        frames.to_dataframe(b"id,Name\njR,\xff\xfe\n")
+        blocks.to_dataframe(b"id,Name\njR,\xff\xfe\n")
 
 
 def test_unique_names() -> None:
-    assert frames.unique_names(["a", "a", "a.1", "b"]) == ["a", "a.1", "a.1.1", "b"]
+    assert blocks.unique_names(["a", "a", "a.1", "b"]) == ["a", "a.1", "a.1.1", "b"]
 
 
 def test_rows_longer_than_a_stream_block_are_read_with_larger_blocks(tmp_path: Path) -> None:
-    from formexport import output
+    from formexport.reading import sinks
 
-    long_cell = "x" * (frames.STREAM_BLOCK_SIZE * 2)
+    long_cell = "x" * (blocks.STREAM_BLOCK_SIZE * 2)
     data = f'id,Note\njR,short\nk5,"{long_cell}"\n'.encode()
-    reader = output.make_reader(data, form=None, columns=None)
-    table = output.read_arrow(data, reader)
+    reader = sinks.make_reader(data, form=None, columns=None)
+    table = sinks.read_arrow(data, reader)
     assert table.column("Note").to_pylist() == ["short", long_cell]
     sink = tmp_path / "long.parquet"
-    output.write_parquet(data, sink, reader)
+    sinks.write_parquet(data, sink, reader)
     assert pd.read_parquet(sink)["Note"].tolist() == ["short", long_cell]
 
 
 @pytest.mark.parametrize(("data", "writer"), [(SYNC, "sync"), (ASYNC, "async")])
 def test_the_writer_is_seen_from_the_first_bytes(data: bytes, writer: str) -> None:
-    assert frames.detect_writer(data) == writer
+    assert blocks.detect_writer(data) == writer

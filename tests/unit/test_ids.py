@@ -13,9 +13,9 @@ from hashids import Hashids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formexport import ids
-from formexport.sandbox.csv_writers import sync_text
-from formexport.sandbox.hashid import HashidEncoder
+from formexport.reading import ids
+from formexport.sandbox.data.hashid import HashidEncoder
+from formexport.sandbox.writers.csv_writers import sync_text
 
 LIBRARY = Hashids()
 ALPHABET = LIBRARY._alphabet

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from formexport.errors import UnexpectedResponseError
-from formexport.models import ExportStatus, FormInfo, JobState, parse_timestamp
+from formexport.opnform.models import ExportStatus, FormInfo, JobState, parse_timestamp
 
 NULLS = {
     "processed_submissions": None,

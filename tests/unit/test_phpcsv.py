@@ -14,9 +14,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from formexport import frames, output, phpcsv
 from formexport.errors import CsvFormatError
-from formexport.sandbox.csv_writers import write_async_csv
+from formexport.reading import blocks, fputcsv, sinks
+from formexport.sandbox.writers.csv_writers import write_async_csv
 
 HEADER = ["id", "a", "b", "c"]
 ROWS = [
@@ -35,8 +35,8 @@ def written(rows: list[list[str]]) -> bytes:
 
 def test_quirky_cells_come_back_exactly() -> None:
     data = written(ROWS)
-    assert phpcsv.has_escaped_quotes(data)
-    standard = phpcsv.to_standard(data)
+    assert fputcsv.has_escaped_quotes(data)
+    standard = fputcsv.to_standard(data)
     assert isinstance(standard, bytes)
     assert list(csv.reader(io.StringIO(standard.decode(), newline=""))) == [HEADER, *ROWS]
 
@@ -44,29 +44,29 @@ def test_quirky_cells_come_back_exactly() -> None:
 def test_files_are_rewritten_beside_the_export(tmp_path: Path) -> None:
     source = tmp_path / "export.csv"
     source.write_bytes(written(ROWS))
-    readable, writer = output.readable(source, tmp_path)
+    readable, writer = sinks.readable(source, tmp_path)
     assert writer == "async"
     assert isinstance(readable, Path)
     assert readable != source
-    frame = frames.to_dataframe(readable)
+    frame = blocks.to_dataframe(readable)
     assert frame.fillna("").values.tolist() == ROWS
 
 
 def test_exports_without_the_quirk_are_read_as_they_are() -> None:
     data = written([["jR", "back\\slash", "x", "y"]])
-    assert not phpcsv.has_escaped_quotes(data)
-    assert output.readable(data) == (data, "async")
+    assert not fputcsv.has_escaped_quotes(data)
+    assert sinks.readable(data) == (data, "async")
 
 
 def test_parse_record_tries_both_meanings() -> None:
-    assert phpcsv.parse_record('"a\\",b\n', 2) == ["a\\", "b"]
-    assert phpcsv.parse_record('"a\\",b"\n', 1) == ['a\\",b']
-    assert phpcsv.parse_record('"a\\",b"\n', 2) is None
+    assert fputcsv.parse_record('"a\\",b\n', 2) == ["a\\", "b"]
+    assert fputcsv.parse_record('"a\\",b"\n', 1) == ['a\\",b']
+    assert fputcsv.parse_record('"a\\",b"\n', 2) is None
 
 
 def test_unterminated_record_is_a_typed_error() -> None:
     with pytest.raises(CsvFormatError):
-        phpcsv.to_standard(b'id,a\njR,"open \\" and on\n')
+        fputcsv.to_standard(b'id,a\njR,"open \\" and on\n')
 
 
 # --- the rewrite against the record-by-record reader it replaces --------------------------
@@ -78,7 +78,7 @@ def reference_standard(data: bytes) -> bytes:
     lines = [line + "\n" for line in text.split("\n")]
     lines[-1] = lines[-1][:-1]
     lines = [line for line in lines if line]
-    count = phpcsv._count_fields(lines[0]) if lines else 0
+    count = fputcsv._count_fields(lines[0]) if lines else 0
     out, record = [], ""
     for line in lines:
         record += line
@@ -87,15 +87,15 @@ def reference_standard(data: bytes) -> bytes:
                 out.append(record)
                 record = ""
             continue
-        fields = phpcsv.parse_record(record, count)
+        fields = fputcsv.parse_record(record, count)
         if fields is not None:
-            out.append(phpcsv._standard(fields))
+            out.append(fputcsv._standard(fields))
             record = ""
     if record:
-        fields = phpcsv.parse_record(record if record.endswith("\n") else record + "\n", count)
+        fields = fputcsv.parse_record(record if record.endswith("\n") else record + "\n", count)
         if fields is None:
             raise CsvFormatError("The export ends inside a quoted field.")
-        out.append(phpcsv._standard(fields))
+        out.append(fputcsv._standard(fields))
     return "".join(out).encode()
 
 
@@ -110,9 +110,9 @@ def same_reading(data: bytes) -> None:
     except CsvFormatError:
         # No fputcsv writes this file: rejected, or read on as standard CSV.
         with contextlib.suppress(CsvFormatError):
-            phpcsv.to_standard(data)
+            fputcsv.to_standard(data)
         return
-    rewritten = phpcsv.to_standard(data)
+    rewritten = fputcsv.to_standard(data)
     assert isinstance(rewritten, bytes)
     assert rows_of(rewritten) == expected
 
@@ -147,19 +147,19 @@ def test_written_rows_read_as_record_by_record(rows: list[list[str]], cut: bool)
 def test_files_in_small_blocks_match_bytes(header: str, body: str, block: int) -> None:
     data = (header + body).encode()
     try:
-        expected = phpcsv.to_standard(data)
+        expected = fputcsv.to_standard(data)
     except CsvFormatError:
         expected = None
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "export.csv"
         source.write_bytes(data)
-        with patch.object(phpcsv, "_BLOCK", block):
+        with patch.object(fputcsv, "_BLOCK", block):
             if expected is None:
                 with pytest.raises(CsvFormatError):
-                    phpcsv.to_standard(source)
+                    fputcsv.to_standard(source)
                 assert [p.name for p in Path(folder).iterdir()] == ["export.csv"]
                 return
-            result = phpcsv.to_standard(source)
+            result = fputcsv.to_standard(source)
         assert isinstance(result, Path)
         assert result.read_bytes() == expected
 
@@ -175,12 +175,12 @@ def test_streamed_chunks_match_bytes(header: str, body: str, cuts: list[int]) ->
     """Chunks cut anywhere (even inside the BOM, a \\" or the header) read as the whole file."""
     data = (header + body).encode()
     try:
-        expected = phpcsv.to_standard(data)
+        expected = fputcsv.to_standard(data)
     except CsvFormatError:
         with pytest.raises(CsvFormatError):
-            b"".join(phpcsv.standard_pieces(split_at(data, cuts)))
+            b"".join(fputcsv.standard_pieces(split_at(data, cuts)))
         return
-    assert b"".join(phpcsv.standard_pieces(split_at(data, cuts))) == expected
+    assert b"".join(fputcsv.standard_pieces(split_at(data, cuts))) == expected
 
 
 _RECORDS = st.lists(st.sampled_from(["a", "\\", '"', ",", "\n", '\\"', '""']), max_size=14)
@@ -189,6 +189,6 @@ _RECORDS = st.lists(st.sampled_from(["a", "\\", '"', ",", "\n", '\\"', '""']), m
 @settings(max_examples=300, deadline=None)
 @given(text=_RECORDS.map("".join), count=st.integers(1, 3))
 def test_possible_records_are_the_ones_parse_record_reads(text: str, count: int) -> None:
-    possible = phpcsv._record(count, phpcsv._ANY_FIELD)
-    accepted = phpcsv.parse_record(text + "\n", count) is not None
+    possible = fputcsv._record(count, fputcsv._ANY_FIELD)
+    accepted = fputcsv.parse_record(text + "\n", count) is not None
     assert bool(possible.fullmatch((text + "\n").encode())) == accepted

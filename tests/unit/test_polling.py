@@ -6,8 +6,8 @@ from formexport.errors import (
     ExportTimeoutError,
     RateLimitError,
 )
-from formexport.models import ExportStatus
-from formexport.polling import JobWaiter, poll_interval
+from formexport.jobs.polling import JobWaiter, poll_interval
+from formexport.opnform.models import ExportStatus
 
 
 class FakeTime:

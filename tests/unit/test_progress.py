@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from formexport.errors import InvalidArgumentError
-from formexport.progress import (
+from formexport.progress.reporters import (
     CallbackReporter,
     LogReporter,
     NullReporter,

@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
-from formexport import _jupyter
-from formexport.progress import ProgressEvent, detect_progress_mode, make_reporter
-from formexport.progress_widget import WIDGET_MIME, WidgetReporter
+from formexport.progress.reporters import (
+    ProgressEvent,
+    detect_progress_mode,
+    jupyter,
+    make_reporter,
+)
+from formexport.progress.widget import WIDGET_MIME, WidgetReporter
 
 
 class Handle:
@@ -113,15 +117,15 @@ def _fake_kernel(monkeypatch: pytest.MonkeyPatch, allow_stdin: bool | None) -> N
 
 def test_a_kernel_with_a_front_end_gets_the_widget(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_kernel(monkeypatch, allow_stdin=True)
-    assert _jupyter.in_jupyter_kernel()
+    assert jupyter.in_jupyter_kernel()
     assert detect_progress_mode() == "widget"
-    monkeypatch.setattr(_jupyter, "widgets_available", lambda: False)
+    monkeypatch.setattr(jupyter, "widgets_available", lambda: False)
     assert detect_progress_mode() == "tqdm"
 
 
 def test_papermill_and_nbclient_kernels_get_log_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_kernel(monkeypatch, allow_stdin=False)
-    assert not _jupyter.frontend_attached()
+    assert not jupyter.frontend_attached()
     assert detect_progress_mode() == "log"
     monkeypatch.setenv("FORMEXPORT_PROGRESS", "widget")
     assert detect_progress_mode() == "widget"
@@ -137,5 +141,5 @@ def test_widget_without_ipywidgets_falls_back_to_text(
 
 
 def test_outside_jupyter_nothing_is_attached() -> None:
-    assert not _jupyter.in_jupyter_kernel()
-    assert not _jupyter.frontend_attached()
+    assert not jupyter.in_jupyter_kernel()
+    assert not jupyter.frontend_attached()

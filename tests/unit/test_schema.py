@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from formexport import schema
-from formexport.models import FormInfo
+from formexport.opnform.models import FormInfo
+from formexport.reading import column_plan
 from formexport.sandbox import make_field
-from formexport.sandbox.catalog import Form
-from formexport.sandbox.cells import plan_columns as server_plan
+from formexport.sandbox.data.catalog import Form
+from formexport.sandbox.writers.cells import plan_columns as server_plan
 
 
 def form_json(**extra: object) -> dict[str, object]:
@@ -42,7 +42,7 @@ def test_plan_matches_the_servers_rules(selected: list[str], partial: bool) -> N
     body = form_json(enable_partial_submissions=partial)
     form = Form(1, 1, "F", "f", body["properties"], body["removed_properties"], partial, 0, 0)  # type: ignore[arg-type]
     served = server_plan(form, selected, attribution=True)
-    planned = schema.plan_columns(FormInfo.from_json(body), dict.fromkeys(selected, True))
+    planned = column_plan.plan_columns(FormInfo.from_json(body), dict.fromkeys(selected, True))
     assert [p.header for p in planned] == [c.header for c in served]
     assert [p.field.id if p.field else "" for p in planned] == [
         c.ref if c.source == "field" else "" for c in served
@@ -51,36 +51,38 @@ def test_plan_matches_the_servers_rules(selected: list[str], partial: bool) -> N
 
 def test_only_true_selects() -> None:
     info = FormInfo.from_json(form_json())
-    planned = schema.plan_columns(info, {"f-name": True, "f-work": False, "f-amount": 1})  # type: ignore[dict-item]
+    planned = column_plan.plan_columns(info, {"f-name": True, "f-work": False, "f-amount": 1})  # type: ignore[dict-item]
     assert [p.header for p in planned] == ["id", "Name"]
 
 
 def test_deleted_fields_are_marked() -> None:
-    planned = schema.plan_columns(FormInfo.from_json(form_json()), {"f-old": True})
+    planned = column_plan.plan_columns(FormInfo.from_json(form_json()), {"f-old": True})
     assert planned[1].deleted
     assert planned[1].header == "Name"
 
 
 def test_header_text_is_greedy_like_the_server() -> None:
-    assert schema.header_text("Amount (USD) (uuid)") == "Amount"
+    assert column_plan.header_text("Amount (USD) (uuid)") == "Amount"
     # "." stops at a line break, "\s" does not: both parts go, as preg_replace does.
-    assert schema.header_text("A (x)\n(y) (id)") == "A"
-    assert schema.header_text("Plain") == "Plain"
+    assert column_plan.header_text("A (x)\n(y) (id)") == "A"
+    assert column_plan.header_text("Plain") == "Plain"
 
 
 def test_matching_header_passes_silently() -> None:
-    planned = schema.plan_columns(
+    planned = column_plan.plan_columns(
         FormInfo.from_json(form_json()), {"f-name": True, "f-amount": True}
     )
-    assert schema.match_header(planned, ["id", "Name", "Amount"]) == planned
+    assert column_plan.match_header(planned, ["id", "Name", "Amount"]) == planned
 
 
 def test_a_different_header_falls_back_to_names_with_a_warning() -> None:
-    planned = schema.plan_columns(
+    planned = column_plan.plan_columns(
         FormInfo.from_json(form_json()), {"f-name": True, "f-amount": True}
     )
-    with pytest.warns(schema.ColumnPlanWarning, match=r"read as text: \['Renamed', 'utm_source'\]"):
-        matched = schema.match_header(planned, ["id", "Renamed", "Amount", "utm_source"])
+    with pytest.warns(
+        column_plan.ColumnPlanWarning, match=r"read as text: \['Renamed', 'utm_source'\]"
+    ):
+        matched = column_plan.match_header(planned, ["id", "Renamed", "Amount", "utm_source"])
     assert [m.kind for m in matched] == ["id", "extra", "field", "extra"]
     assert matched[2].field is not None
     assert matched[2].field.id == "f-amount"
@@ -88,5 +90,5 @@ def test_a_different_header_falls_back_to_names_with_a_warning() -> None:
 
 def test_numeric_headers_the_sync_writer_rewrote_still_match() -> None:
     body = {"id": 1, "properties": [make_field("text", "2024.50", id="y")]}
-    planned = schema.plan_columns(FormInfo.from_json(body), {"y": True})
-    assert schema.match_header(planned, ["id", "2024.5"]) == planned
+    planned = column_plan.plan_columns(FormInfo.from_json(body), {"y": True})
+    assert column_plan.match_header(planned, ["id", "2024.5"]) == planned

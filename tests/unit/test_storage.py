@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import formexport as fx
-from formexport import storage
-from formexport.cache import ExportCache, max_age_seconds
 from formexport.errors import ConfigurationError, InvalidArgumentError
-from formexport.records import JobRecord, JobRecords
+from formexport.local import folder
+from formexport.local.export_cache import ExportCache, max_age_seconds
+from formexport.local.job_records import JobRecord, JobRecords
 
 NOW = datetime.now(timezone.utc)
 
@@ -27,41 +27,41 @@ def test_the_folder_follows_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FORMEXPORT_CACHE_DIR", str(tmp_path / "here"))
-    assert storage.root_dir() == tmp_path / "here"
+    assert folder.root_dir() == tmp_path / "here"
     assert fx.cache_dir() == tmp_path / "here"
     monkeypatch.delenv("FORMEXPORT_CACHE_DIR")
-    assert storage.root_dir().name == "formexport"
+    assert folder.root_dir().name == "formexport"
 
 
 def test_private_folders_and_files(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        folder = storage.private_dir(tmp_path / "a" / "b")
-        with storage.private_file(folder / "f.json") as out:
+        private = folder.private_dir(tmp_path / "a" / "b")
+        with folder.private_file(private / "f.json") as out:
             out.write(b"{}")
     finally:
         os.umask(old)
-    assert _mode(folder) == 0o700
-    assert _mode(folder / "f.json") == 0o600
-    assert [p.name for p in folder.iterdir()] == ["f.json"]  # no temporary file left
+    assert _mode(private) == 0o700
+    assert _mode(private / "f.json") == 0o600
+    assert [p.name for p in private.iterdir()] == ["f.json"]  # no temporary file left
 
 
 def test_an_unusable_folder_is_a_configuration_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ConfigurationError, match="FORMEXPORT_CACHE_DIR"):
-        storage.private_dir(blocker / "sub")
+        folder.private_dir(blocker / "sub")
 
 
 def test_request_keys_cover_every_parameter() -> None:
-    base = storage.request_key("http://h/api", 1, {"a": True, "b": True}, None)
-    assert base == storage.request_key("http://h/api/", 1, {"b": True, "a": True}, None)
+    base = folder.request_key("http://h/api", 1, {"a": True, "b": True}, None)
+    assert base == folder.request_key("http://h/api/", 1, {"b": True, "a": True}, None)
     others = {
-        storage.request_key("http://other/api", 1, {"a": True, "b": True}, None),
-        storage.request_key("http://h/api", 2, {"a": True, "b": True}, None),
-        storage.request_key("http://h/api", 1, {"a": True}, None),
-        storage.request_key("http://h/api", 1, {"a": True, "b": True}, [1, 2]),
-        storage.request_key("http://h/api", 1, {"a": True, "b": True}, []),
+        folder.request_key("http://other/api", 1, {"a": True, "b": True}, None),
+        folder.request_key("http://h/api", 2, {"a": True, "b": True}, None),
+        folder.request_key("http://h/api", 1, {"a": True}, None),
+        folder.request_key("http://h/api", 1, {"a": True, "b": True}, [1, 2]),
+        folder.request_key("http://h/api", 1, {"a": True, "b": True}, []),
     }
     assert base not in others
     assert len(others) == 5
@@ -132,7 +132,7 @@ def test_max_age_accepts_seconds_and_timedeltas() -> None:
 
 def test_incomplete_cache_entries_are_not_served(tmp_path: Path) -> None:
     cache = ExportCache(tmp_path)
-    storage.private_dir(cache.folder)
+    folder.private_dir(cache.folder)
     (cache.folder / "k.csv").write_bytes(b"a,b\n1,2\n")
     assert cache.get("k") is None  # no completion file
     meta = {"server": "s", "form_id": 1, "created": 0.0, "size": 999}

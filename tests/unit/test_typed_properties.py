@@ -1,6 +1,6 @@
 """Property tests: any form and any answers, written by either OpnForm writer, read back typed.
 
-The emulator's own column planner and writers (``formexport.sandbox.cells``/``csv_writers``)
+The emulator's own column planner and writers (``formexport.sandbox.writers.cells``/``csv_writers``)
 render the CSV; the typed frame must equal the stored values, up to the synchronous writer's
 documented losses (0 is empty, numeric-looking text becomes a number) and the CSV's (a missing
 checkbox reads as false, a missing list as empty, ``created_at`` to the minute).
@@ -20,18 +20,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from formexport import output
-from formexport.exact import ExactValues
-from formexport.models import FormInfo
+from formexport.opnform.models import ExactValues, FormInfo
+from formexport.reading import sinks
 from formexport.sandbox import make_field
-from formexport.sandbox.catalog import Form
-from formexport.sandbox.cells import RowFormatter, plan_columns
-from formexport.sandbox.csv_writers import sync_csv, sync_text, write_async_csv
-from formexport.sandbox.data import Submission
-from formexport.sandbox.hashid import HashidEncoder
-from formexport.sandbox.php import php_float
-from formexport.sandbox.profiles import profile_for
-from formexport.sandbox.resources import submission_item
+from formexport.sandbox.data.catalog import Form
+from formexport.sandbox.data.fields import Submission
+from formexport.sandbox.data.hashid import HashidEncoder
+from formexport.sandbox.http.resources import submission_item
+from formexport.sandbox.platform.php import php_float
+from formexport.sandbox.platform.profiles import profile_for
+from formexport.sandbox.writers.cells import RowFormatter, plan_columns
+from formexport.sandbox.writers.csv_writers import sync_csv, sync_text, write_async_csv
 
 TYPES = (
     "text", "email", "phone_number", "number", "rating", "slider", "checkbox", "toggle_switch",
@@ -208,13 +207,13 @@ def test_typed_frame_holds_the_stored_values(export: Any, writer: str) -> None:
             "enable_partial_submissions": partial,
         }
     )
-    data, served_by = output.readable(data)
+    data, served_by = sinks.readable(data)
     assert served_by == writer
-    reader = output.make_reader(
+    reader = sinks.make_reader(
         data, form=info, columns=dict.fromkeys(selected, True), writer=served_by
     )
-    table = output.read_arrow(data, reader)
-    frame = output.to_pandas(table, "numpy_nullable", reader.attrs())
+    table = sinks.read_arrow(data, reader)
+    frame = sinks.to_pandas(table, "numpy_nullable", reader.attrs())
     if not rows:
         return
     assert_cells(frame, blocks, ordered, lambda block, answer, _: expected(block, answer, writer))
@@ -226,7 +225,7 @@ def test_typed_frame_holds_the_stored_values(export: Any, writer: str) -> None:
         status = ["In Progress" if s.partial else "Completed" for s in ordered]
         assert frame["status"].tolist() == status
     buffer = io.BytesIO()
-    output.write_parquet(data, buffer, reader)
+    sinks.write_parquet(data, buffer, reader)
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(buffer.getvalue())), frame)
 
 
@@ -237,8 +236,8 @@ def test_a_minute_boundary_and_offsets_survive(writer: str) -> None:
     rows = [Submission(5, 1, {"w": stored}, False, 1_750_000_000)]
     data, selected = render([block], False, rows, writer)
     info = FormInfo.from_json({"id": 1, "properties": [block]})
-    reader = output.make_reader(data, form=info, columns=dict.fromkeys(selected, True))
-    frame = output.to_pandas(output.read_arrow(data, reader), "numpy_nullable", {})
+    reader = sinks.make_reader(data, form=info, columns=dict.fromkeys(selected, True))
+    frame = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", {})
     when = frame["When"].iloc[0]
     assert when == pd.Timestamp(stored)
     assert when.utcoffset() == -timedelta(hours=5, minutes=30)
@@ -271,15 +270,15 @@ def test_exact_values_hold_the_stored_values_whatever_the_writer(export: Any, wr
     info = FormInfo.from_json(
         {"id": 1, "properties": blocks, "enable_partial_submissions": partial}
     )
-    data, served_by = output.readable(data)
-    reader = output.make_reader(
+    data, served_by = sinks.readable(data)
+    reader = sinks.make_reader(
         data,
         form=info,
         columns=dict.fromkeys(selected, True),
         exact=ExactValues(items),
         writer=served_by,
     )
-    frame = output.to_pandas(output.read_arrow(data, reader), "numpy_nullable", reader.attrs())
+    frame = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs())
     if not rows:
         return
     assert_cells(frame, blocks, ordered, _exact_expected)

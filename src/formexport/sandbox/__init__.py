@@ -16,11 +16,11 @@ True
 Nothing here imports the rest of ``formexport``.
 """
 
-from formexport.sandbox.clock import Clock
-from formexport.sandbox.config import SandboxConfig
-from formexport.sandbox.data import make_field
-from formexport.sandbox.faults import Fault
+from formexport.sandbox.backend.faults import Fault
+from formexport.sandbox.backend.settings import SandboxConfig
+from formexport.sandbox.data.fields import make_field
+from formexport.sandbox.platform.clock import Clock
+from formexport.sandbox.platform.wire import RecordedRequest
 from formexport.sandbox.server import Sandbox
-from formexport.sandbox.wire import RecordedRequest
 
 __all__ = ["Clock", "Fault", "RecordedRequest", "Sandbox", "SandboxConfig", "make_field"]

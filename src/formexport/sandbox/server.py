@@ -8,19 +8,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from formexport.sandbox.accounts import new_secret
-from formexport.sandbox.app import ApiApp
-from formexport.sandbox.clock import Clock, to_timestamp
-from formexport.sandbox.config import SandboxConfig
-from formexport.sandbox.control import ControlApp
-from formexport.sandbox.data import make_field
-from formexport.sandbox.faults import FaultQueue
-from formexport.sandbox.filehost import S3App
-from formexport.sandbox.httpserver import HostServer
-from formexport.sandbox.resources import form_resource
-from formexport.sandbox.seed import DEMO_USER_ID
-from formexport.sandbox.state import Backend
-from formexport.sandbox.wire import RecordedRequest
+from formexport.sandbox.backend.accounts import new_secret
+from formexport.sandbox.backend.faults import FaultQueue
+from formexport.sandbox.backend.seed import DEMO_USER_ID
+from formexport.sandbox.backend.settings import SandboxConfig
+from formexport.sandbox.backend.state import Backend
+from formexport.sandbox.data.fields import make_field
+from formexport.sandbox.http.app import ApiApp
+from formexport.sandbox.http.control import ControlApp
+from formexport.sandbox.http.filehost import S3App
+from formexport.sandbox.http.httpserver import HostServer
+from formexport.sandbox.http.resources import form_resource
+from formexport.sandbox.platform.clock import Clock, to_timestamp
+from formexport.sandbox.platform.wire import RecordedRequest
 
 API_HOST = "127.0.0.1"
 FILE_HOST = "127.0.0.2"

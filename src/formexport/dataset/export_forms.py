@@ -1,0 +1,377 @@
+"""Many forms into one hive-partitioned Parquet dataset, on any fsspec URL.
+
+Layout under the destination::
+
+    form_id=12/export_date=2026-11-28/part-full-20261128T101500.parquet
+    form_id=12/export_date=2026-11-29/part-1533-1540.parquet      (an incremental run)
+    _formexport_manifest.json
+
+Spark, DuckDB, Polars, Dask and pyarrow read it as one table partitioned by ``form_id`` and
+``export_date``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from formexport.client import Client
+from formexport.dataset.manifest import (
+    FAILED,
+    OK,
+    RUNNING,
+    UNCHANGED,
+    FormRecord,
+    Manifest,
+    load_manifest,
+    save_manifest,
+    utc_now,
+)
+from formexport.errors import (
+    DatasetError,
+    ExportJobNotFoundError,
+    FormExportError,
+    InvalidArgumentError,
+    PartialExportError,
+    StatusUnavailableError,
+)
+from formexport.jobs.export_job import ExportJob
+from formexport.opnform.endpoints import FormRef
+from formexport.opnform.models import FormSummary
+from formexport.progress.reporters import (
+    ProgressEvent,
+    ProgressOption,
+    ProgressReporter,
+    make_reporter,
+)
+
+logger = logging.getLogger("formexport")
+
+FULL, INCREMENTAL, SKIP = "full", "incremental", "skip"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    form: FormSummary
+    mode: str
+    previous: FormRecord | None
+
+
+def _filesystem(dest: str | Path, storage_options: Mapping[str, Any] | None) -> tuple[Any, str]:
+    import fsspec
+
+    try:
+        fs, root = fsspec.core.url_to_fs(str(dest), **dict(storage_options or {}))
+    except (ImportError, ValueError) as exc:
+        raise DatasetError(
+            f"Cannot open {dest!r} ({exc}). Remote URLs need their fsspec package, e.g. "
+            "pip install s3fs for s3://, gcsfs for gs://, adlfs for abfs://."
+        ) from exc
+    return fs, str(root).rstrip("/")
+
+
+def _resolve_forms(client: Client, forms_or_workspace: Any) -> list[FormSummary]:
+    if isinstance(forms_or_workspace, (list, tuple)):
+        return [_summary(client, form) for form in forms_or_workspace]
+    if isinstance(forms_or_workspace, (int, str)) and not isinstance(forms_or_workspace, bool):
+        return client.api.list_workspace_forms(_workspace_id(client, forms_or_workspace))
+    raise InvalidArgumentError(
+        "Pass a workspace (its id or name) or a list of form ids/slugs, not "
+        f"{type(forms_or_workspace).__name__}."
+    )
+
+
+def _workspace_id(client: Client, workspace: int | str) -> int:
+    if isinstance(workspace, int) or workspace.isdigit():
+        return int(workspace)
+    named = [wid for wid, name in client.api.list_workspaces() if name == workspace]
+    if len(named) != 1:
+        raise InvalidArgumentError(
+            f"{len(named) or 'No'} workspaces are named {workspace!r}; pass the workspace id."
+        )
+    return named[0]
+
+
+def _summary(client: Client, form: FormRef) -> FormSummary:
+    info = client.get_form(form)
+    return FormSummary(
+        info.id, info.slug, info.title, info.workspace_id, info.submissions_count, info.updated_at
+    )
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _plan(form: FormSummary, previous: FormRecord | None, incremental: bool, full: bool) -> _Plan:
+    done_before = previous is not None and previous.status in (OK, UNCHANGED)
+    if full or not done_before:
+        return _Plan(form, FULL, previous)
+    if incremental:
+        return _Plan(form, INCREMENTAL, previous)
+    assert previous is not None
+    same = (previous.submissions_count, previous.form_updated_at) == (
+        form.submissions_count,
+        _stamp(form.updated_at),
+    )
+    return _Plan(form, SKIP if same else FULL, previous)
+
+
+class _Run:
+    """One pass over the forms: exports in parallel, the manifest saved after each form."""
+
+    def __init__(
+        self,
+        client: Client,
+        fs: Any,
+        root: str,
+        manifest: Manifest,
+        *,
+        timeout: float | None,
+        reporter: ProgressReporter,
+    ) -> None:
+        self.settings = client.settings
+        self.fs, self.root, self.manifest = fs, root, manifest
+        self.timeout = timeout
+        self.reporter = reporter
+        self.lock = threading.Lock()
+        self.export_date = datetime.now(timezone.utc).date().isoformat()
+        self.done = 0
+        self.total = 0
+
+    def run(self, plans: Sequence[_Plan], workers: int) -> None:
+        self.total = len(plans)
+        self._report("starting")
+        with ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="formexport"
+        ) as pool:
+            for _ in pool.map(self._one, plans):
+                pass
+
+    def _report(self, message: str) -> None:
+        self.reporter.update(ProgressEvent("forms", self.done, self.total, message))
+
+    def _save(self, record: FormRecord) -> None:
+        with self.lock:
+            self.manifest.put(record)
+            save_manifest(self.fs, self.root, self.manifest)
+
+    def _one(self, plan: _Plan) -> None:
+        form = plan.form
+        record = self._start_record(plan)
+        began = time.monotonic()
+        try:
+            if plan.mode == SKIP:
+                record = replace(record, status=UNCHANGED, rows=0)
+            else:
+                with Client(self.settings.token.reveal(), self.settings.base_url) as client:
+                    record = self._export(client, plan, record)
+                record.status = OK
+        except FormExportError as exc:
+            logger.warning("Form %s (%s) failed: %s", form.id, form.title, exc)
+            record.status, record.error = FAILED, str(exc)
+        record.duration_seconds = round(time.monotonic() - began, 3)
+        self._save(record)
+        with self.lock:
+            self.done += 1
+            self._report(f"{form.title or form.id}: {record.status}")
+
+    def _start_record(self, plan: _Plan) -> FormRecord:
+        previous = plan.previous
+        base = FormRecord(form_id=plan.form.id) if previous is None else replace(previous)
+        return replace(
+            base,
+            slug=plan.form.slug,
+            title=plan.form.title,
+            mode=plan.mode,
+            status=RUNNING,
+            error=None,
+            started_at=utc_now(),
+            submissions_count=plan.form.submissions_count,
+            form_updated_at=_stamp(plan.form.updated_at),
+        )
+
+    def _export(self, client: Client, plan: _Plan, record: FormRecord) -> FormRecord:
+        ids: list[int] | None = None
+        if plan.mode == INCREMENTAL:
+            ids = list(
+                client.api.iter_submission_ids(plan.form.id, newer_than=record.high_water_mark)
+            )
+            if not ids:
+                record.rows = 0
+                return record
+        job = self._job(client, plan, record, ids)
+        with job, tempfile.TemporaryDirectory(prefix="formexport-") as scratch:
+            local = job.to_parquet(Path(scratch) / "part.parquet")
+            return self._publish(plan, record, job, local, ids)
+
+    def _job(
+        self, client: Client, plan: _Plan, record: FormRecord, ids: list[int] | None
+    ) -> ExportJob:
+        previous = plan.previous
+        if previous is not None and previous.status == RUNNING and previous.job_id:
+            try:
+                job = ExportJob.attach(plan.form.id, previous.job_id, client=client, reexport=True)
+                job.wait(progress=None, timeout=self.timeout)
+                logger.info("Form %s: picked up export job %s", plan.form.id, job.job_id)
+                return job
+            except (ExportJobNotFoundError, StatusUnavailableError):
+                logger.info(
+                    "Form %s: earlier job %s is gone; exporting again",
+                    plan.form.id,
+                    previous.job_id,
+                )
+        job = client.start_export(plan.form.id, submission_ids=ids)
+        record.job_id = job.job_id
+        self._save(replace(record))
+        job.wait(progress=None, timeout=self.timeout)
+        return job
+
+    def _publish(
+        self,
+        plan: _Plan,
+        record: FormRecord,
+        job: ExportJob,
+        local: Path,
+        ids: list[int] | None,
+    ) -> FormRecord:
+        import pyarrow.parquet as pq
+
+        metadata = pq.ParquetFile(local).metadata
+        record.rows = metadata.num_rows
+        record.schema_hash = _schema_hash(local)
+        record.job_id = job.job_id
+        old = list(record.partitions) if plan.mode == FULL else []
+        if record.rows:
+            name = f"part-{min(ids)}-{max(ids)}" if ids else f"part-full-{_compact_now()}"
+            relative = f"form_id={plan.form.id}/export_date={self.export_date}/{name}.parquet"
+            self._upload(local, relative)
+            record.partitions = [*(p for p in record.partitions if p not in old), relative]
+        elif plan.mode == FULL:
+            record.partitions = []
+        newest = max(ids) if ids else _newest_id(local)
+        if newest is not None:
+            record.high_water_mark = max(newest, record.high_water_mark or 0)
+        self._remove(old)
+        return record
+
+    def _upload(self, local: Path, relative: str) -> None:
+        target = f"{self.root}/{relative}"
+        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        self.fs.put_file(str(local), target)
+
+    def _remove(self, relatives: Iterable[str]) -> None:
+        for relative in relatives:
+            path = f"{self.root}/{relative}"
+            if self.fs.exists(path):
+                self.fs.rm(path)
+
+
+def _compact_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+
+
+def _schema_hash(path: Path) -> str:
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path).remove_metadata()
+    return hashlib.sha256(schema.to_string().encode()).hexdigest()[:16]
+
+
+def _newest_id(path: Path) -> int | None:
+    """The highest submission id in a written export (its ``submission_id`` column)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    if "submission_id" not in parquet.schema_arrow.names:
+        return None
+    newest = pc.max(parquet.read(columns=["submission_id"]).column(0)).as_py()
+    return int(newest) if newest is not None else None
+
+
+def export_forms(
+    forms_or_workspace: int | str | Sequence[FormRef],
+    dest: str | Path,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    incremental: bool = False,
+    full_refresh: bool = False,
+    token: str | None = None,
+    base_url: str | None = None,
+    progress: ProgressOption = "auto",
+    timeout: float | None = None,
+    max_workers: int = 2,
+) -> Manifest:
+    """Export many forms into one hive-partitioned Parquet dataset.
+
+    Parameters
+    ----------
+    forms_or_workspace : int, str or list
+        A workspace (its id, or its exact name) to export every form of, or a list of form ids
+        or slugs.
+    dest : str or Path
+        A local folder or any fsspec URL: ``s3://bucket/forms``, ``gs://…``, ``abfs://…``.
+    storage_options : dict, optional
+        Passed to fsspec, as in pandas (credentials, ``endpoint_url``, …).
+    incremental : bool
+        Export only submissions newer than the last run's (listed through the JSON API and
+        exported by id) and add them as a new partition. Edits to older submissions are not
+        seen; run with ``full_refresh=True`` now and then.
+    full_refresh : bool
+        Export every form in full, replacing its partitions.
+    token, base_url, progress, timeout :
+        As for :func:`formexport.load_export`; ``progress`` shows one line or bar for the run.
+    max_workers : int
+        Forms exported at the same time. OpnForm's limits (10 exports a minute per user) are
+        shared, so a few workers are enough.
+
+    Returns
+    -------
+    Manifest
+        Each form's record: rows, job id, status, duration, schema hash, partitions.
+
+    Raises
+    ------
+    PartialExportError
+        Some forms failed; the others were written and recorded (``.failed`` lists them).
+
+    Notes
+    -----
+    Re-running is cheap: a form whose completed-submission count and update time did not
+    change is skipped, and a run that stopped midway resumes from the manifest (picking up a
+    background job it had started, when the server lets tokens watch jobs).
+    """
+    fs, root = _filesystem(dest, storage_options)
+    reporter = make_reporter(progress)
+    try:
+        with Client(token, base_url) as client:
+            forms = _resolve_forms(client, forms_or_workspace)
+            manifest = load_manifest(fs, root, client.base_url)
+            plans = [
+                _plan(form, manifest.record(form.id), incremental, full_refresh) for form in forms
+            ]
+            _Run(client, fs, root, manifest, timeout=timeout, reporter=reporter).run(
+                plans, max_workers
+            )
+    finally:
+        reporter.close()
+    wanted = {form.id for form in forms}
+    failed = {r.form_id: r.error or "failed" for r in manifest.failed if r.form_id in wanted}
+    if failed:
+        raise PartialExportError(
+            f"{len(failed)} of {len(forms)} forms failed ({', '.join(map(str, failed))}); the "
+            f"others were written. Details in {root}/_formexport_manifest.json; run again to "
+            "retry only what is missing.",
+            failed=failed,
+        )
+    return manifest

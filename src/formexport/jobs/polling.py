@@ -1,0 +1,154 @@
+"""Waiting for an export job: a loop over a status function, with no knowledge of HTTP."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from formexport import config
+from formexport.errors import (
+    ExportFailedError,
+    ExportInterrupted,
+    ExportTimeoutError,
+    RateLimitError,
+)
+from formexport.opnform.models import ExportStatus, JobState
+
+logger = logging.getLogger("formexport")
+
+
+def poll_interval(elapsed: float, *, jitter: float = 0.0) -> float:
+    """Seconds to wait before the next status request of a job ``elapsed`` seconds old.
+
+    Stays at the docs' 2 s minimum for short jobs and grows to 5 s for long ones, so that
+    waiting adds at most about 8 % to a job's time; ``jitter`` in [0, 1] spreads clients
+    by lengthening the wait up to 10 % (never shortening it below the docs' minimum).
+    """
+    share = elapsed * config.POLL_INTERVAL_SHARE
+    base = min(config.POLL_MAX_INTERVAL, max(config.POLL_MIN_INTERVAL, share))
+    return base * (1.0 + config.POLL_JITTER * jitter)
+
+
+class JobWaiter:
+    """Polls ``fetch`` until the job completes, fails or runs out of time.
+
+    Parameters
+    ----------
+    fetch : callable
+        Returns the job's current :class:`ExportStatus`.
+    job_id : str or None
+        Named in errors and in the Ctrl-C message.
+    on_status : callable
+        Called with every status received (progress display).
+    first_poll_at : float, optional
+        Clock time before which the first status request is not sent (a job just accepted
+        is queued; asking at once only spends the rate limit).
+    sleep, clock, jitter :
+        Injectable for tests: ``time.sleep``, ``time.monotonic`` and a source of numbers in [0, 1].
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], ExportStatus],
+        *,
+        job_id: str | None,
+        on_status: Callable[[ExportStatus], None] = lambda status: None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+        first_poll_at: float | None = None,
+    ) -> None:
+        self._fetch = fetch
+        self._job_id = job_id
+        self._on_status = on_status
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+        self._first_poll_at = first_poll_at
+
+    def wait(self, timeout: float | None = None) -> ExportStatus:
+        """Return the completed status.
+
+        Raises
+        ------
+        ExportFailedError
+            The server reported ``failed``.
+        ExportTimeoutError
+            Not finished after ``timeout`` seconds (the job may still finish on the server).
+        ExportInterrupted
+            Ctrl-C; the job keeps running on the server.
+        """
+        started = self._clock()
+        deadline = None if timeout is None else started + timeout
+        try:
+            return self._loop(started, deadline)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, ExportInterrupted):
+                raise
+            raise ExportInterrupted(
+                f"Stopped waiting for export job {self._job_id}; it keeps running on the "
+                f"server. Re-attach with formexport.ExportJob.attach(form, {self._job_id!r}).",
+                job_id=self._job_id,
+            ) from exc
+
+    def _loop(self, started: float, deadline: float | None) -> ExportStatus:
+        last: ExportStatus | None = None
+        if self._first_poll_at is not None:
+            pause = self._first_poll_at - started
+            if deadline is not None:
+                pause = min(pause, deadline - started)
+            if pause > 0:
+                self._sleep(pause)
+        while True:
+            status = self._fetch_once(deadline)
+            if status is not None:
+                last = status
+                self._on_status(status)
+                if status.status == JobState.COMPLETED:
+                    return status
+                if status.status == JobState.FAILED:
+                    raise self._failed(status)
+            now = self._clock()
+            if deadline is not None and now >= deadline:
+                raise self._timed_out(last, deadline - started)
+            interval = poll_interval(now - started, jitter=self._jitter())
+            if deadline is not None:
+                # One last look exactly at the deadline rather than overshooting it.
+                interval = min(interval, deadline - now)
+            self._sleep(interval)
+
+    def _fetch_once(self, deadline: float | None) -> ExportStatus | None:
+        try:
+            return self._fetch()
+        except RateLimitError as exc:
+            wait = exc.retry_after if exc.retry_after is not None else config.POLL_MAX_INTERVAL
+            if deadline is not None and self._clock() + wait > deadline:
+                raise
+            logger.info("Status rate limit reached; waiting %.0f s", wait)
+            self._sleep(wait)
+            return None
+
+    def _failed(self, status: ExportStatus) -> ExportFailedError:
+        reason = status.error_message or "no reason given"
+        return ExportFailedError(
+            f"Export job {self._job_id} failed on the server: {reason}.",
+            job_id=self._job_id,
+            error_message=status.error_message,
+        )
+
+    def _timed_out(self, last: ExportStatus | None, timeout: float) -> ExportTimeoutError:
+        state = last.status_text if last else "no status received"
+        hint = ""
+        if last is not None and last.status == JobState.QUEUED:
+            hint = (
+                " The job never left the queue: on a self-hosted server, check that a queue "
+                "worker runs (php artisan queue:work, the api-worker container)."
+            )
+        return ExportTimeoutError(
+            f"Export job {self._job_id} did not finish within {timeout:.0f} s (last seen: "
+            f"{state}).{hint} It may still finish: re-attach with "
+            f"formexport.ExportJob.attach(form, {self._job_id!r}).",
+            job_id=self._job_id,
+        )

@@ -1,0 +1,264 @@
+"""HTTP plumbing: sessions with retries, the token's origin rule, answers turned into errors.
+
+The token rule is exact: ``Authorization`` goes to the API's own scheme, host and port, and
+to nothing else — not to a signed file link on the same host, not after a redirect that
+changes any of the three, and ``.netrc`` never adds credentials of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from formexport import config
+from formexport._version import __version__
+from formexport.errors import (
+    APIError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+from formexport.redaction import install_log_redaction, redact_url
+
+logger = logging.getLogger("formexport")
+
+USER_AGENT = f"formexport/{__version__}"
+# 429 is not among them: a rate limit is waited out where the caller's deadline is known
+# (endpoints, polling, download), never blindly inside urllib3.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def timeout() -> tuple[float, float]:
+    """``(connect, read)`` seconds for the next request; see :func:`formexport.config.timeouts`."""
+    return config.timeouts()
+
+
+class OriginBoundToken(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer`` only to requests for the API's own origin."""
+
+    def __init__(self, settings: config.Settings) -> None:
+        self._settings = settings
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if request.url and config.url_origin(request.url) == self._settings.origin:
+            request.headers["Authorization"] = f"Bearer {self._settings.token.reveal()}"
+        else:
+            request.headers.pop("Authorization", None)
+        return request
+
+    def __repr__(self) -> str:
+        return "OriginBoundToken(<hidden>)"
+
+
+class NoCredentials(requests.auth.AuthBase):
+    """Sends no ``Authorization`` at all; as a session's auth it also keeps ``.netrc`` out."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.pop("Authorization", None)
+        return request
+
+    def __repr__(self) -> str:
+        return "NoCredentials()"
+
+
+class Session(requests.Session):
+    """A ``requests.Session`` whose redirects re-apply the session's own auth rule.
+
+    requests keeps ``Authorization`` across a redirect to the same host and may add ``.netrc``
+    credentials for the new one; here every hop starts without credentials and the session's
+    auth (:class:`OriginBoundToken` or :class:`NoCredentials`) decides again.
+    """
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """Drop the previous hop's credentials, then apply the session's auth to the new URL."""
+        prepared_request.headers.pop("Authorization", None)
+        if self.auth is not None:
+            prepared_request.prepare_auth(self.auth)
+
+
+class _Retry(Retry):
+    # urllib3 retries these whenever they carry Retry-After, whatever status_forcelist says;
+    # without 429 here, a rate limit reaches the code that knows the caller's deadline.
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
+
+
+def retry_policy(total: int | None = None) -> Retry:
+    """urllib3 retries: GETs on connection errors and 5xx (honouring a 503's ``Retry-After``).
+
+    A 429 is returned as it is: the callers wait it out against their deadline.
+
+    POSTs are retried only on connection errors that happen before the request is sent, so a
+    retry can never start a second export job.
+    """
+    if total is None:
+        total = config.HTTP_RETRIES  # read now, so a changed setting applies
+    return _Retry(
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        other=0,
+        backoff_factor=config.HTTP_BACKOFF_FACTOR,
+        backoff_jitter=0.2,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def _session(retries: Retry) -> requests.Session:
+    install_log_redaction()
+    session = Session()
+    adapter = HTTPAdapter(max_retries=retries, pool_maxsize=4)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def api_session(
+    settings: config.Settings, base: requests.Session | None = None
+) -> requests.Session:
+    """A session for the OpnForm API: JSON, retries, and the token for its origin only.
+
+    ``base`` lends its network settings (proxies, certificates, headers, cookies); its own
+    adapters and auth are not used, so the retries and the token rule always apply.
+    """
+    session = _session(retry_policy())
+    if base is not None:
+        session.proxies.update(base.proxies)
+        session.verify, session.cert = base.verify, base.cert
+        session.headers.update(base.headers)
+        session.cookies.update(base.cookies)
+        session.trust_env = base.trust_env
+    session.headers["Accept"] = "application/json"
+    session.auth = OriginBoundToken(settings)
+    # Proxy and CA settings still come from the environment (unless ``base`` says otherwise);
+    # .netrc credentials cannot, since the session always has an auth of its own.
+    return session
+
+
+def file_session() -> requests.Session:
+    """A session for signed file links: never any credentials (S3 refuses a second auth)."""
+    session = _session(retry_policy(config.DOWNLOAD_HTTP_RETRIES))
+    session.auth = NoCredentials()
+    return session
+
+
+def describe(response: requests.Response) -> str:
+    """``GET /path`` for messages, with secrets removed."""
+    return f"{response.request.method} {redact_url(response.url)}"
+
+
+def json_body(response: requests.Response) -> Any:
+    """Decode a JSON answer, or explain what came instead."""
+    content_type = response.headers.get("Content-Type", "")
+    text = response.text
+    if "html" in content_type.lower() or text.lstrip()[:1] == "<":
+        raise UnexpectedResponseError(
+            f"{describe(response)} answered an HTML page (HTTP {response.status_code}), "
+            "not OpnForm's JSON API. Check the base URL: OpnForm cloud is "
+            "https://api.opnform.com, a self-hosted server is usually https://your-host/api.",
+            status_code=response.status_code,
+        )
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UnexpectedResponseError(
+            f"{describe(response)} answered invalid JSON (HTTP {response.status_code}); "
+            "a proxy may be in the way, or the server failed mid-answer.",
+            status_code=response.status_code,
+        ) from exc
+
+
+def error_fields(response: requests.Response) -> tuple[str, Mapping[str, Any]]:
+    """The ``message`` and the whole body of an error answer (empty when not JSON)."""
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        return "", {}
+    if not isinstance(body, dict):
+        return "", {}
+    message = body.get("message")
+    return (message if isinstance(message, str) else ""), body
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """The ``Retry-After`` header in seconds, when it is a number."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def raise_for_status(response: requests.Response, *, subject: str = "") -> None:
+    """Raise the typed error for a failed answer; do nothing for 2xx.
+
+    ``subject`` names what was asked for (``"form 12"``) to make messages concrete.
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    message, body = error_fields(response)
+    where = f"{describe(response)}: " + (f"{subject}: " if subject else "")
+    said = f" (server said: {message!r})" if message else ""
+    if status == 401:
+        raise AuthenticationError(
+            f"{where}OpnForm rejected the API token{said}. Check {config.TOKEN_ENV}: create a "
+            "personal access token in OpnForm under Settings → Access tokens.",
+            status_code=status,
+            message=message,
+        )
+    if status == 403:
+        raise PermissionDeniedError(
+            f"{where}permission denied{said}. The token needs the forms-read ability, and "
+            "its user must be a member of the form's workspace.",
+            status_code=status,
+            message=message,
+        )
+    if status == 404:
+        hint = ""
+        if message.startswith("The route ") or not body:
+            # Laravel's answer for a path it has no route for: the base URL is off.
+            hint = (
+                f" The server has no such route: check {config.BASE_URL_ENV} (OpnForm cloud is "
+                "https://api.opnform.com, a self-hosted server's API is usually "
+                "https://your-host/api)."
+            )
+        raise NotFoundError(f"{where}not found{said}.{hint}", status_code=status, message=message)
+    if status == 422:
+        errors = body.get("errors")
+        raise ValidationError(
+            f"{where}the server refused the request: {message or 'validation failed'}",
+            message=message,
+            errors=errors if isinstance(errors, Mapping) else None,
+        )
+    if status == 429:
+        wait = retry_after_seconds(response)
+        hint = f" Retry in {wait:.0f} s." if wait is not None else ""
+        raise RateLimitError(
+            f"{where}rate limit reached{said}.{hint}",
+            message=message,
+            retry_after=wait,
+        )
+    if status >= 500:
+        raise ServerError(
+            f"{where}the server failed with HTTP {status}{said} and retries did not help.",
+            status_code=status,
+            message=message,
+        )
+    raise APIError(f"{where}HTTP {status}{said}.", status_code=status, message=message)

@@ -1,0 +1,223 @@
+"""Progress that fits where it runs: a Jupyter widget, a terminal bar, or log lines.
+
+Every export reports :class:`~formexport.progress.events.ProgressEvent` objects to one
+:class:`~formexport.progress.events.ProgressReporter`; :func:`make_reporter` picks the display.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from formexport.config import PROGRESS_ENV
+from formexport.errors import InvalidArgumentError
+from formexport.progress import jupyter
+from formexport.progress.events import LABELS, ProgressEvent, ProgressReporter, describe
+
+__all__ = [
+    "CallbackReporter",
+    "LogReporter",
+    "NullReporter",
+    "ProgressEvent",
+    "ProgressReporter",
+    "TqdmReporter",
+    "detect_progress_mode",
+    "make_reporter",
+]
+
+logger = logging.getLogger("formexport.progress")
+
+
+MODES = ("tqdm", "widget", "log", "none")
+
+
+class NullReporter:
+    """Shows nothing."""
+
+    def update(self, event: ProgressEvent) -> None:
+        """Ignore ``event``."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class CallbackReporter:
+    """Passes every event to a function of the caller's."""
+
+    def __init__(self, callback: Callable[[ProgressEvent], object]) -> None:
+        self._callback = callback
+
+    def update(self, event: ProgressEvent) -> None:
+        """Call the callback with ``event``."""
+        self._callback(event)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class LogReporter:
+    """Throttled ``logging`` lines for cron, CI and papermill: a line per state change, and
+    otherwise at most one per ``step`` of progress or per ``interval`` seconds."""
+
+    def __init__(
+        self,
+        *,
+        step: float = 0.1,
+        interval: float = 30.0,
+        log: logging.Logger = logger,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._step = step
+        self._interval = interval
+        self._log = log
+        self._clock = clock
+        self._last: tuple[str, str, int, float] | None = None
+
+    def update(self, event: ProgressEvent) -> None:
+        """Log ``event`` if it is news."""
+        now = self._clock()
+        # Whole steps passed (0..10 for a step of 0.1); the epsilon absorbs float error.
+        steps = math.floor((event.fraction or 0.0) / self._step + 1e-9)
+        if self._last is not None:
+            phase, message, last_steps, last_time = self._last
+            same_state = (phase, message) == (event.phase, event.message)
+            quiet = steps == last_steps and now - last_time < self._interval
+            if same_state and quiet:
+                return
+        self._log.info("%s", describe(event))
+        self._last = (event.phase, event.message, steps, now)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class TqdmReporter:
+    """A text bar per phase (tqdm), on a terminal or in a notebook without ipywidgets.
+
+    Phases follow each other on their own lines: server export, download, reading.
+    """
+
+    def __init__(self, *, file: Any = None) -> None:
+        self._file = file
+        self._bar: Any = None
+        self._phase: str | None = None
+
+    def _open(self, event: ProgressEvent) -> Any:
+        from tqdm.std import tqdm as bar_class
+
+        total = 100 if event.phase == "export" else event.total
+        options: dict[str, Any] = {
+            "total": total,
+            "desc": LABELS.get(event.phase, event.phase),
+            "unit": event.unit,
+            "leave": True,
+            "dynamic_ncols": True,
+        }
+        if event.phase == "download":
+            options.update(unit_scale=True, unit_divisor=1024)
+        if event.phase == "export":
+            options["bar_format"] = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"
+        options["file"] = self._file or sys.stderr
+        return bar_class(**options)
+
+    def update(self, event: ProgressEvent) -> None:
+        """Move the current bar, opening a new one when the phase changes."""
+        if event.phase != self._phase:
+            self.close()
+            self._bar = self._open(event)
+            self._phase = event.phase
+        bar = self._bar
+        if event.total is not None and event.phase != "export" and bar.total != event.total:
+            bar.total = event.total
+        bar.n = event.completed
+        postfix = event.message
+        if event.job_id and event.phase == "export":
+            postfix = f"job {event.job_id}" + (f", {postfix}" if postfix else "")
+        bar.set_postfix_str(postfix, refresh=False)
+        bar.refresh()
+
+    def close(self) -> None:
+        """Close the open bar, if any."""
+        if self._bar is not None:
+            self._bar.close()
+        self._bar = None
+        self._phase = None
+
+
+def detect_progress_mode() -> str:
+    """Pick ``"widget"``, ``"tqdm"`` or ``"log"`` for where the code runs.
+
+    ``FORMEXPORT_PROGRESS`` wins when set. In a Jupyter kernel with a front-end attached
+    (JupyterLab, Notebook, VS Code) the widget bar is used when ipywidgets imports, else a text
+    bar. A kernel run by papermill, nbclient or nbconvert has no front-end and gets log lines,
+    like cron, CI and redirected output; a terminal gets a text bar.
+
+    Returns
+    -------
+    str
+        ``"widget"``, ``"tqdm"``, ``"log"`` or, from the environment, ``"none"``.
+    """
+    forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if forced:
+        return _checked_mode(forced, source=PROGRESS_ENV)
+    if jupyter.in_jupyter_kernel():
+        if not jupyter.frontend_attached():
+            return "log"
+        return "widget" if jupyter.widgets_available() else "tqdm"
+    stream = sys.stderr
+    if stream is not None and hasattr(stream, "isatty") and stream.isatty():
+        return "tqdm"
+    return "log"
+
+
+def _checked_mode(mode: str, *, source: str) -> str:
+    if mode not in MODES:
+        raise InvalidArgumentError(
+            f"{source}={mode!r} is not a progress mode; use one of "
+            f"'auto', {', '.join(repr(m) for m in MODES)} or None."
+        )
+    return mode
+
+
+ProgressOption = str | None | bool | Callable[[ProgressEvent], object] | ProgressReporter
+
+
+def make_reporter(progress: ProgressOption = "auto") -> ProgressReporter:
+    """Build the reporter for a ``progress=`` argument.
+
+    Parameters
+    ----------
+    progress : str, None, callable or ProgressReporter
+        ``"auto"`` (see :func:`detect_progress_mode`), ``"tqdm"``, ``"widget"``, ``"log"``,
+        ``None``/``False``/``"none"`` for silence, a function that receives each
+        :class:`ProgressEvent`, or a ready reporter.
+    """
+    if isinstance(progress, ProgressReporter):
+        return progress
+    if progress is None or progress is False:
+        return NullReporter()
+    if progress is True:
+        progress = "auto"
+    if callable(progress):
+        return CallbackReporter(progress)
+    if not isinstance(progress, str):
+        raise InvalidArgumentError(f"progress={progress!r} is not a progress option.")
+    mode = progress.strip().lower()
+    mode = detect_progress_mode() if mode == "auto" else _checked_mode(mode, source="progress")
+    if mode == "widget" and not jupyter.widgets_available():
+        logger.warning("progress='widget' needs ipywidgets; showing a text bar instead")
+        mode = "tqdm"
+    if mode == "none":
+        return NullReporter()
+    if mode == "log":
+        return LogReporter()
+    if mode == "widget":
+        from formexport.progress.widget import WidgetReporter
+
+        return WidgetReporter()
+    return TqdmReporter()

@@ -1,0 +1,152 @@
+"""The notebook progress display: one ipywidgets bar for the whole export.
+
+One widget follows the export through its phases (server export, download, reading), so a cell
+shows one line that moves instead of a stack of bars. The widget is displayed with a plain-text
+twin describing the latest state: where widgets cannot render (a notebook viewed on GitHub, an
+nbconvert HTML page, a front-end without the widget manager) readers see that line instead of
+``HBox(children=...)``.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from typing import Any
+
+from formexport.progress.events import LABELS, ProgressEvent, describe
+
+# Redraw at most this often while the state stays the same (download chunks arrive quickly).
+MIN_REDRAW_SECONDS = 0.1
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _detail(event: ProgressEvent) -> str:
+    """The text right of the bar: percent, amounts, the server's message and the job id."""
+    parts = []
+    fraction = event.fraction
+    if fraction is not None:
+        parts.append(f"{fraction * 100:.0f}%")
+    if event.phase == "download":
+        done = f"{event.completed / 1e6:.1f}"
+        parts.append(f"{done} of {event.total / 1e6:.1f} MB" if event.total else f"{done} MB")
+    elif event.phase != "export" and event.total:
+        parts.append(f"{event.completed:.0f}/{event.total:.0f} {event.unit}")
+    if event.message:
+        parts.append(html.escape(event.message))
+    if event.job_id:
+        parts.append(f"job <code>{html.escape(event.job_id)}</code>")
+    return " · ".join(parts)
+
+
+def _nowrap(markup: str) -> str:
+    return f'<span style="white-space:nowrap">{markup}</span>'
+
+
+class WidgetReporter:
+    """An ipywidgets bar for a Jupyter front-end.
+
+    Parameters
+    ----------
+    display : callable, optional
+        Shows a MIME bundle and returns a handle with ``update``; defaults to IPython's
+        ``display(..., raw=True, display_id=True)``. Tests pass their own.
+    clock : callable, optional
+        Seconds, for throttling redraws.
+    """
+
+    def __init__(
+        self,
+        *,
+        display: Callable[[dict[str, Any]], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._display = display or _ipython_display
+        self._clock = clock
+        self._box: Any = None
+        self._bar: Any = None
+        self._label: Any = None
+        self._text: Any = None
+        self._handle: Any = None
+        self._last: ProgressEvent | None = None
+        self._drawn: tuple[str, str, int] | None = None
+        self._drawn_at = 0.0
+        self._phase_shown: str | None = None
+
+    @property
+    def widget(self) -> Any:
+        """The ``ipywidgets.HBox`` shown, once the first event arrived."""
+        return self._box
+
+    def _build(self) -> None:
+        import ipywidgets as widgets
+
+        self._label = widgets.HTML(layout=widgets.Layout(min_width="8em", flex="0 0 auto"))
+        self._bar = widgets.FloatProgress(
+            value=0.0,
+            min=0.0,
+            max=1.0,
+            bar_style="info",
+            layout=widgets.Layout(width="16em"),
+        )
+        self._text = widgets.HTML()
+        self._box = widgets.HBox(
+            [self._label, self._bar, self._text],
+            layout=widgets.Layout(align_items="center"),
+        )
+        self._box.add_class("formexport-progress")
+        self._handle = self._display(self._bundle())
+
+    def _bundle(self) -> dict[str, Any]:
+        bundle: dict[str, Any] = dict(self._box._repr_mimebundle_())
+        text = describe(self._last) if self._last is not None else "formexport progress"
+        bundle["text/plain"] = text
+        return {k: v for k, v in bundle.items() if k in ("text/plain", WIDGET_MIME)}
+
+    def update(self, event: ProgressEvent) -> None:
+        """Move the bar; switch its label when the phase changes."""
+        self._last = event
+        if self._box is None:
+            self._build()
+        fraction = event.fraction
+        key = (event.phase, event.message, round((fraction or 0.0) * 200))
+        now = self._clock()
+        news = self._drawn is None or key[:2] != self._drawn[:2] or (fraction or 0.0) >= 1.0
+        recent = now - self._drawn_at < MIN_REDRAW_SECONDS
+        if not news and (key == self._drawn or recent):
+            return
+        self._draw(event)
+        self._drawn, self._drawn_at = key, now
+
+    def _draw(self, event: ProgressEvent) -> None:
+        self._label.value = _nowrap(f"<b>{html.escape(LABELS.get(event.phase, event.phase))}</b>")
+        self._bar.bar_style = "info"
+        self._bar.value = event.fraction if event.fraction is not None else 0.0
+        self._text.value = _nowrap(_detail(event))
+        if event.phase != self._phase_shown:
+            self._phase_shown = event.phase
+            self._refresh_fallback()
+
+    def _refresh_fallback(self) -> None:
+        update = getattr(self._handle, "update", None)
+        if callable(update):
+            update(self._bundle(), raw=True)
+
+    def close(self) -> None:
+        """Draw the final state: green when the phase finished, orange when it stopped early."""
+        event = self._last
+        if event is None or self._box is None:
+            return
+        self._draw(event)
+        done = event.fraction is not None and event.fraction >= 1.0
+        self._bar.bar_style = "success" if done else "warning"
+        if not done:
+            self._text.value = _nowrap(f"{_detail(event)} · stopped")
+        self._drawn = None
+        self._refresh_fallback()
+
+
+def _ipython_display(bundle: dict[str, Any]) -> Any:
+    from IPython.display import display
+
+    return display(bundle, raw=True, display_id=True)  # type: ignore[no-untyped-call]

@@ -1,0 +1,229 @@
+"""Typed exports as Arrow tables, pandas DataFrames and streamed Parquet files.
+
+All three read the CSV in blocks through one
+:class:`~formexport.reading.typed_reader.TypedReader`, so a DataFrame, ``ExportJob.to_arrow()``
+and ``pandas.read_parquet`` of the Parquet file hold the same values and types. The Parquet
+file carries the pandas metadata of the default dtype backend and the ``DataFrame.attrs``, so
+``pandas.read_parquet(path)`` gives back the frame that :func:`~formexport.load_export` returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from formexport.errors import InvalidArgumentError
+from formexport.opnform.models import ExactValues, FormInfo
+from formexport.reading import blocks, column_plan, fputcsv
+from formexport.reading.typed_reader import NAMINGS, ExportContext, Restart, TypedReader
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+#: Where values come from: ``"auto"`` (exact for the synchronous writer), ``"csv"``, ``"exact"``.
+VALUE_SOURCES = ("auto", "csv", "exact")
+DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
+DEFAULT_DTYPE_BACKEND = "numpy_nullable"
+_PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
+# The whole table is held in memory anyway, so blocks larger than Parquet streaming's: each
+# block costs the typed reader a fixed amount of work.
+TABLE_BLOCK_SIZE = 4 << 20
+# Rows per Parquet row group (many blocks' worth): few enough groups for readers, little memory.
+ROW_GROUP_ROWS = 64 * 1024
+
+
+def check_options(
+    *, naming: str = "name", dtype_backend: str = DEFAULT_DTYPE_BACKEND, values: str = "auto"
+) -> None:
+    """Raise :class:`InvalidArgumentError` for an unknown ``naming``, ``dtype_backend`` or
+    ``values``, before anything is sent to the server."""
+    if values not in VALUE_SOURCES:
+        raise InvalidArgumentError(f"values must be one of {VALUE_SOURCES}, not {values!r}.")
+    if naming not in NAMINGS:
+        raise InvalidArgumentError(f"naming must be one of {NAMINGS}, not {naming!r}.")
+    if dtype_backend not in DTYPE_BACKENDS:
+        raise InvalidArgumentError(
+            f"dtype_backend must be one of {DTYPE_BACKENDS}, not {dtype_backend!r}."
+        )
+
+
+def readable(source: blocks.CsvSource, scratch: Path | None = None) -> tuple[blocks.CsvSource, str]:
+    """The export in a form Arrow reads exactly, and which OpnForm writer wrote it.
+
+    Background (``fputcsv``) exports holding ``\\"`` are rewritten as standard CSV first (see
+    :mod:`formexport.reading.fputcsv`), into ``scratch`` or beside the file.
+    """
+    writer = blocks.detect_writer(source)
+    if writer == "async" and fputcsv.has_escaped_quotes(source):
+        return fputcsv.to_standard(source, scratch), writer
+    return source, writer
+
+
+def make_reader(
+    source: blocks.CsvSource,
+    *,
+    form: FormInfo | None,
+    columns: Mapping[str, bool] | None,
+    naming: str = "name",
+    exact: ExactValues | None = None,
+    context: ExportContext | None = None,
+    writer: str | None = None,
+) -> TypedReader:
+    """A reader for this export (from :func:`readable`): the column plan checked against its
+    header. ``writer`` defaults to the one :func:`blocks.detect_writer` sees."""
+    header = blocks.read_header(source)
+    if form is None or columns is None or not header:
+        plan = column_plan.text_plan(header)
+    else:
+        plan = column_plan.match_header(column_plan.plan_columns(form, columns), header)
+    return TypedReader(
+        plan,
+        writer=writer or blocks.detect_writer(source),
+        naming=naming,
+        exact=exact,
+        context=context,
+    )
+
+
+def read_arrow(source: blocks.CsvSource | BinaryIO, reader: TypedReader) -> pa.Table:
+    """The whole export as one typed Arrow table."""
+    import pyarrow as pa
+
+    block_size = TABLE_BLOCK_SIZE
+    while True:
+        batches: list[pa.RecordBatch] = []
+        reader.begin()
+        try:
+            if reader.columns:
+                for batch in blocks.iter_batches(source, len(reader.columns), block_size):
+                    batches.append(reader.convert(batch))
+        except (Restart, blocks.BlockTooSmall) as exc:
+            block_size = _before_second_pass(source, exc, block_size)
+            continue
+        reader.finish()
+        return pa.Table.from_batches(batches, schema=reader.schema())
+
+
+def _before_second_pass(
+    source: blocks.CsvSource | BinaryIO, exc: Exception, block_size: int
+) -> int:
+    """The block size for reading the source again; a stream cannot be read twice."""
+    if not isinstance(source, (bytes, Path)):
+        raise exc
+    return blocks.larger(block_size) if isinstance(exc, blocks.BlockTooSmall) else block_size
+
+
+def write_parquet(
+    source: blocks.CsvSource | BinaryIO, sink: Path | BinaryIO, reader: TypedReader
+) -> None:
+    """Stream the export into Parquet, block by block (memory stays flat)."""
+    block_size = blocks.STREAM_BLOCK_SIZE
+    while True:
+        reader.begin()
+        try:
+            _write_once(source, sink, reader, block_size)
+        except (Restart, blocks.BlockTooSmall) as exc:
+            block_size = _before_second_pass(source, exc, block_size)
+            if not isinstance(sink, Path):
+                sink.seek(0)
+                sink.truncate()
+            continue
+        reader.finish()
+        return
+
+
+def _write_once(
+    source: blocks.CsvSource | BinaryIO, sink: Path | BinaryIO, reader: TypedReader, block_size: int
+) -> None:
+    import pyarrow.parquet as pq
+
+    where: Any = str(sink) if isinstance(sink, Path) else sink
+    writer: pq.ParquetWriter | None = None
+    group = _RowGroup()
+    try:
+        count = len(reader.columns)
+        # Typing each block is the slow stage: Arrow's read-ahead would only pile up blocks.
+        batches = (
+            blocks.iter_batches(source, count, block_size, threads=False) if reader.columns else ()
+        )
+        for batch in batches:
+            typed = reader.convert(batch)
+            # The first block settles what blocks cannot tell in advance (a date's UTC offset).
+            if writer is None:
+                target = parquet_schema(reader)
+                writer, group.metadata = pq.ParquetWriter(where, target), target.metadata
+            group.add(typed, writer)
+        if writer is None:
+            writer = pq.ParquetWriter(where, parquet_schema(reader))
+        group.flush(writer)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+class _RowGroup:
+    """Typed blocks gathered into one Parquet row group of about :data:`ROW_GROUP_ROWS` rows.
+
+    A block holds a few thousand rows; a row group per block would make readers pay per group
+    and the writer keep a footer entry for each until it closes.
+    """
+
+    def __init__(self) -> None:
+        self.metadata: Any = None
+        self._batches: list[pa.RecordBatch] = []
+        self._rows = 0
+
+    def add(self, batch: pa.RecordBatch, writer: pq.ParquetWriter) -> None:
+        self._batches.append(batch.replace_schema_metadata(self.metadata))
+        self._rows += batch.num_rows
+        if self._rows >= ROW_GROUP_ROWS:
+            self.flush(writer)
+
+    def flush(self, writer: pq.ParquetWriter) -> None:
+        import pyarrow as pa
+
+        if self._batches:
+            writer.write_table(pa.Table.from_batches(self._batches), row_group_size=self._rows)
+        self._batches, self._rows = [], 0
+
+
+def parquet_schema(reader: TypedReader) -> pa.Schema:
+    """The reader's schema plus what pandas needs to rebuild the default DataFrame."""
+    import pyarrow as pa
+
+    base = reader.schema()
+    empty = to_pandas(base.empty_table(), DEFAULT_DTYPE_BACKEND, {})
+    pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
+    metadata = dict(base.metadata or {})
+    metadata[b"pandas"] = pandas_meta[b"pandas"]
+    metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
+    return base.with_metadata(metadata)
+
+
+def _nullable_types() -> dict[Any, Any]:
+    import pandas as pd
+    import pyarrow as pa
+
+    return {
+        pa.int64(): pd.Int64Dtype(),
+        pa.float64(): pd.Float64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+        pa.string(): pd.StringDtype(),
+        pa.large_string(): pd.StringDtype(),
+    }
+
+
+def to_pandas(table: pa.Table, dtype_backend: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
+    """A DataFrame with nullable NumPy dtypes or Arrow-backed dtypes, ``attrs`` attached."""
+    import pandas as pd
+
+    if dtype_backend == "pyarrow":
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    else:
+        frame = table.to_pandas(types_mapper=_nullable_types().get)
+    frame.attrs.update(attrs)
+    return frame

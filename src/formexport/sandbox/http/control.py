@@ -1,0 +1,177 @@
+"""The control API under ``/_sandbox/`` for users in another process (CLI, notebooks).
+
+No authentication; plain JSON in and out; errors are ``400 {"error": "..."}``. These
+routes are not part of OpnForm: they are neither logged in ``requests`` nor faulted.
+
+=======  ===============================  =========================================
+Method   Path                             Effect
+=======  ===============================  =========================================
+GET      /_sandbox/info                   URLs, token, version
+POST     /_sandbox/reset                  seeded state, default settings
+GET      /_sandbox/config                 settings
+PATCH    /_sandbox/config                 change settings (JSON object)
+POST     /_sandbox/clock/advance          ``{"seconds": n}``
+GET      /_sandbox/faults                 queued faults
+POST     /_sandbox/faults                 add a fault (JSON of a Fault)
+DELETE   /_sandbox/faults                 remove all faults
+POST     /_sandbox/forms                  ``add_form`` arguments → form resource
+POST     /_sandbox/forms/{id}/submissions ``add_submission`` arguments → ``{"id"}``
+POST     /_sandbox/tokens                 ``{"abilities": [...], "user_id"}`` → token
+DELETE   /_sandbox/tokens                 ``{"token": "..."}``
+GET      /_sandbox/requests               the request log
+DELETE   /_sandbox/requests               clear the log
+=======  ===============================  =========================================
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from formexport.sandbox.backend.faults import Fault, FaultQueue
+from formexport.sandbox.backend.settings import SandboxConfig
+from formexport.sandbox.platform.clock import Clock, iso_micro
+from formexport.sandbox.platform.wire import RecordedRequest, Request, Response
+
+_SUBMISSIONS = re.compile(r"^/_sandbox/forms/(\d+)/submissions/?$")
+
+
+class Controlled(Protocol):
+    """The parts of a Sandbox the control API drives."""
+
+    @property
+    def config(self) -> SandboxConfig: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def faults(self) -> FaultQueue: ...
+
+    @property
+    def requests(self) -> list[RecordedRequest]: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
+
+    def clear_requests(self) -> None: ...
+
+    def add_form(
+        self,
+        title: str,
+        fields: list[dict[str, Any]],
+        n_submissions: int = 0,
+        *,
+        workspace_id: int = 1,
+        partial: bool = False,
+        seed: int = 0,
+        removed_fields: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+    ) -> dict[str, Any]: ...
+
+    def add_submission(
+        self,
+        form_id: int,
+        data: dict[str, Any],
+        *,
+        partial: bool = False,
+        created_at: Any = None,
+        meta: dict[str, Any] | None = None,
+    ) -> int: ...
+
+    def add_token(self, abilities: list[str] | None = None, user_id: int | None = None) -> str: ...
+
+    def revoke_token(self, token: str) -> None: ...
+
+
+def _json(status: int, payload: Any) -> Response:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    return Response(status, [("Content-Type", "application/json")], body)
+
+
+class ControlApp:
+    """Dispatches ``/_sandbox/`` requests to a :class:`Controlled` sandbox."""
+
+    def __init__(self, sandbox: Controlled) -> None:
+        self._sandbox = sandbox
+        self._routes: dict[tuple[str, str], Callable[[Any], Response]] = {
+            ("GET", "/_sandbox/info"): lambda _: _json(200, sandbox.info()),
+            ("POST", "/_sandbox/reset"): self._reset,
+            ("GET", "/_sandbox/config"): lambda _: _json(200, sandbox.config.to_dict()),
+            ("PATCH", "/_sandbox/config"): self._patch_config,
+            ("POST", "/_sandbox/clock/advance"): self._advance,
+            ("GET", "/_sandbox/faults"): self._faults,
+            ("POST", "/_sandbox/faults"): self._add_fault,
+            ("DELETE", "/_sandbox/faults"): self._clear_faults,
+            ("POST", "/_sandbox/forms"): self._add_form,
+            ("POST", "/_sandbox/tokens"): self._add_token,
+            ("DELETE", "/_sandbox/tokens"): self._revoke_token,
+            ("GET", "/_sandbox/requests"): self._requests,
+            ("DELETE", "/_sandbox/requests"): self._clear_requests,
+        }
+
+    def handle(self, req: Request) -> Response:
+        """Answer one control request."""
+        path = req.route_path.rstrip("/")
+        try:
+            payload = json.loads(req.body) if req.body.strip() else {}
+        except ValueError:
+            return _json(400, {"error": "the body is not valid JSON"})
+        try:
+            match = _SUBMISSIONS.match(path)
+            if match and req.method == "POST":
+                return self._add_submission(int(match.group(1)), payload)
+            route = self._routes.get((req.method, path))
+            if route is None:
+                return _json(404, {"error": f"no control route {req.method} {path}"})
+            return route(payload)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return _json(400, {"error": str(exc)})
+
+    def _reset(self, _: Any) -> Response:
+        self._sandbox.reset()
+        return _json(200, {"status": "reset"})
+
+    def _patch_config(self, payload: Any) -> Response:
+        if not isinstance(payload, dict):
+            raise TypeError("send a JSON object of settings")
+        self._sandbox.config.update(payload)
+        return _json(200, self._sandbox.config.to_dict())
+
+    def _advance(self, payload: Any) -> Response:
+        now = self._sandbox.clock.advance(float(payload["seconds"]))
+        return _json(200, {"now": iso_micro(now), "offset": self._sandbox.clock.offset})
+
+    def _faults(self, _: Any) -> Response:
+        return _json(200, [f.to_dict() for f in self._sandbox.faults.pending()])
+
+    def _add_fault(self, payload: Any) -> Response:
+        self._sandbox.faults.add(Fault.from_dict(payload))
+        return _json(201, [f.to_dict() for f in self._sandbox.faults.pending()])
+
+    def _clear_faults(self, _: Any) -> Response:
+        self._sandbox.faults.clear()
+        return _json(200, [])
+
+    def _add_form(self, payload: Any) -> Response:
+        return _json(201, self._sandbox.add_form(**payload))
+
+    def _add_submission(self, form_id: int, payload: Any) -> Response:
+        return _json(201, {"id": self._sandbox.add_submission(form_id, **payload)})
+
+    def _add_token(self, payload: Any) -> Response:
+        token = self._sandbox.add_token(payload.get("abilities"), payload.get("user_id"))
+        return _json(201, {"token": token})
+
+    def _revoke_token(self, payload: Any) -> Response:
+        self._sandbox.revoke_token(payload["token"])
+        return _json(200, {"revoked": True})
+
+    def _requests(self, _: Any) -> Response:
+        return _json(200, [r.to_dict() for r in self._sandbox.requests])
+
+    def _clear_requests(self, _: Any) -> Response:
+        self._sandbox.clear_requests()
+        return _json(200, [])

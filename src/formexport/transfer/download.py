@@ -1,0 +1,169 @@
+"""Fetching a signed export link: streamed, resumed, verified, then moved into place atomically.
+
+What can go wrong on the way, and what happens:
+
+* a cut body (reset, time-out, fewer bytes than announced) resumes with ``Range`` when the host
+  answers ``206`` with the right ``Content-Range`` (and, when it sent a strong ``ETag``, the same
+  one: ``If-Range`` asks for that), and starts over when it answers ``200``;
+* ``429`` and ``5xx`` answers are retried after their ``Retry-After`` (or a growing pause);
+* a host that announced fewer bytes than it has is caught by asking for the bytes after the end
+  (``416`` confirms the end, ``206`` hands over the rest);
+* an HTML page (a proxy's login page) is refused, never saved as the export;
+* the destination only ever receives a complete file: bytes go to a private (0600) temporary
+  file beside it, removed on any failure, and ``os.replace`` moves it into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+import requests
+
+from formexport import config
+from formexport.errors import DownloadError
+from formexport.opnform import http
+from formexport.transfer.ranges import LinkExpired, ProgressCallback, Transfer
+from formexport.transfer.tee import Tee
+
+__all__ = [
+    "DownloadResult",
+    "LinkExpired",
+    "atomic_destination",
+    "check_not_expired",
+    "download_file",
+    "safe_filename",
+    "write_atomically",
+]
+
+# A link this close to its expiry is treated as expired: the transfer would not finish in time.
+EXPIRY_MARGIN = timedelta(seconds=5)
+# Characters no file name from a server may carry (separators, Windows' reserved set).
+_NAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
+_MAX_NAME_BYTES = 255
+
+
+def safe_filename(name: str, default: str = "export.csv") -> str:
+    """A file name from a server (a slug, ``Content-Disposition``) that cannot leave its folder.
+
+    Only the last path component survives; separators, control and reserved characters go,
+    and leading or trailing dots and spaces too (so no ``..``, no hidden file).
+
+    Examples
+    --------
+    >>> safe_filename("../../etc/passwd")
+    'passwd'
+    >>> safe_filename("..")
+    'export.csv'
+    """
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _NAME_UNSAFE.sub("", last).strip(" .")
+    encoded = cleaned.encode("utf-8")[:_MAX_NAME_BYTES]
+    cleaned = encoded.decode("utf-8", "ignore").strip(" .")
+    return cleaned or default
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What landed on disk."""
+
+    path: Path
+    size: int
+    sha256: str
+
+
+@contextlib.contextmanager
+def atomic_destination(dest: Path) -> Iterator[BinaryIO]:
+    """A private temporary file beside ``dest``, moved onto it only if the block succeeds.
+
+    Each writer gets its own temporary name, so two processes writing the same destination
+    never mix bytes: the last complete file wins.
+    """
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # mkstemp creates the file 0600 whatever the umask: exports hold personal data.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w+b") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, requests.RequestException):
+            raise  # requests' errors are OSErrors too; they are not about the disk
+        raise _write_error(dest, exc) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_error(dest: Path, exc: OSError) -> DownloadError:
+    return DownloadError(
+        f"Could not write {dest}: {exc.strerror or exc}. Choose a destination in a folder you "
+        "can write to, with enough free space; nothing was left behind."
+    )
+
+
+def write_atomically(dest: Path, chunks: Iterator[bytes] | list[bytes]) -> Path:
+    """Write ``chunks`` to ``dest`` through :func:`atomic_destination`."""
+    with atomic_destination(dest) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+    return dest
+
+
+def check_not_expired(expires_at: datetime | None, *, now: datetime | None = None) -> None:
+    """Raise :class:`LinkExpired` when ``expires_at`` has passed (or nearly)."""
+    if expires_at is None:
+        return
+    current = now or datetime.now(timezone.utc)
+    if current + EXPIRY_MARGIN >= expires_at:
+        raise LinkExpired(f"The export link expired at {expires_at.isoformat()}.")
+
+
+def download_file(
+    url: str,
+    dest: Path,
+    *,
+    session: requests.Session | None = None,
+    expires_at: datetime | None = None,
+    on_progress: ProgressCallback = lambda received, total: None,
+    chunk_size: int = config.DOWNLOAD_CHUNK_SIZE,
+    max_resumes: int = config.DOWNLOAD_RESUMES,
+    tee: Tee | None = None,
+) -> DownloadResult:
+    """Download a signed link to ``dest`` without ever leaving a partial file there.
+
+    Raises
+    ------
+    LinkExpired
+        The link is past ``expires_at`` or the host refused it.
+    DownloadError
+        The transfer kept failing, or the host's answers do not add up.
+
+    ``tee`` also hands every byte to a reader in another thread while it arrives.
+    """
+    check_not_expired(expires_at)
+    own_session = session is None
+    file_session = session or http.file_session()
+    try:
+        with atomic_destination(Path(dest)) as handle:
+            target = tee.wrap(handle) if tee is not None else handle
+            transfer = Transfer(url, target, file_session, on_progress, chunk_size)
+            transfer.run(max_resumes)
+        return DownloadResult(Path(dest), transfer.received, transfer.digest.hexdigest())
+    finally:
+        if own_session:
+            file_session.close()

@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test lint typecheck pytest notebooks bench format clean
+.PHONY: help install demo test lint typecheck pytest notebooks bench format clean system-tools
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -29,7 +29,24 @@ lint: $(STAMP)  ## ruff check, format check and the import contracts (layers, no
 typecheck: $(STAMP)  ## mypy --strict on src/
 	$(BIN)/mypy
 
-pytest: $(STAMP)  ## the test suite
+# Tests that drive Debian programs (Chromium for JupyterLab, PHP's own fputcsv as an oracle) get
+# them installed here when that is possible (root, apt-get); elsewhere they skip, naming the
+# package, unless FORMEXPORT_REQUIRE_SYSTEM_TOOLS=1 (set by CI) turns the skip into a failure.
+SYSTEM_TOOLS := chromium:chromium php:php-cli
+
+system-tools:  ## install the Debian programs the tests drive, when root and apt-get allow it
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing$$missing for the browser and PHP tests"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "Not installing$$missing (needs root and apt-get): those tests will skip"; \
+	fi
+
+pytest: $(STAMP) system-tools  ## the test suite
 	$(BIN)/pytest
 
 # The notebooks run against the built-in emulator (FORMEXPORT_DEMO=1), never a developer's server,

@@ -23,8 +23,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import Page, expect, sync_playwright
 
 from formexport.sandbox import Sandbox
+from tests.system_tools import require_tool
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; no browser is downloaded
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -116,10 +116,16 @@ def _run_first_cell(page: Page) -> None:
     pytest.fail("JupyterLab never ran the cell")
 
 
-def test_the_default_progress_is_a_widget_bar_that_ends_at_100(lab_url: str) -> None:
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium (Playwright never downloads a browser here)."""
+    return require_tool("chromium", "chromium")
+
+
+def test_the_default_progress_is_a_widget_bar_that_ends_at_100(chromium: str, lab_url: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+            executable_path=chromium, args=CHROMIUM_FLAGS, headless=True
         )
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 600})

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from formexport.client import Client
 from formexport.errors import InvalidArgumentError
-from formexport.jobs.export_job import CACHED, ExportJob
+from formexport.jobs.cached import CachedExport
+from formexport.jobs.export_job import ExportJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.endpoints import FormRef
 from formexport.progress.reporters import ProgressOption
@@ -39,7 +40,7 @@ def _ready_job(
     job = client.start_export(form, columns, cache=use_cache, max_age=max_age, timeout=timeout)
     left = None if deadline is None else max(0.0, deadline - time.monotonic())
     job.wait(progress=progress, timeout=left)
-    if use_cache and job.strategy != CACHED and job.request_key is not None:
+    if use_cache and job.strategy != CachedExport.name and job.request_key is not None:
         ExportCache().store(job.request_key, job)
     return job
 

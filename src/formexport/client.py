@@ -135,8 +135,10 @@ class Client:
         max_age : float or timedelta, optional
             The oldest cached export to accept, in seconds; implies ``cache=True``.
         reattach : bool
-            Pick up a background job this machine started earlier for the same request (still
-            running, or finished with a link that has not expired) instead of starting another.
+            Pick up an unfinished background job this machine started for the same request
+            whose data was never delivered (a call that timed out, was interrupted, or whose
+            kernel died), instead of starting another; the progress display says so. A job
+            whose data was delivered is never picked up: every other call exports afresh.
         timeout : float, optional
             Seconds the export request may wait out OpnForm's rate limit; past them
             :class:`~formexport.RateLimitError` is raised. ``None`` waits as the server asks.
@@ -204,7 +206,9 @@ class Client:
         record = records.find(key)
         if record is None:
             return None
-        background = BackgroundJob(self.api, info.id, record.job_id)
+        # The job was started by an earlier call that never delivered its data; the progress
+        # display tells the user, as picking it up returns the submissions of back then.
+        background = BackgroundJob(self.api, info.id, record.job_id, picked_up=record.started)
         job = ExportJob(self.api, info, chosen, background, submission_ids=ids)
         try:
             status = job.refresh()
@@ -216,7 +220,7 @@ class Client:
             records.forget(record.job_id)
             return None
         logger.info(
-            "Re-attached to export job %s of form %s, started %s (%s)",
+            "Picking up export job %s of form %s, started %s and not delivered (%s)",
             record.job_id,
             info.id,
             record.started.strftime("%Y-%m-%d %H:%M UTC"),

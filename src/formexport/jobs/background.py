@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from formexport.opnform.models import ExportStatus, JobState
 from formexport.progress.events import ProgressEvent
 from formexport.transfer.download import download_file
 from formexport.transfer.tee import Tee
-
-logger = logging.getLogger("formexport")
 
 
 def status_message(status: ExportStatus) -> str:
@@ -106,7 +103,6 @@ class BackgroundJob(ExportStrategy):
             return
         message = pickup_message(self.job_id, self._picked_up)
         self._picked_up = None
-        logger.info("%s", message[0].upper() + message[1:])
         done = self.status.progress if self.status is not None else 0
         progress.update(ProgressEvent("export", done, 100, message, job_id=self.job_id))
 

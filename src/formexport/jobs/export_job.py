@@ -19,6 +19,7 @@ from formexport.jobs.background import BackgroundJob
 from formexport.jobs.delivery import Delivery
 from formexport.jobs.reexport import strategy_for_answer
 from formexport.jobs.strategy import ExportStrategy
+from formexport.local.job_records import JobRecords
 from formexport.opnform.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo
 from formexport.progress.reporters import ProgressEvent, ProgressOption
@@ -238,6 +239,15 @@ class ExportJob:
         if self.on_change is not None:
             self.on_change(self)
 
+    def _delivered(self) -> None:
+        """The data reached the caller: this job's local record is spent.
+
+        A later call for the same request then starts a fresh export (and sees the submissions
+        that arrived since) instead of picking this job up again.
+        """
+        if self.job_id is not None:
+            JobRecords().mark_delivered(self.job_id)
+
     def close(self) -> None:
         """Delete the job's scratch copy of the export (also done when the job is garbage).
 
@@ -263,6 +273,7 @@ class ExportJob:
             dest = self._save(path)
         finally:
             self._delivery.progress.finish()
+        self._delivered()
         return dest
 
     def keep(self, path: PathArg) -> Path:
@@ -310,17 +321,20 @@ class ExportJob:
             frame = sinks.to_pandas(table, dtype_backend, reader.attrs())
             rows = len(frame)
             self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
-            return frame
         finally:
             self._delivery.progress.finish()
+        self._delivered()
+        return frame
 
     def to_arrow(self, *, naming: str = "name", values: str = "auto") -> pa.Table:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
         sinks.check_options(naming=naming, values=values)
         try:
-            return self._delivery.read(_table_and_reader, naming, values)[0]
+            table = self._delivery.read(_table_and_reader, naming, values)[0]
         finally:
             self._delivery.progress.finish()
+        self._delivered()
+        return table
 
     def to_parquet(self, path: PathArg, *, naming: str = "name", values: str = "auto") -> Path:
         """Write the typed export to a Parquet file, streaming; return the path.
@@ -333,9 +347,10 @@ class ExportJob:
         try:
             with atomic_destination(dest) as out:
                 self._delivery.read(partial(_write_parquet, out), naming, values)
-            return dest
         finally:
             self._delivery.progress.finish()
+        self._delivered()
+        return dest
 
 
 def _table_and_reader(opened: OpenedExport, reader: TypedReader) -> tuple[pa.Table, TypedReader]:

@@ -105,6 +105,17 @@ def test_the_pickup_shows_in_log_lines(env: Sandbox, caplog: pytest.LogCaptureFi
     assert f"picked up export job {caught.value.job_id}" in shown[0]
 
 
+def test_one_server_spelled_two_ways_is_one_request(env: Sandbox) -> None:
+    env.config.status_access = "open"
+    env.config.job_progression = "stuck"
+    spelled = env.base_url.replace("http://", "HTTP://") + "/"
+    with pytest.raises(fx.ExportTimeoutError):
+        fx.load_export(2, base_url=spelled, progress=None, timeout=0.2)
+    env.config.job_progression = "immediate"
+    assert len(fx.load_export(2, progress=None)) == 2500
+    assert len(exports(env)) == 1  # picked up under the other spelling
+
+
 def test_export_forms_reruns_see_new_submissions(env: Sandbox, tmp_path: Path) -> None:
     env.config.status_access = "open"
     first = fx.export_forms([2], tmp_path, progress=None)

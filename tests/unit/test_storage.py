@@ -68,6 +68,30 @@ def test_request_keys_cover_every_parameter() -> None:
     assert len(others) == 5
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    ["http://h/api/", "HTTP://H/api", "http://h:80/api", "Http://H:80/api//"],
+)
+def test_request_keys_normalise_the_server(spelling: str) -> None:
+    assert folder.request_key(spelling, 1, {"a": True}, None) == folder.request_key(
+        "http://h/api", 1, {"a": True}, None
+    )
+
+
+@pytest.mark.parametrize(
+    "other", ["https://h/api", "http://h:8080/api", "http://h/API", "http://h", "http://g/api"]
+)
+def test_request_keys_keep_what_names_another_server(other: str) -> None:
+    assert folder.request_key(other, 1, {}, None) != folder.request_key("http://h/api", 1, {}, None)
+
+
+def test_canonical_servers() -> None:
+    assert folder.canonical_server("HTTPS://Forms.Example.com:443/API/") == (
+        "https://forms.example.com/API"
+    )
+    assert folder.canonical_server("http://[::1]:8080/") == "http://[::1]:8080"
+
+
 def _record(key: str, job_id: str, **changes: object) -> JobRecord:
     fields: dict[str, object] = {
         "key": key,

@@ -24,11 +24,6 @@ class ExportProgress:
         self._option: ProgressOption = "auto"
         self._reporter: ProgressReporter | None = None
 
-    @property
-    def is_open(self) -> bool:
-        """True while a flow is under way."""
-        return self._reporter is not None
-
     def start(self, option: ProgressOption) -> None:
         """Open a flow showing progress the way ``option`` asks (ending any under way)."""
         reporter = make_reporter(option)  # an invalid option raises before anything changes

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from itertools import takewhile
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,7 +29,12 @@ from formexport.errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from formexport.opnform.retry import RetryPolicy
 from formexport.redaction import install_log_redaction, redact_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+    from urllib3.response import BaseHTTPResponse
 
 logger = logging.getLogger("formexport")
 
@@ -88,34 +94,70 @@ class Session(requests.Session):
             prepared_request.prepare_auth(self.auth)
 
 
-class _Retry(Retry):
+class PolicyRetry(Retry):
+    """urllib3's retry counting, with the back-off formula and the sleep of a :class:`RetryPolicy`.
+
+    urllib3 decides what may be retried and counts the attempts; the policy decides how long
+    each pause lasts and performs it, so transport retries follow the same formula as every
+    other retry and run on a test's fake clock.
+    """
+
     # urllib3 retries these whenever they carry Retry-After, whatever status_forcelist says;
     # without 429 here, a rate limit reaches the code that knows the caller's deadline.
     RETRY_AFTER_STATUS_CODES = frozenset({503})
 
+    def __init__(self, *args: Any, policy: RetryPolicy | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.policy = policy if policy is not None else RetryPolicy()
 
-def retry_policy(total: int | None = None) -> Retry:
+    def new(self, **kw: Any) -> Self:
+        """The next state of the count, with the same policy (urllib3 rebuilds it each retry)."""
+        kw.setdefault("policy", self.policy)
+        return super().new(**kw)
+
+    def get_backoff_time(self) -> float:
+        """The policy's back-off for the failures since the last redirect."""
+        return self.policy.backoff(self._failures_in_a_row())
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        """Pause before the next attempt: the back-off, or a 503's longer ``Retry-After``."""
+        retry_after = None
+        if response is not None and self.respect_retry_after_header:
+            retry_after = self.get_retry_after(response)
+        pause = self.policy.backoff(self._failures_in_a_row(), retry_after)
+        if pause > 0:
+            self.policy.sleep(pause)
+
+    def _failures_in_a_row(self) -> int:
+        # As urllib3 counts: the errors since the last redirect.
+        return len(list(takewhile(lambda h: h.redirect_location is None, reversed(self.history))))
+
+
+def transport_retries(policy: RetryPolicy, total: int | None = None) -> Retry:
     """urllib3 retries: GETs on connection errors and 5xx (honouring a 503's ``Retry-After``).
 
-    A 429 is returned as it is: the callers wait it out against their deadline.
+    A 429 is returned as it is: urllib3 would wait out whatever ``Retry-After`` says, up to
+    the caller's deadline or far beyond it; the callers wait it out against that deadline.
 
-    POSTs are retried only on connection errors that happen before the request is sent, so a
-    retry can never start a second export job.
+    POSTs are retried only when no connection could be made, so a retry can never start a
+    second export job. A connection that cannot be made at all is retried only
+    ``policy.connect_attempts`` times: a refused port is a wrong URL or a server that is down.
     """
     if total is None:
-        total = config.HTTP_RETRIES  # read now, so a changed setting applies
-    return _Retry(
+        total = policy.attempts
+    return PolicyRetry(
         total=total,
-        connect=total,
+        connect=min(total, policy.connect_attempts),
         read=total,
         status=total,
-        other=0,
-        backoff_factor=config.HTTP_BACKOFF_FACTOR,
-        backoff_jitter=0.2,
+        other=0,  # TLS failures among them: a handshake that failed once fails again
+        backoff_factor=policy.backoff_factor,
+        backoff_max=policy.backoff_max,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "HEAD"}),
         respect_retry_after_header=True,
         raise_on_status=False,
+        policy=policy,
     )
 
 
@@ -130,14 +172,17 @@ def _session(retries: Retry) -> requests.Session:
 
 
 def api_session(
-    settings: config.Settings, base: requests.Session | None = None
+    settings: config.Settings,
+    base: requests.Session | None = None,
+    *,
+    retry: RetryPolicy | None = None,
 ) -> requests.Session:
     """A session for the OpnForm API: JSON, retries, and the token for its origin only.
 
     ``base`` lends its network settings (proxies, certificates, headers, cookies); its own
     adapters and auth are not used, so the retries and the token rule always apply.
     """
-    session = _session(retry_policy())
+    session = _session(transport_retries(retry or RetryPolicy()))
     if base is not None:
         session.proxies.update(base.proxies)
         session.verify, session.cert = base.verify, base.cert
@@ -151,9 +196,11 @@ def api_session(
     return session
 
 
-def file_session() -> requests.Session:
+def file_session(retry: RetryPolicy | None = None) -> requests.Session:
     """A session for signed file links: never any credentials (S3 refuses a second auth)."""
-    session = _session(retry_policy(config.DOWNLOAD_HTTP_RETRIES))
+    session = _session(
+        transport_retries(retry or RetryPolicy(), total=config.DOWNLOAD_HTTP_RETRIES)
+    )
     session.auth = NoCredentials()
     return session
 

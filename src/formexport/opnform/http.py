@@ -1,5 +1,8 @@
 """HTTP plumbing: sessions with retries, the token's origin rule, answers turned into errors.
 
+The transport retries are urllib3's, with the pauses of the one retry policy
+(:mod:`formexport.opnform.retry`); a 429 is never retried here (see :func:`transport_retries`).
+
 The token rule is exact: ``Authorization`` goes to the API's own scheme, host and port, and
 to nothing else — not to a signed file link on the same host, not after a redirect that
 changes any of the three, and ``.netrc`` never adds credentials of its own.
@@ -257,39 +260,51 @@ def raise_for_status(response: requests.Response, *, subject: str = "") -> None:
 
     ``subject`` names what was asked for (``"form 12"``) to make messages concrete.
     """
-    status = response.status_code
-    if status < 400:
+    if response.status_code < 400:
         return
     message, body = error_fields(response)
     where = f"{describe(response)}: " + (f"{subject}: " if subject else "")
     said = f" (server said: {message!r})" if message else ""
-    if status == 401:
-        raise AuthenticationError(
-            f"{where}OpnForm rejected the API token{said}. Check {config.TOKEN_ENV}: create a "
-            "personal access token in OpnForm under Settings → Access tokens.",
-            status_code=status,
-            message=message,
+    raise _api_error(response.status_code, where, said, message, body, response)
+
+
+_TOKEN_REJECTED = (
+    "OpnForm rejected the API token{said}. Check {token_env}: create a personal access token in "
+    "OpnForm under Settings → Access tokens."
+)
+_PERMISSION_DENIED = (
+    "permission denied{said}. The token needs the forms-read ability, and its user must be a "
+    "member of the form's workspace."
+)
+# Laravel's answer for a path it has no route for: the base URL is off.
+_NO_SUCH_ROUTE = (
+    " The server has no such route: check {base_url_env} (OpnForm cloud is "
+    "https://api.opnform.com, a self-hosted server's API is usually https://your-host/api)."
+)
+
+
+def _api_error(
+    status: int,
+    where: str,
+    said: str,
+    message: str,
+    body: Mapping[str, Any],
+    response: requests.Response,
+) -> APIError:
+    if status in (401, 403):
+        kind = AuthenticationError if status == 401 else PermissionDeniedError
+        text = (_TOKEN_REJECTED if status == 401 else _PERMISSION_DENIED).format(
+            said=said, token_env=config.TOKEN_ENV
         )
-    if status == 403:
-        raise PermissionDeniedError(
-            f"{where}permission denied{said}. The token needs the forms-read ability, and "
-            "its user must be a member of the form's workspace.",
-            status_code=status,
-            message=message,
-        )
+        return kind(where + text, status_code=status, message=message)
     if status == 404:
         hint = ""
         if message.startswith("The route ") or not body:
-            # Laravel's answer for a path it has no route for: the base URL is off.
-            hint = (
-                f" The server has no such route: check {config.BASE_URL_ENV} (OpnForm cloud is "
-                "https://api.opnform.com, a self-hosted server's API is usually "
-                "https://your-host/api)."
-            )
-        raise NotFoundError(f"{where}not found{said}.{hint}", status_code=status, message=message)
+            hint = _NO_SUCH_ROUTE.format(base_url_env=config.BASE_URL_ENV)
+        return NotFoundError(f"{where}not found{said}.{hint}", status_code=status, message=message)
     if status == 422:
         errors = body.get("errors")
-        raise ValidationError(
+        return ValidationError(
             f"{where}the server refused the request: {message or 'validation failed'}",
             message=message,
             errors=errors if isinstance(errors, Mapping) else None,
@@ -297,15 +312,13 @@ def raise_for_status(response: requests.Response, *, subject: str = "") -> None:
     if status == 429:
         wait = retry_after_seconds(response)
         hint = f" Retry in {wait:.0f} s." if wait is not None else ""
-        raise RateLimitError(
-            f"{where}rate limit reached{said}.{hint}",
-            message=message,
-            retry_after=wait,
+        return RateLimitError(
+            f"{where}rate limit reached{said}.{hint}", message=message, retry_after=wait
         )
     if status >= 500:
-        raise ServerError(
+        return ServerError(
             f"{where}the server failed with HTTP {status}{said} and retries did not help.",
             status_code=status,
             message=message,
         )
-    raise APIError(f"{where}HTTP {status}{said}.", status_code=status, message=message)
+    return APIError(f"{where}HTTP {status}{said}.", status_code=status, message=message)

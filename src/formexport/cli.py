@@ -23,6 +23,7 @@ from formexport._version import __version__
 from formexport.errors import (
     AuthenticationError,
     ConfigurationError,
+    ConnectionFailedError,
     ExportInterrupted,
     ExportTimeoutError,
     FormExportError,
@@ -42,6 +43,8 @@ def exit_code_for(error: BaseException) -> int:
     if isinstance(error, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if isinstance(error, (ConfigurationError, InvalidArgumentError, ValidationError)):
+        return EXIT_USAGE
+    if isinstance(error, ConnectionFailedError):  # no server at the base URL: configuration
         return EXIT_USAGE
     if isinstance(error, (AuthenticationError, PermissionDeniedError)):
         return EXIT_AUTH

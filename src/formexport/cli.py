@@ -72,6 +72,7 @@ def _export(args: argparse.Namespace) -> int:
         "timeout": args.timeout,
         "cache": args.cache,
         "max_age": args.max_age,
+        "reattach": not args.no_reattach,
     }
     if fmt == "parquet":
         written = api.export_to_parquet(
@@ -219,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", action="store_true", help="keep the export on this machine and reuse it"
     )
     export.add_argument("--max-age", type=float, help="reuse a cached export younger than S s")
+    export.add_argument(
+        "--no-reattach",
+        action="store_true",
+        help="always a fresh export, never this machine's unfinished job for the same request",
+    )
     export.set_defaults(handler=_export)
 
     many = commands.add_parser(

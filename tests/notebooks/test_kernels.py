@@ -23,6 +23,7 @@ from formexport.sandbox import Sandbox
 EXPORT = "import formexport as fx\ndf = fx.load_export(2{options})\nprint(len(df), 'rows')"
 NO_IPYWIDGETS = "import sys\nsys.modules['ipywidgets'] = None  # as if it were not installed"
 READ_LINE = r"Read CSV \(job [0-9a-f-]{36}\): 2500/2500 rows"
+DONE_LINE = r"Done · 2 500 rows × 15 columns · \d+\.\d s · job [0-9a-f]{8}"
 LOG_TO_STDOUT = (
     "import logging, sys\n"
     "logging.basicConfig(stream=sys.stdout, level=logging.INFO, format='%(message)s')"
@@ -44,8 +45,8 @@ def test_widget_mode_shows_one_widget_that_ends_at_100(kernel_env: Sandbox) -> N
     outputs = book.cells[0].outputs
     views = [o for o in outputs if o["output_type"] == "display_data" and WIDGET_MIME in o.data]
     assert len(views) == 1  # one widget for the export, download and reading
-    # Not HBox(children=...): a line for viewers that cannot render widgets.
-    assert re.fullmatch(READ_LINE, views[0].data["text/plain"])
+    # Not HBox(children=...): a line for viewers that cannot render widgets, saying what came.
+    assert re.fullmatch(DONE_LINE, views[0].data["text/plain"])
     assert "2500 rows" in _text(outputs)
     state = book.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
     bars = [m["state"] for m in state.values() if m["model_name"] == "FloatProgressModel"]
@@ -53,7 +54,8 @@ def test_widget_mode_shows_one_widget_that_ends_at_100(kernel_env: Sandbox) -> N
     assert bars[0]["value"] == 1.0
     assert bars[0]["bar_style"] == "success"
     texts = [m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel"]
-    assert any("Read CSV" in text for text in texts)
+    assert any("Done" in text for text in texts)
+    assert any("2 500 rows × 15 columns" in text for text in texts)
     assert kernel_env.token not in str(book)
 
 
@@ -65,6 +67,7 @@ def test_papermill_style_kernels_get_log_lines(kernel_env: Sandbox) -> None:
     assert any(line.startswith("Server export (job ") for line in lines)
     assert any(line.startswith("Download (job ") for line in lines)
     assert any(re.fullmatch(READ_LINE, line) for line in lines)
+    assert re.fullmatch(DONE_LINE, lines[-2])  # then the DataFrame's "2500 rows"
     assert "\r" not in _text(outputs)
     assert len(lines) < 30  # throttled: state changes and tenths, not every chunk
 
@@ -99,7 +102,7 @@ def test_a_front_end_gets_the_widget_by_default(
     assert len(shown) == 1
     assert WIDGET_MIME in shown[0]["content"]["data"]
     updates = [m for m in messages if m["msg_type"] == "update_display_data"]
-    assert re.fullmatch(READ_LINE, updates[-1]["content"]["data"]["text/plain"])
+    assert re.fullmatch(DONE_LINE, updates[-1]["content"]["data"]["text/plain"])
 
 
 def test_without_ipywidgets_a_front_end_gets_a_text_bar(

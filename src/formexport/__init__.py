@@ -19,6 +19,7 @@ from formexport.errors import (
     CsvFormatError,
     DatasetError,
     DownloadError,
+    ExportCancelled,
     ExportExpiredError,
     ExportFailedError,
     ExportInterrupted,
@@ -38,10 +39,17 @@ from formexport.errors import (
 )
 
 if TYPE_CHECKING:
-    from formexport.api import download_export, export_to_parquet, load_export
+    from formexport.api import (
+        download_export,
+        export_to_parquet,
+        load_export,
+        load_export_async,
+        start_export,
+    )
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
+    from formexport.futures import ExportFuture
     from formexport.jobs.export_job import ExportJob
     from formexport.local.export_cache import cache_dir, clear_cache
     from formexport.opnform.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
@@ -54,6 +62,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Client": "formexport.client",
     "ColumnPlanWarning": "formexport.reading.column_plan",
+    "ExportFuture": "formexport.futures",
     "ExportJob": "formexport.jobs.export_job",
     "ExportStatus": "formexport.opnform.models",
     "FormField": "formexport.opnform.models",
@@ -71,6 +80,8 @@ _LAZY = {
     "export_forms": "formexport.dataset.export_forms",
     "export_to_parquet": "formexport.api",
     "load_export": "formexport.api",
+    "load_export_async": "formexport.api",
+    "start_export": "formexport.api",
 }
 
 
@@ -99,8 +110,10 @@ __all__ = [
     "CsvFormatError",
     "DatasetError",
     "DownloadError",
+    "ExportCancelled",
     "ExportExpiredError",
     "ExportFailedError",
+    "ExportFuture",
     "ExportInterrupted",
     "ExportJob",
     "ExportJobNotFoundError",
@@ -133,4 +146,6 @@ __all__ = [
     "export_forms",
     "export_to_parquet",
     "load_export",
+    "load_export_async",
+    "start_export",
 ]

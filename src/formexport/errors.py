@@ -20,6 +20,7 @@ Catch :class:`FormExportError` to handle any of them. The tree::
     ├── ExportFailedError             the server reported the export job as failed
     ├── ExportTimeoutError            the export did not finish within the timeout
     ├── ExportExpiredError            the file's link expired and no fresh export replaced it
+    ├── ExportCancelled               a background export was cancelled; its job runs on
     ├── DownloadError                 the export file could not be downloaded intact
     ├── CsvFormatError                the export file is not CSV as OpnForm writes it
     └── DatasetError                  a Parquet dataset cannot be written or its manifest read
@@ -34,6 +35,7 @@ Messages never contain the API token or a link's signature.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import CancelledError
 
 __all__ = [
     "APIError",
@@ -43,6 +45,7 @@ __all__ = [
     "CsvFormatError",
     "DatasetError",
     "DownloadError",
+    "ExportCancelled",
     "ExportExpiredError",
     "ExportFailedError",
     "ExportInterrupted",
@@ -211,6 +214,23 @@ class ExportTimeoutError(FormExportError):
 
 class ExportExpiredError(FormExportError):
     """The export file's link expired, and no fresh export could replace it."""
+
+
+class ExportCancelled(FormExportError, CancelledError):
+    """A background export was cancelled: nobody watches it, its job runs on the server.
+
+    Raised by :meth:`formexport.ExportFuture.result` after :meth:`~formexport.ExportFuture.cancel`
+    (also a :class:`concurrent.futures.CancelledError`).
+
+    Attributes
+    ----------
+    job_id : str or None
+        The job left running, to pick up again.
+    """
+
+    def __init__(self, description: str, *, job_id: str | None) -> None:
+        super().__init__(description)
+        self.job_id = job_id
 
 
 class DownloadError(FormExportError):

@@ -124,6 +124,7 @@ class BackgroundJob(ExportStrategy):
             job_id=job_id,
             on_status=report,
             first_poll_at=first_poll_at,
+            retry=self._api.retry,
         )
 
     def can_stream(self) -> bool:

@@ -107,7 +107,9 @@ class OpnFormAPI:
         """One request, sent when the rate limits allow (urllib3 retrying what it may inside
         it); no answer is a NetworkError. A 429 holds back every request of its kind."""
         limit = limit_of(method, path)
-        self.pace.acquire(limit, deadline=deadline, subject=f"{method} {path}")
+        self.pace.acquire(
+            limit, deadline=deadline, subject=f"{method} {path}", sleep=self.retry.sleep
+        )
         url = self.settings.base_url + path
         try:
             response = self.session.request(method, url, timeout=http.timeout(), **kwargs)

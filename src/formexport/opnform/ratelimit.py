@@ -79,8 +79,18 @@ class RequestPace:
         self._held_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, limit: str, *, deadline: float | None = None, subject: str = "") -> None:
+    def acquire(
+        self,
+        limit: str,
+        *,
+        deadline: float | None = None,
+        subject: str = "",
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         """Wait until the server would take one more request of ``limit``, and count it.
+
+        ``sleep`` waits instead of the pace's own (a caller's policy: a background export
+        stops waiting when it is cancelled).
 
         Raises
         ------
@@ -113,7 +123,7 @@ class RequestPace:
                     wait,
                     self._describe(limit),
                 )
-            self._sleep(wait)
+            (sleep or self._sleep)(wait)
 
     def hold(self, limit: str, seconds: float) -> None:
         """Hold every request of ``limit`` back for ``seconds`` (the server refused one)."""

@@ -227,6 +227,16 @@ class OpnFormAPI:
                 "The workspace list is not a JSON array of workspaces.", status_code=200
             ) from exc
 
+    def list_all_forms(self) -> list[FormSummary]:
+        """``GET /open/forms`` (deprecated, ``forms-read`` only): every form of every workspace."""
+        body = self._get_json("/open/forms", subject="forms")
+        try:
+            return [FormSummary.from_json(item) for item in body]
+        except (TypeError, AttributeError) as exc:
+            raise UnexpectedResponseError(
+                "The form list is not a JSON array of forms.", status_code=200
+            ) from exc
+
     def count_submissions(self, form: FormRef) -> int:
         """All submissions of a form, partial ones included (what the server's export counts)."""
         return self.submissions_page(form, page=1, per_page=1).total

@@ -16,6 +16,7 @@ import requests
 from formexport import config
 from formexport.errors import (
     ExportJobNotFoundError,
+    FormNotFoundError,
     InvalidArgumentError,
     NetworkError,
     NotFoundError,
@@ -168,7 +169,18 @@ class OpnFormAPI:
 
     def get_form(self, form: FormRef) -> FormInfo:
         """``GET /open/forms/{form}``: the form's definition."""
-        body = self._get_json(f"/open/forms/{form_path(form)}", subject=f"form {form!r}")
+        try:
+            body = self._get_json(f"/open/forms/{form_path(form)}", subject=f"form {form!r}")
+        except NotFoundError as exc:
+            # Laravel's model binding names the missing form; an empty or "The route ..." 404
+            # means a base URL that is not the API, which the generic message explains.
+            if not exc.message or exc.message.startswith("The route "):
+                raise
+            raise FormNotFoundError(
+                f"There is no form {form!r} on {self.settings.base_url}.",
+                form=form,
+                message=exc.message,
+            ) from exc
         if not isinstance(body, Mapping):
             raise UnexpectedResponseError(
                 f"The answer for form {form!r} is not a JSON object.", status_code=200

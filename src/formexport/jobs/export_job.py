@@ -10,7 +10,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar, cast
@@ -319,12 +319,30 @@ class ExportJob:
         first_poll_at = None
         if self._accepted_at is not None:
             first_poll_at = self._accepted_at + config.POLL_MIN_INTERVAL
+        # Shown at once, not after the first poll: the job is accepted (or its status known).
+        if self.status is not None:
+            self._report_status(self.status)
+        else:
+            self._reporter.update(
+                ProgressEvent(
+                    "export", 0, 100, JobState.QUEUED, job_id=job_id, started_at=self._started()
+                )
+            )
         return JobWaiter(
             lambda: self._api.get_export_status(self.form_id, job_id),
             job_id=job_id,
+            form_id=self.form_id,
             on_status=self._report_status,
             first_poll_at=first_poll_at,
         )
+
+    def _started(self, status: ExportStatus | None = None) -> datetime | None:
+        """When the job started: the server's ``created_at``, else when it was accepted."""
+        if status is not None and status.created_at is not None:
+            return status.created_at
+        if self._accepted_at is None:
+            return None
+        return datetime.now(timezone.utc) - timedelta(seconds=time.monotonic() - self._accepted_at)
 
     def _report_status(self, status: ExportStatus) -> None:
         self.status = status
@@ -337,6 +355,7 @@ class ExportJob:
                 100,
                 _status_message(status),
                 job_id=self.job_id,
+                started_at=self._started(status),
             )
         )
 

@@ -81,7 +81,8 @@ def run_demo(
     _say(out, f"\nFiles kept in {output_dir.resolve()}:")
     for path in written:
         _say(out, f"   {path.name}  ({path.stat().st_size / 1e3:.0f} kB)")
-    _say(out, f"   Open them with pandas.read_parquet('{parquet_path}') or any spreadsheet.")
+    _say(out, f"   The CSV opens in any spreadsheet; pandas.read_parquet('{parquet_path}') reads")
+    _say(out, "   the typed Parquet file back as a DataFrame.")
     _say(out, "\nOn your own server: export OPNFORM_API_TOKEN=..., then")
     _say(out, "   formexport forms                        # find a form's id or slug")
     _say(out, "   formexport export FORM -o submissions.parquet")

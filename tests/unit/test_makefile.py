@@ -12,9 +12,14 @@ import pytest
 ROOT = Path(__file__).parents[2]
 
 
+# Variables a developer's shell or an outer make may set, which would change the plan.
+_MAKE_VARIABLES = ("VENV", "PYTHON", "DEMO_DIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+
+
 def plan(folder: Path, target: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k not in _MAKE_VARIABLES}
     run = subprocess.run(
-        ["make", "-n", target], cwd=folder, capture_output=True, text=True, check=True
+        ["make", "-n", target], cwd=folder, capture_output=True, text=True, env=env, check=True
     )
     return run.stdout.splitlines()
 

@@ -47,6 +47,7 @@ def _output_format(output: str, chosen: str | None) -> str:
 
 
 def export(args: argparse.Namespace) -> int:
+    """``formexport export``: a new export, or the job given by ``--job``, to a file."""
     fmt = _output_format(args.output, args.format)
     if args.job is not None:
         given = [flag for flag, value in _job_conflicts(args) if value]
@@ -126,6 +127,7 @@ def _csv_shape(path: Path) -> tuple[int, int]:
 
 
 def export_all(args: argparse.Namespace) -> int:
+    """``formexport export-all``: many forms into a Parquet dataset."""
     from formexport.dataset.export_forms import export_forms
 
     _require_token()
@@ -153,6 +155,7 @@ def export_all(args: argparse.Namespace) -> int:
 
 
 def forms(args: argparse.Namespace) -> int:
+    """``formexport forms``: the forms the token can read, as a table or JSON."""
     from formexport.client import Client
     from formexport.forms import form_rows
 
@@ -179,6 +182,7 @@ def forms(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
+    """``formexport status``: one job's state, without its signed link unless asked."""
     from formexport.client import Client
 
     _require_token()
@@ -212,6 +216,7 @@ def _json_default(value: Any) -> str:
 
 
 def sandbox(args: argparse.Namespace) -> int:
+    """``formexport sandbox``: serve the emulator until Ctrl-C."""
     from formexport.sandbox import Sandbox
 
     with Sandbox(port=args.port) as sandbox:
@@ -234,6 +239,7 @@ def sandbox(args: argparse.Namespace) -> int:
 
 
 def cache(args: argparse.Namespace) -> int:
+    """``formexport cache``: list or clear cached exports and recorded jobs."""
     from formexport.local.export_cache import ExportCache, cache_dir, clear_cache
     from formexport.local.job_records import JobRecords
 
@@ -257,6 +263,7 @@ def cache(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    """``formexport demo``: the demo, its files kept in ``--output-dir``."""
     from formexport.demo import run_demo
 
     run_demo(

@@ -22,6 +22,64 @@ def _say(out: TextIO, text: str = "") -> None:
     out.flush()
 
 
+class _Demo:
+    """The steps of the demo, against one running emulator."""
+
+    def __init__(self, sandbox: Sandbox, out: TextIO, progress: ProgressOption) -> None:
+        self.sandbox = sandbox
+        self.out = out
+        self.token, self.base_url = sandbox.token, sandbox.base_url
+        self.progress = progress
+
+    def list_the_forms(self) -> None:
+        _say(self.out, "1. The forms this token can read (formexport forms, fx.list_forms()):")
+        forms = list_forms(token=self.token, base_url=self.base_url)
+        _say(self.out, forms[["id", "slug", "title", "submissions_count"]].to_string(index=False))
+        _say(self.out)
+
+    def small_form(self, folder: Path) -> Path:
+        _say(self.out, "2. A small form (250 submissions): the server answers the CSV at once.")
+        feedback = load_export(1, progress=self.progress, token=self.token, base_url=self.base_url)
+        _say(self.out, f"   {feedback.shape[0]} rows x {feedback.shape[1]} columns; first rows:")
+        _say(self.out, feedback[PREVIEW_COLUMNS].head(3).to_string(max_colwidth=28))
+        _say(self.out)
+        return download_export(
+            1,
+            folder / "customer-feedback.csv",
+            progress=self.progress,
+            token=self.token,
+            base_url=self.base_url,
+        )
+
+    def large_form(self) -> pd.DataFrame:
+        _say(self.out, "3. A large form (2500 submissions), on a server that lets tokens watch")
+        _say(self.out, "   its background job:")
+        self.sandbox.config.status_access = "open"
+        started = time.monotonic()
+        events = load_export(2, progress=self.progress, token=self.token, base_url=self.base_url)
+        _say(self.out, f"   {len(events)} rows in {time.monotonic() - started:.1f} s, by status:")
+        _say(self.out, events["status"].value_counts().to_string())
+        _say(self.out)
+        return events
+
+    def batched_to_parquet(self, folder: Path, events: pd.DataFrame) -> Path:
+        _say(self.out, "4. The same form on a server that hides job status from tokens (OpnForm's")
+        _say(self.out, "   default): formexport exports it in batches of 1000 instead, straight to")
+        _say(self.out, "   Parquet.")
+        self.sandbox.config.status_access = "blocked"
+        path = export_to_parquet(
+            2,
+            folder / "event-registration.parquet",
+            progress=self.progress,
+            token=self.token,
+            base_url=self.base_url,
+        )
+        batched = pd.read_parquet(path)
+        same = sorted(batched["Full name"]) == sorted(events["Full name"])
+        _say(self.out, f"   {len(batched)} rows; same answers as the background job: {same}")
+        return path
+
+
 def run_demo(
     out: TextIO,
     *,
@@ -34,49 +92,11 @@ def run_demo(
     with Sandbox() as sandbox:
         sandbox.config.job_progression = "timed"
         sandbox.config.seconds_per_step = 0.4
-        token, base_url = sandbox.token, sandbox.base_url
         _say(out, f"OpnForm emulator running at {sandbox.base_url}\n")
-
-        _say(out, "1. The forms this token can read (formexport forms, fx.list_forms()):")
-        forms = list_forms(token=token, base_url=base_url)
-        _say(out, forms[["id", "slug", "title", "submissions_count"]].to_string(index=False))
-        _say(out)
-
-        _say(out, "2. A small form (250 submissions): the server answers the CSV at once.")
-        feedback = load_export(1, token=token, base_url=base_url, progress=progress)
-        _say(out, f"   {feedback.shape[0]} rows x {feedback.shape[1]} columns; first rows:")
-        _say(out, feedback[PREVIEW_COLUMNS].head(3).to_string(max_colwidth=28))
-        csv_path = download_export(
-            1,
-            output_dir / "customer-feedback.csv",
-            token=token,
-            base_url=base_url,
-            progress=progress,
-        )
-        _say(out)
-
-        _say(out, "3. A large form (2500 submissions) on a server that lets tokens watch jobs:")
-        sandbox.config.status_access = "open"
-        started = time.monotonic()
-        events = load_export(2, token=token, base_url=base_url, progress=progress)
-        _say(out, f"   {len(events)} rows in {time.monotonic() - started:.1f} s, by status:")
-        _say(out, events["status"].value_counts().to_string())
-        _say(out)
-
-        _say(out, "4. The same form on a server that hides job status from tokens (OpnForm's")
-        _say(out, "   default): formexport exports it in batches of 1000 instead, straight to")
-        _say(out, "   Parquet.")
-        sandbox.config.status_access = "blocked"
-        parquet_path = export_to_parquet(
-            2,
-            output_dir / "event-registration.parquet",
-            token=token,
-            base_url=base_url,
-            progress=progress,
-        )
-        batched = pd.read_parquet(parquet_path)
-        same = sorted(batched["Full name"]) == sorted(events["Full name"])
-        _say(out, f"   {len(batched)} rows; same answers as the background job: {same}")
+        demo = _Demo(sandbox, out, progress)
+        demo.list_the_forms()
+        csv_path = demo.small_form(output_dir)
+        parquet_path = demo.batched_to_parquet(output_dir, demo.large_form())
     written = [csv_path, parquet_path]
     _say(out, f"\nFiles kept in {output_dir.resolve()}:")
     for path in written:

@@ -21,6 +21,7 @@ from formexport._version import __version__
 from formexport.errors import (
     AuthenticationError,
     ConfigurationError,
+    ConnectionFailedError,
     ExportInterrupted,
     ExportTimeoutError,
     FormExportError,
@@ -65,6 +66,8 @@ def exit_code_for(error: BaseException) -> int:
     if isinstance(error, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if isinstance(error, (ConfigurationError, InvalidArgumentError, ValidationError)):
+        return EXIT_USAGE
+    if isinstance(error, ConnectionFailedError):  # no server at the base URL: configuration
         return EXIT_USAGE
     if isinstance(error, (AuthenticationError, PermissionDeniedError)):
         return EXIT_AUTH
@@ -126,6 +129,11 @@ def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--cache", action="store_true", help="keep the export on this machine and reuse it"
     )
     export.add_argument("--max-age", type=float, help="reuse a cached export younger than S s")
+    export.add_argument(
+        "--no-reattach",
+        action="store_true",
+        help="always a fresh export, never this machine's unfinished job for the same request",
+    )
     export.set_defaults(handler=commands.export)
 
 

@@ -66,7 +66,12 @@ def export(args: argparse.Namespace) -> int:
 
 
 def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
-    return [("--columns", args.columns), ("--cache", args.cache), ("--max-age", args.max_age)]
+    return [
+        ("--columns", args.columns),
+        ("--cache", args.cache),
+        ("--max-age", args.max_age),
+        ("--no-reattach", args.no_reattach),
+    ]
 
 
 def _export_new(args: argparse.Namespace, fmt: str) -> Path:
@@ -79,6 +84,7 @@ def _export_new(args: argparse.Namespace, fmt: str) -> Path:
         "timeout": args.timeout,
         "cache": args.cache,
         "max_age": args.max_age,
+        "reattach": not args.no_reattach,
     }
     if fmt == "parquet":
         return api.export_to_parquet(

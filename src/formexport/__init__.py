@@ -26,6 +26,7 @@ from formexport.errors import (
     ExportJobNotFoundError,
     ExportTimeoutError,
     FormExportError,
+    FormNotFoundError,
     InvalidArgumentError,
     NetworkError,
     NotFoundError,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
+    from formexport.forms import list_forms
     from formexport.futures import ExportFuture
     from formexport.jobs.export_job import ExportJob
     from formexport.local.export_cache import cache_dir, clear_cache
@@ -79,6 +81,7 @@ _LAZY = {
     "download_export": "formexport.api",
     "export_forms": "formexport.dataset.export_forms",
     "export_to_parquet": "formexport.api",
+    "list_forms": "formexport.forms",
     "load_export": "formexport.api",
     "load_export_async": "formexport.api",
     "start_export": "formexport.api",
@@ -122,6 +125,7 @@ __all__ = [
     "FormExportError",
     "FormField",
     "FormInfo",
+    "FormNotFoundError",
     "FormRecord",
     "FormSummary",
     "InvalidArgumentError",
@@ -145,6 +149,7 @@ __all__ = [
     "download_export",
     "export_forms",
     "export_to_parquet",
+    "list_forms",
     "load_export",
     "load_export_async",
     "start_export",

@@ -161,19 +161,20 @@ class ExportFuture(concurrent.futures.Future[T]):
         except concurrent.futures.CancelledError as exc:
             if isinstance(exc, ExportCancelled):
                 raise
-            raise ExportCancelled(self._left_running(), job_id=self._job_id()) from None
+            raise self._cancelled_error() from None
         except KeyboardInterrupt as exc:
             if isinstance(exc, ExportInterrupted):
                 raise
             self.cancel()
-            raise ExportInterrupted(self._left_running(), job_id=self._job_id()) from None
+            job_id, form_id = self._ids()
+            raise ExportInterrupted(self._left_running(), job_id=job_id, form_id=form_id) from None
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
         """The export's error, or None once it delivered; waits like :meth:`result`."""
         try:
             return super().exception(timeout)
         except concurrent.futures.CancelledError:
-            raise ExportCancelled(self._left_running(), job_id=self._job_id()) from None
+            raise self._cancelled_error() from None
 
     def cancel(self) -> bool:
         """Stop watching the export; its background job keeps running on the server.
@@ -189,9 +190,9 @@ class ExportFuture(concurrent.futures.Future[T]):
             return False
         self._stop.set()
         _forget(self)
-        message = self._left_running()
+        message = str(self._cancelled_error())
         logger.warning("%s", message)
-        self._watch.end(ProgressEvent("stopped", 0, None, message, job_id=self._job_id()))
+        self._watch.end(ProgressEvent("stopped", 0, None, message, job_id=self._ids()[0]))
         return True
 
     def __await__(self) -> Generator[Any, None, T]:
@@ -213,11 +214,21 @@ class ExportFuture(concurrent.futures.Future[T]):
             raise
         return self.result()
 
+    def _ids(self) -> tuple[str | None, int | None]:
+        """The job's id and its form's id, once the server has accepted the export."""
+        if self.job is None:
+            return None, None
+        return self.job.job_id, self.job.form_id
+
     def _job_id(self) -> str | None:
-        return self.job.job_id if self.job is not None else None
+        return self._ids()[0]
+
+    def _cancelled_error(self) -> ExportCancelled:
+        job_id, form_id = self._ids()
+        return ExportCancelled(self._left_running(), job_id=job_id, form_id=form_id)
 
     def _left_running(self) -> str:
-        """Where the export is, once nobody watches it any more."""
+        """Where the export is, once nobody watches it any more (the error adds the call)."""
         job_id = self._job_id()
         if job_id is None:
             return (
@@ -227,8 +238,7 @@ class ExportFuture(concurrent.futures.Future[T]):
             )
         return (
             f"Stopped watching export job {job_id} of form {self.form!r}; it keeps running on "
-            "the server. Calling start_export again with the same arguments picks it up, or "
-            f"formexport.ExportJob.attach({self.form!r}, {job_id!r})."
+            "the server. Calling start_export again with the same arguments picks it up."
         )
 
     def _run(self, work: Callable[[ExportFuture[T]], T], turn: threading.Lock) -> None:

@@ -10,6 +10,7 @@ error) or ``"stopped"`` (nobody watches any more; the job runs on).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 __all__ = [
@@ -58,6 +59,9 @@ class ProgressEvent:
         What the server says it is doing, e.g. ``"queued"`` or ``"Generating export file..."``.
     job_id : str or None
         The export job, when there is one.
+    started_at : datetime or None
+        When the job started on the server (its ``created_at``), else when the server accepted
+        it; timers count from here.
     """
 
     phase: str
@@ -65,6 +69,7 @@ class ProgressEvent:
     total: float | None = None
     message: str = ""
     job_id: str | None = None
+    started_at: datetime | None = None
 
     @property
     def short_job_id(self) -> str | None:

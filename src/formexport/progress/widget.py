@@ -33,7 +33,7 @@ FINAL_STYLES = {"done": "success", "failed": "danger", "stopped": "warning"}
 
 
 def _detail(event: ProgressEvent) -> str:
-    """The text right of the bar: percent, amounts, the server's message and the job id."""
+    """The text right of the bar: percent, amounts, the server's message and the short job id."""
     if event.phase in FINAL_PHASES:
         return _final_detail(event)
     parts = []
@@ -48,7 +48,9 @@ def _detail(event: ProgressEvent) -> str:
     if event.message:
         parts.append(html.escape(event.message))
     if event.job_id:
-        parts.append(f"job <code>{html.escape(event.job_id)}</code>")
+        # The short id fits the line; the whole one shows on hover (and in logs and errors).
+        whole, short = html.escape(event.job_id), html.escape(event.short_job_id or "")
+        parts.append(f'job <code title="{whole}">{short}</code>')
     return " · ".join(parts)
 
 

@@ -142,3 +142,34 @@ def test_without_ipywidgets_a_front_end_gets_a_text_bar(
     assert "Download: 100%" in stderr
     assert "Read CSV: 100%" in stderr
     assert "HBox" not in stderr
+
+
+BACKGROUND = (
+    "import time\nimport formexport as fx\n\nfinished = []\n"
+    "fut = fx.start_export(2, progress='widget')\n"
+    "fut.add_done_callback(lambda f: finished.append(time.monotonic()))"
+)
+NEXT_CELL = "second_cell_done = time.monotonic()\nprint('export done:', fut.done())"
+COLLECT = (
+    "df = fut.result()\n"
+    "print(len(df), 'rows; after the second cell:', finished[0] > second_cell_done)"
+)
+
+
+def test_a_cell_runs_and_finishes_while_the_export_started_before_goes_on(
+    kernel_env: Sandbox,
+) -> None:
+    kernel_env.config.job_progression = "timed"  # a few seconds on the server
+    kernel_env.config.seconds_per_step = 0.3
+    book = _run_headless(BACKGROUND, NEXT_CELL, COLLECT)
+    start, following, collect = (cell.outputs for cell in book.cells)
+    assert _text(following) == "export done: False\n"
+    assert _text(collect) == "2500 rows; after the second cell: True\n"
+    views = [o for o in start if o["output_type"] == "display_data" and WIDGET_MIME in o.data]
+    assert len(views) == 1  # the bar stays under the cell that started the export
+    # Its text twin was kept current from the export's thread while later cells ran.
+    assert re.fullmatch(DONE_LINE, views[0].data["text/plain"])
+    assert not any(WIDGET_MIME in o.get("data", {}) for o in [*following, *collect])
+    state = book.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    bars = [m["state"] for m in state.values() if m["model_name"] == "FloatProgressModel"]
+    assert [(bar["value"], bar["bar_style"]) for bar in bars] == [(1.0, "success")]

@@ -341,11 +341,9 @@ def run_in_background(
 
 
 def _say_already_running(future: ExportFuture[Any]) -> None:
-    job_id = future._job_id()
     logger.warning(
-        "The same export of form %r is already running in this process%s: returning it "
-        "instead of starting a second one.",
+        "The same export of form %r is already running in this process: returning it instead "
+        "of starting a second one.",
         future.form,
-        f" (job {job_id})" if job_id else "",
     )
     future.progress.show_again()

@@ -21,6 +21,7 @@ from formexport.errors import InvalidArgumentError
 from formexport.futures import ExportFuture, run_in_background
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
+from formexport.jobs.output import Output
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.endpoints import FormRef, normalize_columns
 from formexport.progress.reporters import ProgressOption, make_reporter
@@ -234,48 +235,6 @@ def download_export(
         return job.download(path)
 
 
-@dataclass(frozen=True)
-class _Output:
-    """What a background export delivers: a DataFrame, a Parquet file or the CSV as served."""
-
-    to: Path | None
-    naming: str
-    dtype_backend: str
-    values: str
-
-    @classmethod
-    def checked(
-        cls, to: str | PathLike[str] | None, naming: str, dtype_backend: str, values: str
-    ) -> _Output:
-        check_options(naming=naming, dtype_backend=dtype_backend, values=values)
-        if to is None:
-            return cls(None, naming, dtype_backend, values)
-        path = Path(to).expanduser().absolute()
-        if path.suffix.lower() not in (".parquet", ".csv"):
-            raise InvalidArgumentError(
-                f"to={str(to)!r}: name a .parquet file (typed, as export_to_parquet writes) or "
-                "a .csv file (the export as served, as download_export saves); leave it out "
-                "for a DataFrame."
-            )
-        if dtype_backend != DEFAULT_DTYPE_BACKEND:
-            raise InvalidArgumentError("dtype_backend applies to DataFrames, not to files.")
-        if path.suffix.lower() == ".csv" and (naming, values) != ("name", "auto"):
-            raise InvalidArgumentError(
-                "naming and values apply to DataFrames and Parquet files; a .csv file is the "
-                "export as the server wrote it."
-            )
-        return cls(path, naming, dtype_backend, values)
-
-    def deliver(self, job: ExportJob) -> pd.DataFrame | Path:
-        if self.to is None:
-            return job.to_dataframe(
-                naming=self.naming, dtype_backend=self.dtype_backend, values=self.values
-            )
-        if self.to.suffix.lower() == ".parquet":
-            return job.to_parquet(self.to, naming=self.naming, values=self.values)
-        return job.download(self.to)
-
-
 def start_export(
     form: FormRef,
     *,
@@ -351,7 +310,7 @@ def start_export(
     >>> path = fx.start_export(123, to="events.parquet").result()  # doctest: +SKIP
     """
     since = time.monotonic()
-    output = _Output.checked(to, naming, dtype_backend, values)
+    output = Output.checked(to, naming, dtype_backend, values)
     settings = config.resolve_settings(token, base_url)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
     _checked_timeout(timeout)

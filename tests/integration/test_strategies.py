@@ -167,7 +167,7 @@ def test_a_failed_wait_closes_its_display(client: fx.Client, sandbox: Sandbox) -
         job.wait(progress=shown, timeout=0.1)
     assert (shown.closes, shown.after_close) == (1, [])
     assert shown.events[-1].phase == "failed"  # the display says why it ended
-    assert shown.events[-1].message == f"ExportTimeoutError: {raised.value}"
+    assert shown.events[-1].message == f"ExportTimeoutError: {raised.value.reason}"
 
 
 def test_reading_again_is_a_new_display(client: fx.Client, sandbox: Sandbox) -> None:

@@ -93,7 +93,8 @@ def test_the_final_line_says_what_was_delivered() -> None:
 def test_a_failure_line_names_the_error_and_the_job_once() -> None:
     error = ExportTimeoutError("Export job 5b0f3c9e-7d2a did not finish.", job_id="5b0f3c9e-7d2a")
     event = failure(error, job_id="5b0f3c9e-7d2a")
-    assert describe(event) == f"Failed · ExportTimeoutError: {error}"
+    said = "Failed · ExportTimeoutError: Export job 5b0f3c9e-7d2a did not finish."
+    assert describe(event) == said  # the re-attach hint comes with the error, where it is handled
     other = failure(ValueError("boom"), job_id="5b0f3c9e-7d2a")
     assert describe(other) == "Failed · ValueError: boom · job 5b0f3c9e"
 

@@ -169,5 +169,10 @@ def delivered(
 
 
 def failure(error: BaseException, *, job_id: str | None = None) -> ProgressEvent:
-    """The ``"failed"`` event for ``error``: its type and message."""
-    return ProgressEvent("failed", 0, None, f"{type(error).__name__}: {error}", job_id=job_id)
+    """The ``"failed"`` event for ``error``: its type and what happened.
+
+    An error that keeps its next step apart (``reason``) shows only what happened: the next
+    step depends on where the error is handled (Python, the command line) and comes with it.
+    """
+    said = getattr(error, "reason", None) or str(error)
+    return ProgressEvent("failed", 0, None, f"{type(error).__name__}: {said}", job_id=job_id)

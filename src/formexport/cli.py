@@ -133,6 +133,35 @@ def _json_default(value: Any) -> str:
     raise TypeError(type(value).__name__)
 
 
+def _describe(args: argparse.Namespace) -> int:
+    from formexport.describe import describe_form
+
+    book = describe_form(
+        args.form, columns=args.columns, naming=args.naming, base_url=args.base_url
+    )
+    if args.json:
+        print(json.dumps(book.to_dict(orient="records"), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    shown = book.drop(columns=["kind", "field_id"]).fillna("")
+    shown["options"] = [", ".join(options) for options in book["options"]]
+    shown["required"] = ["yes" if r is True else "" for r in book["required"]]
+    print(f"{book.attrs['title']} (form {book.attrs['form_id']}, {book.attrs['form_slug']})")
+    print(shown.to_string(index=False))
+    return EXIT_OK
+
+
+def _add_describe(commands: Any) -> None:
+    describe = commands.add_parser(
+        "describe", help="show the codebook of a form: each column, its field, type and options"
+    )
+    describe.add_argument("form", type=_form, help="form id or slug")
+    describe.add_argument("--json", action="store_true", help="print the codebook as JSON")
+    describe.add_argument("--columns", nargs="+", metavar="ID", help="field ids (default: all)")
+    describe.add_argument("--naming", choices=("name", "id"), default="name", help="column names")
+    describe.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
+    describe.set_defaults(handler=_describe)
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from formexport.sandbox import Sandbox
 
@@ -245,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print every field as JSON")
     status.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
     status.set_defaults(handler=_status)
+    _add_describe(commands)
 
     sandbox = commands.add_parser("sandbox", help="serve the OpnForm emulator on loopback")
     sandbox.add_argument("--port", type=int, default=0, help="port (default: any free one)")

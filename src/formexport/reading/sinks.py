@@ -76,8 +76,11 @@ def make_reader(
     """A reader for this export (from :func:`readable`): the column plan checked against its
     header. ``writer`` defaults to the one :func:`blocks.detect_writer` sees."""
     header = blocks.read_header(source)
-    if form is None or columns is None or not header:
+    if form is None or columns is None:
         plan = column_plan.text_plan(header)
+    elif not header:
+        # No submissions: the server writes no header, but the columns follow from the request.
+        plan = column_plan.plan_columns(form, columns)
     else:
         plan = column_plan.match_header(column_plan.plan_columns(form, columns), header)
     return TypedReader(
@@ -86,6 +89,7 @@ def make_reader(
         naming=naming,
         exact=exact,
         context=context,
+        empty=not header,
     )
 
 
@@ -98,14 +102,17 @@ def read_arrow(source: blocks.CsvSource | BinaryIO, reader: TypedReader) -> pa.T
         batches: list[pa.RecordBatch] = []
         reader.begin()
         try:
-            if reader.columns:
+            if reader.columns and not reader.empty:
                 for batch in blocks.iter_batches(source, len(reader.columns), block_size):
                     batches.append(reader.convert(batch))
         except (Restart, blocks.BlockTooSmall) as exc:
             block_size = _before_second_pass(source, exc, block_size)
             continue
         reader.finish()
-        return pa.Table.from_batches(batches, schema=reader.schema())
+        if not batches:
+            batches.append(reader.empty_batch())
+        # One dictionary for every block of a category column: the last, the longest.
+        return pa.Table.from_batches(batches, schema=reader.schema()).unify_dictionaries()
 
 
 def _before_second_pass(
@@ -148,14 +155,16 @@ def _write_once(
         count = len(reader.columns)
         # Typing each block is the slow stage: Arrow's read-ahead would only pile up blocks.
         batches = (
-            blocks.iter_batches(source, count, block_size, threads=False) if reader.columns else ()
+            blocks.iter_batches(source, count, block_size, threads=False)
+            if reader.columns and not reader.empty
+            else ()
         )
         for batch in batches:
             typed = reader.convert(batch)
             # The first block settles what blocks cannot tell in advance (a date's UTC offset).
             if writer is None:
-                target = parquet_schema(reader)
-                writer, group.metadata = pq.ParquetWriter(where, target), target.metadata
+                group.schema = parquet_schema(reader)
+                writer = pq.ParquetWriter(where, group.schema)
             group.add(typed, writer)
         if writer is None:
             writer = pq.ParquetWriter(where, parquet_schema(reader))
@@ -173,12 +182,12 @@ class _RowGroup:
     """
 
     def __init__(self) -> None:
-        self.metadata: Any = None
+        self.schema: Any = None
         self._batches: list[pa.RecordBatch] = []
         self._rows = 0
 
     def add(self, batch: pa.RecordBatch, writer: pq.ParquetWriter) -> None:
-        self._batches.append(batch.replace_schema_metadata(self.metadata))
+        self._batches.append(batch)
         self._rows += batch.num_rows
         if self._rows >= ROW_GROUP_ROWS:
             self.flush(writer)
@@ -186,22 +195,37 @@ class _RowGroup:
     def flush(self, writer: pq.ParquetWriter) -> None:
         import pyarrow as pa
 
-        if self._batches:
-            writer.write_table(pa.Table.from_batches(self._batches), row_group_size=self._rows)
+        if self._rows:
+            table = pa.Table.from_batches(self._batches).unify_dictionaries()
+            writer.write_table(table.cast(self.schema), row_group_size=self._rows)
         self._batches, self._rows = [], 0
 
 
 def parquet_schema(reader: TypedReader) -> pa.Schema:
-    """The reader's schema plus what pandas needs to rebuild the default DataFrame."""
+    """The reader's schema as Parquet holds it, plus what pandas needs to rebuild the default
+    DataFrame.
+
+    Dates without time are stored as midnight timestamps: ``pandas.read_parquet`` turns Parquet
+    dates into ``datetime.date`` objects, and timestamps into the ``datetime64`` column that
+    :func:`to_pandas` gives.
+    """
     import pyarrow as pa
 
     base = reader.schema()
+    fields = [f.with_type(_stored_type(f.type)) for f in base]
     empty = to_pandas(base.empty_table(), DEFAULT_DTYPE_BACKEND, {})
     pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
-    metadata = dict(base.metadata or {})
+    metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
     metadata[b"pandas"] = pandas_meta[b"pandas"]
     metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
-    return base.with_metadata(metadata)
+    return pa.schema(fields, metadata=metadata)
+
+
+def _stored_type(kind: pa.DataType) -> pa.DataType:
+    """The Arrow type a column has in pandas' default backend (dates become timestamps)."""
+    import pyarrow as pa
+
+    return pa.timestamp("us") if pa.types.is_date32(kind) else kind
 
 
 def _nullable_types() -> dict[Any, Any]:
@@ -218,12 +242,58 @@ def _nullable_types() -> dict[Any, Any]:
 
 
 def to_pandas(table: pa.Table, dtype_backend: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
-    """A DataFrame with nullable NumPy dtypes or Arrow-backed dtypes, ``attrs`` attached."""
+    """A DataFrame with nullable NumPy dtypes or Arrow-backed dtypes, ``attrs`` attached.
+
+    The default backend gives option fields as ``Categorical`` (the form's options first, in
+    order), lists as Python lists, and dates without time as ``datetime64[us]``.
+    """
     import pandas as pd
 
+    table = table.unify_dictionaries()
     if dtype_backend == "pyarrow":
         frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     else:
-        frame = table.to_pandas(types_mapper=_nullable_types().get)
+        frame = _nullable_frame(table)
     frame.attrs.update(attrs)
     return frame
+
+
+def _nullable_frame(table: pa.Table) -> pd.DataFrame:
+    import pyarrow as pa
+
+    dates = [i for i, f in enumerate(table.schema) if pa.types.is_date32(f.type)]
+    for index in dates:
+        field = table.schema.field(index)
+        table = table.set_column(
+            index, field.with_type(pa.timestamp("us")), table.column(index).cast(pa.timestamp("us"))
+        )
+    frame = table.to_pandas(types_mapper=_nullable_types().get)
+    for index, field in enumerate(table.schema):
+        if pa.types.is_list(field.type):
+            frame.isetitem(index, _python_lists(table.column(index), frame.index))
+    return frame
+
+
+def _python_lists(column: pa.ChunkedArray[Any], index: pd.Index) -> Any:
+    """A list column as plain Python lists of ``str`` (missing: ``None``).
+
+    Arrow gives each cell as a NumPy array; lists are what ``json.dumps`` and ``to_csv`` take.
+    The items are converted in one call, then sliced by the list offsets.
+    """
+    import numpy as np
+    import pandas as pd
+
+    cells: list[list[str] | None] = []
+    chunk: Any
+    for chunk in column.chunks:
+        items = chunk.values.to_numpy(zero_copy_only=False).tolist()
+        offsets = chunk.offsets.to_numpy()
+        lists: list[list[str] | None] = [
+            items[start:end]
+            for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)
+        ]
+        if chunk.null_count:
+            for missing in np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False)):
+                lists[missing] = None
+        cells += lists
+    return pd.Series(cells, index=index, dtype=object)

@@ -259,41 +259,20 @@ def to_pandas(table: pa.Table, dtype_backend: str, attrs: Mapping[str, Any]) -> 
 
 
 def _nullable_frame(table: pa.Table) -> pd.DataFrame:
+    import pandas as pd
     import pyarrow as pa
 
-    dates = [i for i, f in enumerate(table.schema) if pa.types.is_date32(f.type)]
-    for index in dates:
-        field = table.schema.field(index)
-        table = table.set_column(
-            index, field.with_type(pa.timestamp("us")), table.column(index).cast(pa.timestamp("us"))
-        )
-    frame = table.to_pandas(types_mapper=_nullable_types().get)
+    lists: dict[int, pa.ChunkedArray[Any]] = {}
     for index, field in enumerate(table.schema):
-        if pa.types.is_list(field.type):
-            frame.isetitem(index, _python_lists(table.column(index), frame.index))
+        if pa.types.is_date32(field.type):
+            dates = table.column(index).cast(pa.timestamp("us"))
+            table = table.set_column(index, field.with_type(dates.type), dates)
+        elif pa.types.is_list(field.type):
+            # Converted below, straight to Python lists (Arrow would make NumPy arrays).
+            lists[index] = table.column(index)
+            table = table.set_column(index, field.with_type(pa.null()), pa.nulls(len(table)))
+    frame = table.to_pandas(types_mapper=_nullable_types().get)
+    for index, column in lists.items():
+        # Lists are what json.dumps takes; to_pylist builds them in one call per column.
+        frame.isetitem(index, pd.Series(column.to_pylist(), dtype=object).to_numpy())
     return frame
-
-
-def _python_lists(column: pa.ChunkedArray[Any], index: pd.Index) -> Any:
-    """A list column as plain Python lists of ``str`` (missing: ``None``).
-
-    Arrow gives each cell as a NumPy array; lists are what ``json.dumps`` and ``to_csv`` take.
-    The items are converted in one call, then sliced by the list offsets.
-    """
-    import numpy as np
-    import pandas as pd
-
-    cells: list[list[str] | None] = []
-    chunk: Any
-    for chunk in column.chunks:
-        items = chunk.values.to_numpy(zero_copy_only=False).tolist()
-        offsets = chunk.offsets.to_numpy()
-        lists: list[list[str] | None] = [
-            items[start:end]
-            for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)
-        ]
-        if chunk.null_count:
-            for missing in np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False)):
-                lists[missing] = None
-        cells += lists
-    return pd.Series(cells, index=index, dtype=object)

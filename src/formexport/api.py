@@ -6,13 +6,14 @@ import time
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from formexport.client import Client
 from formexport.errors import InvalidArgumentError
 from formexport.jobs.export_job import CACHED, ExportJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.endpoints import FormRef
+from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption
 from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
 
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Columns = Mapping[str, bool] | Sequence[str]
+
+
+class _Chosen(TypedDict):
+    """Which submissions: ``since=`` and ``status=`` of the verbs."""
+
+    since: Since | None
+    status: str | None
 
 
 def _ready_job(
@@ -30,13 +38,16 @@ def _ready_job(
     timeout: float | None,
     cache: bool,
     max_age: MaxAge,
+    chosen: _Chosen,
 ) -> ExportJob:
     if timeout is not None and not timeout >= 0:
         raise InvalidArgumentError(f"timeout is a number of seconds >= 0 or None; got {timeout!r}.")
     # One budget for the whole export: the request (rate limits) and the wait.
     deadline = None if timeout is None else time.monotonic() + timeout
     use_cache = cache or max_age is not None
-    job = client.start_export(form, columns, cache=use_cache, max_age=max_age, timeout=timeout)
+    job = client.start_export(
+        form, columns, cache=use_cache, max_age=max_age, timeout=timeout, **chosen
+    )
     left = None if deadline is None else max(0.0, deadline - time.monotonic())
     job.wait(progress=progress, timeout=left)
     if use_cache and job.strategy != CACHED and job.request_key is not None:
@@ -57,6 +68,8 @@ def load_export(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    since: Since | None = None,
+    status: str | None = None,
 ) -> pd.DataFrame:
     """Export every submission of a form into a pandas DataFrame.
 
@@ -95,6 +108,14 @@ def load_export(
         ``+`` of phone numbers; ``"exact"`` reads the raw values from the JSON submissions
         list (one request per 100 submissions). ``"auto"`` does so for exports of up to 1000
         submissions and reads the CSV otherwise.
+    since : datetime, date or timedelta, optional
+        Only submissions created at or after this moment: ``timedelta(days=7)`` for the last
+        seven days, ``date(2026, 8, 1)`` from that day's midnight UTC, a datetime (naive means
+        UTC). The chosen ids are listed newest first (a recent window costs a request or two)
+        and exported by id. When none is chosen, the frame has no rows but every column.
+    status : {"completed", "partial", "all"}, optional
+        Only completed or only partial submissions (``None``, like ``"all"``: both, as the
+        server exports). Lists the chosen ids through the JSON submissions list.
 
     Returns
     -------
@@ -122,9 +143,10 @@ def load_export(
     >>> df = fx.load_export("contact-us-k3x9qa", progress="log")  # doctest: +SKIP
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
+    chosen = _Chosen(since=since, status=status)
     with (
         Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
+        _ready_job(client, form, columns, progress, timeout, cache, max_age, chosen) as job,
     ):
         return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
 
@@ -142,6 +164,8 @@ def export_to_parquet(
     max_age: MaxAge = None,
     naming: str = "name",
     values: str = "auto",
+    since: Since | None = None,
+    status: str | None = None,
 ) -> Path:
     """Export a form's submissions into a typed Parquet file; return its path.
 
@@ -151,9 +175,10 @@ def export_to_parquet(
     options; the schema metadata (key ``formexport``) records each column's field id and type.
     """
     check_options(naming=naming, values=values)
+    chosen = _Chosen(since=since, status=status)
     with (
         Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
+        _ready_job(client, form, columns, progress, timeout, cache, max_age, chosen) as job,
     ):
         return job.to_parquet(path, naming=naming, values=values)
 
@@ -169,14 +194,19 @@ def download_export(
     timeout: float | None = None,
     cache: bool = False,
     max_age: MaxAge = None,
+    since: Since | None = None,
+    status: str | None = None,
 ) -> Path:
     """Save a form's export as the server wrote it (CSV); return its path.
 
     Takes the same keywords as :func:`load_export`. When the server hides job status from
     tokens and the export runs in batches, the batches are joined into one CSV with one header.
+    When ``since``/``status`` choose no submission, the file is what the server writes for an
+    export without submissions (no header).
     """
+    chosen = _Chosen(since=since, status=status)
     with (
         Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
+        _ready_job(client, form, columns, progress, timeout, cache, max_age, chosen) as job,
     ):
         return job.download(path)

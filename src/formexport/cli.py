@@ -10,11 +10,12 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ def _export(args: argparse.Namespace) -> int:
         "timeout": args.timeout,
         "cache": args.cache,
         "max_age": args.max_age,
+        **_chosen_submissions(args),
     }
     if fmt == "parquet":
         written = api.export_to_parquet(
@@ -78,6 +80,43 @@ def _export(args: argparse.Namespace) -> int:
         written = api.download_export(args.form, output, **common)
     print(f"Wrote {written}")
     return EXIT_OK
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)$")
+_UNITS = {"w": "weeks", "d": "days", "h": "hours", "min": "minutes", "m": "minutes", "s": "seconds"}
+
+
+def _since(text: str) -> date | datetime | timedelta:
+    """``--since``: ``7d``, ``12h``, ``30min`` (back from now), or an ISO date or date-time."""
+    duration = _DURATION.match(text.strip())
+    if duration:
+        return timedelta(**{_UNITS[duration.group(2)]: float(duration.group(1))})
+    try:
+        if len(text.strip()) == 10:
+            return date.fromisoformat(text.strip())
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration (7d, 12h, 30min) or an ISO date or date-time, got {text!r}"
+        ) from None
+
+
+def _add_selection_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--since",
+        type=_since,
+        metavar="WHEN",
+        help="only submissions created since: 7d, 12h, 30min, 2026-08-01 or 2026-08-01T12:00Z",
+    )
+    command.add_argument(
+        "--status",
+        choices=("completed", "partial", "all"),
+        help="only completed or only partial submissions (default: all)",
+    )
+
+
+def _chosen_submissions(args: argparse.Namespace) -> dict[str, Any]:
+    return {"since": args.since, "status": args.status}
 
 
 def _export_all(args: argparse.Namespace) -> int:
@@ -245,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", action="store_true", help="keep the export on this machine and reuse it"
     )
     export.add_argument("--max-age", type=float, help="reuse a cached export younger than S s")
+    _add_selection_options(export)
     export.set_defaults(handler=_export)
 
     many = commands.add_parser(

@@ -159,8 +159,13 @@ class ExportJob:
         answer: CsvExport | AsyncExport,
         *,
         submission_ids: list[int] | None = None,
+        listed_values: ExactCollector | None = None,
     ) -> ExportJob:
-        """Wrap the server's answer to an export request."""
+        """Wrap the server's answer to an export request.
+
+        ``listed_values`` holds the raw values of the exported submissions when they were
+        listed to choose them (exact values, at no extra request).
+        """
         if isinstance(answer, AsyncExport):
             job = cls(
                 api,
@@ -172,7 +177,9 @@ class ExportJob:
             )
             job._accepted_at = time.monotonic()
             return job
-        return cls(api, form, columns, strategy=SYNC, csv=answer.content)
+        job = cls(api, form, columns, strategy=SYNC, csv=answer.content)
+        job._exact = listed_values.values() if listed_values is not None else None
+        return job
 
     @classmethod
     def attach(

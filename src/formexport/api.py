@@ -101,7 +101,8 @@ def load_export(
         Name field columns after the field (repeated names get ``.1``, ``.2``) or by field id.
     dtype_backend : {"numpy_nullable", "pyarrow"}
         ``"numpy_nullable"`` (the default: ``Int64``, ``Float64``, ``boolean``, ``string``,
-        timezone-aware ``datetime64``) or ``"pyarrow"`` (``pandas.ArrowDtype`` columns).
+        ``category`` in the form's order for select fields and ``status``, Python lists,
+        ``datetime64`` dates) or ``"pyarrow"`` (``pandas.ArrowDtype`` columns).
     values : {"auto", "csv", "exact"}
         Where field values come from. The server's synchronous writer (exports of up to 1000
         submissions, and batched exports) prints 0 and false as empty cells and drops the

@@ -71,7 +71,10 @@ class DateConverter(Converter):
             try:
                 return cast(day, self._type())
             except NotThisType as exc:
-                bad = next(v for v in values.to_pylist() if v is not None and v[:10] == exc.value)
+                bad = next(
+                    (v for v in values.to_pylist() if v is not None and v[:10] == exc.value),
+                    exc.value,
+                )
                 raise NotThisType(bad) from None
         require(values, pc.match_substring_regex(values, f"^{_DATETIME}$"))
         if self.tz is None:

@@ -9,8 +9,10 @@ file carries the pandas metadata of the default dtype backend and the ``DataFram
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -253,9 +255,27 @@ def to_pandas(table: pa.Table, dtype_backend: str, attrs: Mapping[str, Any]) -> 
     if dtype_backend == "pyarrow":
         frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     else:
-        frame = _nullable_frame(table)
+        with _collection_paused():
+            frame = _nullable_frame(table)
     frame.attrs.update(attrs)
     return frame
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while cells become Python objects.
+
+    Lists and matrix dicts are container objects: creating millions of them sets off full
+    collections that walk every object the process holds, which costs more than the
+    conversion itself. None of them can be part of a cycle.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _nullable_frame(table: pa.Table) -> pd.DataFrame:

@@ -36,10 +36,9 @@ def sandbox(_emulator: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[San
     # Poll fast: the emulator's jobs move in milliseconds, and the cadence is unit-tested.
     monkeypatch.setattr(config, "POLL_MIN_INTERVAL", 0.01)
     monkeypatch.setattr(config, "POLL_MAX_INTERVAL", 0.05)
-    # Retry as often as users get, without the real back-off pauses; only the waits a server
-    # asks for (Retry-After) stay real.
-    monkeypatch.setattr(config, "HTTP_BACKOFF_FACTOR", 0.001)
-    monkeypatch.setattr(config, "RESUME_BACKOFF", 0.001)
+    # Retry as often as users get, with no back-off pauses (the formula is unit-tested on a fake
+    # clock); only the waits a real server asks for (Retry-After) stay real.
+    monkeypatch.setattr(config, "HTTP_BACKOFF_FACTOR", 0.0)
     yield _emulator
     _emulator.faults.clear()
     _emulator.check()

@@ -24,6 +24,7 @@ from formexport._version import __version__
 from formexport.errors import (
     AuthenticationError,
     ConfigurationError,
+    ConnectionFailedError,
     ExportInterrupted,
     ExportTimeoutError,
     FormExportError,
@@ -43,6 +44,8 @@ def exit_code_for(error: BaseException) -> int:
     if isinstance(error, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if isinstance(error, (ConfigurationError, InvalidArgumentError, ValidationError)):
+        return EXIT_USAGE
+    if isinstance(error, ConnectionFailedError):  # no server at the base URL: configuration
         return EXIT_USAGE
     if isinstance(error, (AuthenticationError, PermissionDeniedError)):
         return EXIT_AUTH
@@ -70,6 +73,7 @@ def _export(args: argparse.Namespace) -> int:
         "timeout": args.timeout,
         "cache": args.cache,
         "max_age": args.max_age,
+        "reattach": not args.no_reattach,
         **_chosen_submissions(args),
     }
     if fmt == "parquet":
@@ -284,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", action="store_true", help="keep the export on this machine and reuse it"
     )
     export.add_argument("--max-age", type=float, help="reuse a cached export younger than S s")
+    export.add_argument(
+        "--no-reattach",
+        action="store_true",
+        help="always a fresh export, never this machine's unfinished job for the same request",
+    )
     _add_selection_options(export)
     export.set_defaults(handler=_export)
 

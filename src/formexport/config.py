@@ -50,11 +50,25 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 120.0
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
+
+# The retry policy (formexport.opnform.retry.RetryPolicy) takes its defaults from here.
+# Repeats of a request after a 5xx or a broken connection.
 HTTP_RETRIES = 5
+# Repeats when no connection could be made at all (refused, unknown host): a wrong URL or a
+# server that is down is not worth five rounds; three cover a server restarting (about 4 s).
+CONNECT_RETRIES = 3
+# Back-off before the n-th repeat: HTTP_BACKOFF_FACTOR * 2**(n-1) seconds (0.5, 1, 2, 4, 8),
+# at most BACKOFF_MAX, lengthened by up to BACKOFF_JITTER of itself so that clients that failed
+# together do not come back together.
 HTTP_BACKOFF_FACTOR = 0.5
-# A 429 is waited out for as long as its Retry-After says (at least this long), this many
-# times in a row before RateLimitError.
+BACKOFF_MAX = 30.0
+BACKOFF_JITTER = 0.2
+# A 429 is waited out for as long as its Retry-After says (at least MIN_RATE_LIMIT_WAIT, so a
+# "Retry-After: 0" does not spin), DEFAULT_RATE_LIMIT_WAIT when it says nothing (a Laravel
+# throttle window: the next request lands in a fresh one), this many times in a row before
+# RateLimitError.
 MIN_RATE_LIMIT_WAIT = 1.0
+DEFAULT_RATE_LIMIT_WAIT = 60.0
 RATE_LIMIT_RETRIES = 10
 
 # The docs ask clients to poll every 2-5 seconds.
@@ -65,9 +79,8 @@ POLL_INTERVAL_SHARE = 0.08
 POLL_JITTER = 0.1
 
 DOWNLOAD_CHUNK_SIZE = 1 << 20
+# Attempts after the first when a download is cut or fails; each waits the policy's back-off.
 DOWNLOAD_RESUMES = 5
-# Seconds before the n-th resume: RESUME_BACKOFF * 2**n.
-RESUME_BACKOFF = 0.5
 # Transport retries inside one download attempt; the resume loop covers the rest.
 DOWNLOAD_HTTP_RETRIES = 2
 # Seconds a cancelled download may take to notice before the reader stops waiting for it.

@@ -5,7 +5,8 @@ Catch :class:`FormExportError` to handle any of them. The tree::
     FormExportError
     ├── ConfigurationError            no token, or a base URL that cannot work
     ├── InvalidArgumentError          a bad argument, caught before anything is sent
-    ├── NetworkError                  the server could not be reached, even after retries
+    ├── NetworkError                  the connection failed or timed out, even after retries
+    │   └── ConnectionFailedError     no connection at all: unknown host, nothing listening, no TLS
     ├── APIError                      the OpnForm API answered with an error
     │   ├── AuthenticationError       401: token missing, wrong or revoked
     │   ├── PermissionDeniedError     403: token lacks an ability, or user not in the workspace
@@ -38,6 +39,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "ConfigurationError",
+    "ConnectionFailedError",
     "CsvFormatError",
     "DatasetError",
     "DownloadError",
@@ -73,7 +75,16 @@ class InvalidArgumentError(FormExportError, ValueError):
 
 
 class NetworkError(FormExportError):
-    """The server could not be reached (DNS, refused, reset, timed out), even after retries."""
+    """The server could not be reached (reset, cut, timed out), even after retries."""
+
+
+class ConnectionFailedError(NetworkError):
+    """No connection to the server could be made at all; the base URL is the usual suspect.
+
+    The host name is unknown, nothing listens on its port (a server that is down, a wrong
+    port), or the TLS handshake failed (an ``https://`` URL for a server that speaks plain
+    HTTP, a certificate that cannot be verified). The message names the host and port.
+    """
 
 
 class APIError(FormExportError):

@@ -91,8 +91,9 @@ def test_broken_json(sandbox: Sandbox) -> None:
 
 
 def test_server_down(sandbox: Sandbox) -> None:
-    with pytest.raises(fx.NetworkError, match="OPNFORM_API_BASE_URL"):
+    with pytest.raises(fx.ConnectionFailedError, match="OPNFORM_API_BASE_URL") as info:
         fx.load_export(1, token="t", base_url="http://127.0.0.1:9", progress=None)
+    assert "127.0.0.1:9 (connection refused)" in str(info.value)
 
 
 def test_failed_job_reports_the_server_reason(sandbox: Sandbox) -> None:

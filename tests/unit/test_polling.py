@@ -1,6 +1,7 @@
 import pytest
 
 from formexport.errors import (
+    ConnectionFailedError,
     ExportFailedError,
     ExportInterrupted,
     ExportTimeoutError,
@@ -8,20 +9,8 @@ from formexport.errors import (
 )
 from formexport.jobs.polling import JobWaiter, poll_interval
 from formexport.opnform.models import ExportStatus
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
+from formexport.opnform.retry import RetryPolicy
+from tests.fake_clock import FakeTime
 
 
 def waiter(states: list[ExportStatus | BaseException], fake: FakeTime) -> JobWaiter:
@@ -99,11 +88,50 @@ def test_timeout_names_job_and_explains_a_queue_without_worker() -> None:
     assert max(fake.sleeps) <= 5.0
 
 
-def test_rate_limited_status_waits_retry_after() -> None:
+def test_rate_limited_status_waits_retry_after_then_asks_at_once() -> None:
     fake = FakeTime()
     limited = RateLimitError("slow down", retry_after=7.0)
     assert waiter([limited, DONE], fake).wait() is DONE
-    assert fake.sleeps[0] == 7.0
+    assert fake.sleeps == [7.0]  # the server's wait, not a poll interval on top
+
+
+def test_rate_limited_status_without_retry_after_waits_the_policy_default() -> None:
+    fake = FakeTime()
+    limited = RateLimitError("slow down", retry_after=None)
+    assert waiter([HALF, limited, DONE], fake).wait(timeout=120) is DONE
+    assert fake.sleeps == [2.0, 60.0]
+
+
+def test_rate_limits_without_end_are_reported_after_the_policy_limit() -> None:
+    fake = FakeTime()
+    limited = RateLimitError("slow down", retry_after=1.0)
+    with pytest.raises(RateLimitError, match="11 times in a row"):
+        waiter([limited], fake).wait()
+    assert fake.sleeps == [1.0] * 10
+
+
+def test_a_server_restarting_mid_job_is_asked_again_after_the_backoff() -> None:
+    fake = FakeTime()
+    down = ConnectionFailedError("could not connect to h:80")
+    assert waiter([HALF, down, down, DONE], fake).wait() is DONE
+    assert fake.sleeps == [2.0, 0.5, 1.0]
+
+
+def test_a_server_that_stays_down_is_reported() -> None:
+    fake = FakeTime()
+    down = ConnectionFailedError("could not connect to h:80")
+    with pytest.raises(ConnectionFailedError):
+        waiter([HALF, down], fake).wait()
+    assert fake.sleeps == [2.0, 0.5, 1.0, 2.0, 4.0, 8.0]
+
+
+def test_the_waiter_takes_its_clock_and_sleep_from_the_policy() -> None:
+    fake = FakeTime()
+    statuses = iter([QUEUED, HALF, DONE])
+    rules = RetryPolicy(sleep=fake.sleep, clock=fake.clock, jitter=lambda: 0.5)
+    job = JobWaiter(lambda: next(statuses), job_id="job-1", retry=rules)
+    assert job.wait(timeout=60) is DONE
+    assert fake.sleeps == [pytest.approx(2.1), pytest.approx(2.1)]  # jitter lengthens only
 
 
 def test_rate_limit_beyond_the_deadline_is_raised() -> None:
@@ -118,8 +146,7 @@ def test_ctrl_c_names_the_job_left_running() -> None:
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    job = waiter([QUEUED], fake)
-    job._sleep = interrupted
+    job = JobWaiter(lambda: QUEUED, job_id="job-1", sleep=interrupted, clock=fake.clock)
     with pytest.raises(ExportInterrupted, match="job-1") as info:
         job.wait()
     assert info.value.job_id == "job-1"

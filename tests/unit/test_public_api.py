@@ -26,9 +26,10 @@ def test_pinned_signatures() -> None:
     params = inspect.signature(fx.load_export).parameters
     assert list(params)[:6] == ["form", "columns", "token", "base_url", "progress", "timeout"]
     assert list(params)[6:] == [
-        "cache", "max_age", "naming", "dtype_backend", "values", "since", "status",
+        "cache", "max_age", "reattach", "naming", "dtype_backend", "values", "since", "status",
     ]  # fmt: skip
     assert params["cache"].default is False
+    assert params["reattach"].default is True
     assert params["progress"].default == "auto"
     assert params["naming"].default == "name"
     assert params["dtype_backend"].default == "numpy_nullable"
@@ -38,6 +39,7 @@ def test_pinned_signatures() -> None:
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
     for verb in (fx.export_to_parquet, fx.download_export):
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
+        assert inspect.signature(verb).parameters["reattach"].default is True
     parquet = list(inspect.signature(fx.export_to_parquet).parameters)
     assert parquet[-4:] == ["naming", "values", "since", "status"]
     assert list(inspect.signature(fx.download_export).parameters)[-2:] == ["since", "status"]

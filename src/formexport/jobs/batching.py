@@ -4,6 +4,10 @@ OpnForm answers an export of at most 1000 chosen submissions at once, as CSV. Li
 submission ids through the JSON API and exporting them 1000 at a time therefore delivers any
 number of rows without ever starting a background job. The batches are joined into one CSV: the
 first batch's header (and byte-order mark) once, then every batch's rows.
+
+Since no job can come of a batch, a batch whose answer was lost (a 5xx, a cut connection) is
+simply sent again, and a 429 waited out against the deadline; both by
+:meth:`~formexport.opnform.endpoints.OpnFormAPI.post_export`, under the one retry policy.
 """
 
 from __future__ import annotations

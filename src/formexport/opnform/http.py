@@ -1,5 +1,8 @@
 """HTTP plumbing: sessions with retries, the token's origin rule, answers turned into errors.
 
+The transport retries are urllib3's, with the pauses of the one retry policy
+(:mod:`formexport.opnform.retry`); a 429 is never retried here (see :func:`transport_retries`).
+
 The token rule is exact: ``Authorization`` goes to the API's own scheme, host and port, and
 to nothing else — not to a signed file link on the same host, not after a redirect that
 changes any of the three, and ``.netrc`` never adds credentials of its own.
@@ -10,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from itertools import takewhile
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,7 +32,12 @@ from formexport.errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from formexport.opnform.retry import RetryPolicy
 from formexport.redaction import install_log_redaction, redact_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+    from urllib3.response import BaseHTTPResponse
 
 logger = logging.getLogger("formexport")
 
@@ -88,34 +97,70 @@ class Session(requests.Session):
             prepared_request.prepare_auth(self.auth)
 
 
-class _Retry(Retry):
+class PolicyRetry(Retry):
+    """urllib3's retry counting, with the back-off formula and the sleep of a :class:`RetryPolicy`.
+
+    urllib3 decides what may be retried and counts the attempts; the policy decides how long
+    each pause lasts and performs it, so transport retries follow the same formula as every
+    other retry and run on a test's fake clock.
+    """
+
     # urllib3 retries these whenever they carry Retry-After, whatever status_forcelist says;
     # without 429 here, a rate limit reaches the code that knows the caller's deadline.
     RETRY_AFTER_STATUS_CODES = frozenset({503})
 
+    def __init__(self, *args: Any, policy: RetryPolicy | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.policy = policy if policy is not None else RetryPolicy()
 
-def retry_policy(total: int | None = None) -> Retry:
+    def new(self, **kw: Any) -> Self:
+        """The next state of the count, with the same policy (urllib3 rebuilds it each retry)."""
+        kw.setdefault("policy", self.policy)
+        return super().new(**kw)
+
+    def get_backoff_time(self) -> float:
+        """The policy's back-off for the failures since the last redirect."""
+        return self.policy.backoff(self._failures_in_a_row())
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        """Pause before the next attempt: the back-off, or a 503's longer ``Retry-After``."""
+        retry_after = None
+        if response is not None and self.respect_retry_after_header:
+            retry_after = self.get_retry_after(response)
+        pause = self.policy.backoff(self._failures_in_a_row(), retry_after)
+        if pause > 0:
+            self.policy.sleep(pause)
+
+    def _failures_in_a_row(self) -> int:
+        # As urllib3 counts: the errors since the last redirect.
+        return len(list(takewhile(lambda h: h.redirect_location is None, reversed(self.history))))
+
+
+def transport_retries(policy: RetryPolicy, total: int | None = None) -> Retry:
     """urllib3 retries: GETs on connection errors and 5xx (honouring a 503's ``Retry-After``).
 
-    A 429 is returned as it is: the callers wait it out against their deadline.
+    A 429 is returned as it is: urllib3 would wait out whatever ``Retry-After`` says, up to
+    the caller's deadline or far beyond it; the callers wait it out against that deadline.
 
-    POSTs are retried only on connection errors that happen before the request is sent, so a
-    retry can never start a second export job.
+    POSTs are retried only when no connection could be made, so a retry can never start a
+    second export job. A connection that cannot be made at all is retried only
+    ``policy.connect_attempts`` times: a refused port is a wrong URL or a server that is down.
     """
     if total is None:
-        total = config.HTTP_RETRIES  # read now, so a changed setting applies
-    return _Retry(
+        total = policy.attempts
+    return PolicyRetry(
         total=total,
-        connect=total,
+        connect=min(total, policy.connect_attempts),
         read=total,
         status=total,
-        other=0,
-        backoff_factor=config.HTTP_BACKOFF_FACTOR,
-        backoff_jitter=0.2,
+        other=0,  # TLS failures among them: a handshake that failed once fails again
+        backoff_factor=policy.backoff_factor,
+        backoff_max=policy.backoff_max,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "HEAD"}),
         respect_retry_after_header=True,
         raise_on_status=False,
+        policy=policy,
     )
 
 
@@ -130,14 +175,17 @@ def _session(retries: Retry) -> requests.Session:
 
 
 def api_session(
-    settings: config.Settings, base: requests.Session | None = None
+    settings: config.Settings,
+    base: requests.Session | None = None,
+    *,
+    retry: RetryPolicy | None = None,
 ) -> requests.Session:
     """A session for the OpnForm API: JSON, retries, and the token for its origin only.
 
     ``base`` lends its network settings (proxies, certificates, headers, cookies); its own
     adapters and auth are not used, so the retries and the token rule always apply.
     """
-    session = _session(retry_policy())
+    session = _session(transport_retries(retry or RetryPolicy()))
     if base is not None:
         session.proxies.update(base.proxies)
         session.verify, session.cert = base.verify, base.cert
@@ -151,9 +199,11 @@ def api_session(
     return session
 
 
-def file_session() -> requests.Session:
+def file_session(retry: RetryPolicy | None = None) -> requests.Session:
     """A session for signed file links: never any credentials (S3 refuses a second auth)."""
-    session = _session(retry_policy(config.DOWNLOAD_HTTP_RETRIES))
+    session = _session(
+        transport_retries(retry or RetryPolicy(), total=config.DOWNLOAD_HTTP_RETRIES)
+    )
     session.auth = NoCredentials()
     return session
 
@@ -210,39 +260,51 @@ def raise_for_status(response: requests.Response, *, subject: str = "") -> None:
 
     ``subject`` names what was asked for (``"form 12"``) to make messages concrete.
     """
-    status = response.status_code
-    if status < 400:
+    if response.status_code < 400:
         return
     message, body = error_fields(response)
     where = f"{describe(response)}: " + (f"{subject}: " if subject else "")
     said = f" (server said: {message!r})" if message else ""
-    if status == 401:
-        raise AuthenticationError(
-            f"{where}OpnForm rejected the API token{said}. Check {config.TOKEN_ENV}: create a "
-            "personal access token in OpnForm under Settings → Access tokens.",
-            status_code=status,
-            message=message,
+    raise _api_error(response.status_code, where, said, message, body, response)
+
+
+_TOKEN_REJECTED = (
+    "OpnForm rejected the API token{said}. Check {token_env}: create a personal access token in "
+    "OpnForm under Settings → Access tokens."
+)
+_PERMISSION_DENIED = (
+    "permission denied{said}. The token needs the forms-read ability, and its user must be a "
+    "member of the form's workspace."
+)
+# Laravel's answer for a path it has no route for: the base URL is off.
+_NO_SUCH_ROUTE = (
+    " The server has no such route: check {base_url_env} (OpnForm cloud is "
+    "https://api.opnform.com, a self-hosted server's API is usually https://your-host/api)."
+)
+
+
+def _api_error(
+    status: int,
+    where: str,
+    said: str,
+    message: str,
+    body: Mapping[str, Any],
+    response: requests.Response,
+) -> APIError:
+    if status in (401, 403):
+        kind = AuthenticationError if status == 401 else PermissionDeniedError
+        text = (_TOKEN_REJECTED if status == 401 else _PERMISSION_DENIED).format(
+            said=said, token_env=config.TOKEN_ENV
         )
-    if status == 403:
-        raise PermissionDeniedError(
-            f"{where}permission denied{said}. The token needs the forms-read ability, and "
-            "its user must be a member of the form's workspace.",
-            status_code=status,
-            message=message,
-        )
+        return kind(where + text, status_code=status, message=message)
     if status == 404:
         hint = ""
         if message.startswith("The route ") or not body:
-            # Laravel's answer for a path it has no route for: the base URL is off.
-            hint = (
-                f" The server has no such route: check {config.BASE_URL_ENV} (OpnForm cloud is "
-                "https://api.opnform.com, a self-hosted server's API is usually "
-                "https://your-host/api)."
-            )
-        raise NotFoundError(f"{where}not found{said}.{hint}", status_code=status, message=message)
+            hint = _NO_SUCH_ROUTE.format(base_url_env=config.BASE_URL_ENV)
+        return NotFoundError(f"{where}not found{said}.{hint}", status_code=status, message=message)
     if status == 422:
         errors = body.get("errors")
-        raise ValidationError(
+        return ValidationError(
             f"{where}the server refused the request: {message or 'validation failed'}",
             message=message,
             errors=errors if isinstance(errors, Mapping) else None,
@@ -250,15 +312,13 @@ def raise_for_status(response: requests.Response, *, subject: str = "") -> None:
     if status == 429:
         wait = retry_after_seconds(response)
         hint = f" Retry in {wait:.0f} s." if wait is not None else ""
-        raise RateLimitError(
-            f"{where}rate limit reached{said}.{hint}",
-            message=message,
-            retry_after=wait,
+        return RateLimitError(
+            f"{where}rate limit reached{said}.{hint}", message=message, retry_after=wait
         )
     if status >= 500:
-        raise ServerError(
+        return ServerError(
             f"{where}the server failed with HTTP {status}{said} and retries did not help.",
             status_code=status,
             message=message,
         )
-    raise APIError(f"{where}HTTP {status}{said}.", status_code=status, message=message)
+    return APIError(f"{where}HTTP {status}{said}.", status_code=status, message=message)

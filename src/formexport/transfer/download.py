@@ -5,7 +5,8 @@ What can go wrong on the way, and what happens:
 * a cut body (reset, time-out, fewer bytes than announced) resumes with ``Range`` when the host
   answers ``206`` with the right ``Content-Range`` (and, when it sent a strong ``ETag``, the same
   one: ``If-Range`` asks for that), and starts over when it answers ``200``;
-* ``429`` and ``5xx`` answers are retried after their ``Retry-After`` (or a growing pause);
+* ``429`` answers are waited out as their ``Retry-After`` says, ``5xx`` answers and cuts are
+  retried after the retry policy's growing pause (see :mod:`formexport.opnform.retry`);
 * a host that announced fewer bytes than it has is caught by asking for the bytes after the end
   (``416`` confirms the end, ``206`` hands over the rest);
 * an HTML page (a proxy's login page) is refused, never saved as the export;
@@ -30,6 +31,7 @@ import requests
 from formexport import config
 from formexport.errors import DownloadError
 from formexport.opnform import http
+from formexport.opnform.retry import RetryPolicy
 from formexport.transfer.ranges import LinkExpired, ProgressCallback, Transfer
 from formexport.transfer.tee import Tee
 
@@ -143,6 +145,7 @@ def download_file(
     chunk_size: int = config.DOWNLOAD_CHUNK_SIZE,
     max_resumes: int = config.DOWNLOAD_RESUMES,
     tee: Tee | None = None,
+    retry: RetryPolicy | None = None,
 ) -> DownloadResult:
     """Download a signed link to ``dest`` without ever leaving a partial file there.
 
@@ -153,15 +156,17 @@ def download_file(
     DownloadError
         The transfer kept failing, or the host's answers do not add up.
 
-    ``tee`` also hands every byte to a reader in another thread while it arrives.
+    ``tee`` also hands every byte to a reader in another thread while it arrives. ``retry``
+    decides when to try again and how long to wait (the defaults of :mod:`formexport.config`).
     """
     check_not_expired(expires_at)
+    policy = retry if retry is not None else RetryPolicy()
     own_session = session is None
-    file_session = session or http.file_session()
+    file_session = session or http.file_session(policy)
     try:
         with atomic_destination(Path(dest)) as handle:
             target = tee.wrap(handle) if tee is not None else handle
-            transfer = Transfer(url, target, file_session, on_progress, chunk_size)
+            transfer = Transfer(url, target, file_session, on_progress, chunk_size, policy)
             transfer.run(max_resumes)
         return DownloadResult(Path(dest), transfer.received, transfer.digest.hexdigest())
     finally:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
 from collections.abc import Callable
 from typing import BinaryIO
 
 import requests
 import urllib3
 
-from formexport import config
 from formexport.errors import DownloadError
 from formexport.opnform import http
+from formexport.opnform.retry import RetryPolicy
 from formexport.redaction import redact_url, scrub_exception
 
 logger = logging.getLogger("formexport")
@@ -33,8 +32,8 @@ _INTERRUPTIONS = (
     urllib3.exceptions.HTTPError,
 )
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-# Answers worth another attempt: the host is busy or briefly failing.
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Answers worth another attempt: the host is briefly failing (429 has its own rule).
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _SMALL_BODY = 64 * 1024
 
 
@@ -49,10 +48,18 @@ class _Again(Exception):
 
 
 class _Transient(_Again):
-    """A busy or failing host (429, 5xx)."""
+    """A failing host (5xx)."""
 
     def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status}")
+        self.retry_after = retry_after
+
+
+class _RateLimited(Exception):
+    """429: the host asks to wait ``retry_after`` seconds (or says nothing)."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__("HTTP 429")
         self.retry_after = retry_after
 
 
@@ -64,7 +71,11 @@ ProgressCallback = Callable[[int, int | None], None]
 
 
 class Transfer:
-    """One file transfer with its resume state."""
+    """One file transfer with its resume state.
+
+    ``retry`` decides the pauses: a 429 waits what its ``Retry-After`` says (the policy's
+    rate-limit rule, not counted as a failure), any other failure the policy's back-off.
+    """
 
     def __init__(
         self,
@@ -73,12 +84,14 @@ class Transfer:
         session: requests.Session,
         on_progress: ProgressCallback,
         chunk_size: int,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.url = url
         self.handle = handle
         self.session = session
         self.on_progress = on_progress
         self.chunk_size = chunk_size
+        self.retry = retry if retry is not None else RetryPolicy()
         self.received = 0
         self.total: int | None = None
         self.end_confirmed = False
@@ -86,38 +99,48 @@ class Transfer:
         self.digest = hashlib.sha256()
 
     def run(self, max_resumes: int) -> None:
-        failures = 0
+        """Transfer until every byte is there; ``max_resumes`` failed attempts after the first."""
+        failures = refused = 0
         while True:
-            wait: float | None = None
             try:
                 if self._attempt() and self._at_end():
                     return
                 cause: Exception | None = None
-            except _INTERRUPTIONS as exc:
+            except _RateLimited as exc:
+                refused += 1
+                self.retry.wait_out_rate_limit(
+                    exc.retry_after, refused=refused, subject="The export file's host"
+                )
+                continue
+            except (*_INTERRUPTIONS, _Again) as exc:
                 cause = exc
-            except _Again as exc:
-                cause, wait = exc, exc.retry_after
             except requests.RequestException as exc:
                 raise DownloadError(
                     f"Downloading {redact_url(self.url)} failed ({type(exc).__name__}); the "
                     "link may be malformed. Start a new export."
                 ) from scrub_exception(exc)
-            failures += 1
-            reason = str(cause) if isinstance(cause, _Again) else type(cause).__name__
-            reason = reason if cause else "body shorter than announced"
-            if failures > max_resumes:
-                raise DownloadError(
-                    f"Downloading {redact_url(self.url)} failed {failures} times ({reason}) "
-                    f"after {self.received} bytes; giving up."
-                ) from (scrub_exception(cause) if cause else None)
-            pause = max(config.RESUME_BACKOFF * 2 ** (failures - 1), wait or 0.0)
-            logger.info(
-                "Download interrupted after %d bytes (%s); resuming in %.1f s",
-                self.received,
-                reason,
-                pause,
-            )
-            time.sleep(pause)
+            refused, failures = 0, failures + 1
+            self._pause_or_give_up(cause, failures, max_resumes)
+
+    def _pause_or_give_up(self, cause: Exception | None, failures: int, max_resumes: int) -> None:
+        if isinstance(cause, _Again):
+            reason, retry_after = str(cause), cause.retry_after
+        else:
+            reason = type(cause).__name__ if cause else "body shorter than announced"
+            retry_after = None
+        if failures > max_resumes:
+            raise DownloadError(
+                f"Downloading {redact_url(self.url)} failed {failures} times ({reason}) "
+                f"after {self.received} bytes; giving up."
+            ) from (scrub_exception(cause) if cause else None)
+        pause = self.retry.backoff(failures, retry_after)
+        logger.info(
+            "Download interrupted after %d bytes (%s); resuming in %.1f s",
+            self.received,
+            reason,
+            pause,
+        )
+        self.retry.sleep(pause)
 
     def _get_from_here(self) -> requests.Response:
         headers = {"Accept-Encoding": "identity"}
@@ -187,6 +210,8 @@ class Transfer:
                 f"The file host refused the export link with HTTP {status}: it has expired or "
                 "the file is gone."
             )
+        if status == 429:
+            raise _RateLimited(http.retry_after_seconds(response))
         if status in TRANSIENT_STATUSES:
             raise _Transient(status, http.retry_after_seconds(response))
         if status in (200, 206) and "html" in response.headers.get("Content-Type", "").lower():

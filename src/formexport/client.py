@@ -17,18 +17,13 @@ from formexport.jobs.background import BackgroundJob
 from formexport.jobs.batched_export import BatchedExport
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
+from formexport.jobs.nothing_chosen import NothingChosen
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.local.folder import request_key
 from formexport.local.job_records import JobRecord, JobRecords
-from formexport.opnform.endpoints import (
-    AsyncExport,
-    CsvExport,
-    FormRef,
-    OpnFormAPI,
-    normalize_columns,
-)
+from formexport.opnform.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
-from formexport.opnform.selection import NO_SUBMISSIONS_CSV, Selection, Since, select_ids
+from formexport.opnform.selection import Selection, Since, select_ids
 from formexport.opnform.submissions import ExactCollector
 
 logger = logging.getLogger("formexport")
@@ -179,8 +174,7 @@ class Client:
         if selection is not None:
             ids, listed = self._select(info, selection)
             if not ids:
-                empty = CsvExport(NO_SUBMISSIONS_CSV)
-                return ExportJob.from_answer(self.api, info, chosen, empty, listed_values=listed)
+                return ExportJob(self.api, info, chosen, NothingChosen(info.id))
         key = request_key(self.base_url, info.id, chosen, ids)
         job = None
         if cache or max_age is not None:

@@ -81,6 +81,9 @@ def test_nothing_since_gives_every_column_and_no_export(sandbox: Sandbox, tmp_pa
     assert list(empty.columns) == list(full.columns)
     assert empty.dtypes.astype(str).tolist() == full.dtypes.astype(str).tolist()
     assert not exports(sandbox)
+    with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
+        job = client.start_export(1, since=timedelta(minutes=5))
+        assert "no submission matched" in job._repr_html_()
     csv = fx.download_export(
         1, tmp_path / "none.csv", since=timedelta(minutes=5), **kwargs(sandbox)
     )

@@ -24,8 +24,6 @@ logger = logging.getLogger("formexport")
 
 #: ``status=`` values: the server's own filter of its submissions list.
 STATUSES = ("completed", "partial", "all")
-#: What OpnForm's synchronous writer sends for an export without submissions (no header).
-NO_SUBMISSIONS_CSV = b'\xef\xbb\xbf""\n'
 
 Since = date | datetime | timedelta
 

@@ -25,6 +25,7 @@ from formexport.errors import (
     ExportJobNotFoundError,
     ExportTimeoutError,
     FormExportError,
+    FormNotFoundError,
     InvalidArgumentError,
     NetworkError,
     NotFoundError,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
     from formexport.describe import describe_form
+    from formexport.forms import list_forms
     from formexport.jobs.export_job import ExportJob
     from formexport.local.export_cache import cache_dir, clear_cache
     from formexport.opnform.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
@@ -72,6 +74,7 @@ _LAZY = {
     "download_export": "formexport.api",
     "export_forms": "formexport.dataset.export_forms",
     "export_to_parquet": "formexport.api",
+    "list_forms": "formexport.forms",
     "load_export": "formexport.api",
 }
 
@@ -111,6 +114,7 @@ __all__ = [
     "FormExportError",
     "FormField",
     "FormInfo",
+    "FormNotFoundError",
     "FormRecord",
     "FormSummary",
     "InvalidArgumentError",
@@ -135,5 +139,6 @@ __all__ = [
     "download_export",
     "export_forms",
     "export_to_parquet",
+    "list_forms",
     "load_export",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from formexport import config
@@ -117,14 +118,34 @@ class BackgroundJob(ExportStrategy):
         def report(status: ExportStatus) -> None:
             self.status = status
             message = status_message(status)
-            progress.update(ProgressEvent("export", status.progress, 100, message, job_id=job_id))
+            started = self._started(status)
+            progress.update(
+                ProgressEvent(
+                    "export", status.progress, 100, message, job_id=job_id, started_at=started
+                )
+            )
 
+        if self._accepted_at is not None and self.status is None:
+            # Shown at once, not at the first poll: the job was just accepted, so it is queued.
+            started = self._started(None)
+            progress.update(
+                ProgressEvent("export", 0, 100, JobState.QUEUED, job_id=job_id, started_at=started)
+            )
         return JobWaiter(
             lambda: self._api.get_export_status(self.form_id, job_id),
             job_id=job_id,
+            form_id=self.form_id,
             on_status=report,
             first_poll_at=first_poll_at,
         )
+
+    def _started(self, status: ExportStatus | None) -> datetime | None:
+        """When the job started: the server's ``created_at``, else when it was accepted."""
+        if status is not None and status.created_at is not None:
+            return status.created_at
+        if self._accepted_at is None:
+            return None
+        return datetime.now(timezone.utc) - timedelta(seconds=time.monotonic() - self._accepted_at)
 
     def can_stream(self) -> bool:
         return self.local_copy() is None

@@ -220,3 +220,6 @@ def test_cli_since_and_status(
         main(["export", "2", "-o", str(out), "--since", "soon"])
     assert refused.value.code == 2
     assert "expected a duration" in capsys.readouterr().err
+    # A job picked up by id is exported as it was started: --since cannot narrow it.
+    assert main(["export", "2", "-o", str(out), "--job", "x", "--since", "1h"]) == 2
+    assert "--since" in capsys.readouterr().err

@@ -181,13 +181,21 @@ class OpnFormAPI:
         return FormInfo.from_json(body)
 
     def submissions_page(
-        self, form: FormRef, page: int, per_page: int = config.SUBMISSIONS_PAGE_SIZE
+        self,
+        form: FormRef,
+        page: int,
+        per_page: int = config.SUBMISSIONS_PAGE_SIZE,
+        *,
+        status: str = "all",
     ) -> SubmissionsPage:
-        """``GET /open/forms/{form}/submissions``: one page of submission ids, newest first."""
+        """``GET /open/forms/{form}/submissions``: one page of submission ids, newest first.
+
+        ``status`` is the server's filter: ``"completed"``, ``"partial"`` or ``"all"``.
+        """
         body = self._get_json(
             f"/open/forms/{form_path(form)}/submissions",
             subject=f"submissions of form {form!r}",
-            params={"page": page, "per_page": per_page, "status": "all"},
+            params={"page": page, "per_page": per_page, "status": status},
         )
         try:
             items = tuple(body["data"])

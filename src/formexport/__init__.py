@@ -1,11 +1,14 @@
 """formexport: OpnForm submissions into pandas and Parquet.
 
 >>> import formexport as fx
->>> df = fx.load_export(123)   # doctest: +SKIP
+>>> df = fx.load_export(1)      # the form's id, or its slug
+>>> df.shape
+(250, 13)
 
 The token comes from ``OPNFORM_API_TOKEN`` and the server from ``OPNFORM_API_BASE_URL``
 (default ``https://api.opnform.com``). :mod:`formexport.sandbox` is a local OpnForm emulator
-for demos and offline tests.
+for demos and offline tests; the examples in formexport's docstrings run against it (its demo
+form 1 holds 250 submissions, form 2 holds 2500).
 """
 
 from typing import TYPE_CHECKING, Any

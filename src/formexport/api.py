@@ -162,8 +162,15 @@ def load_export(
     Examples
     --------
     >>> import formexport as fx
-    >>> df = fx.load_export(123)                        # doctest: +SKIP
-    >>> df = fx.load_export("contact-us-k3x9qa", progress="log")  # doctest: +SKIP
+    >>> df = fx.load_export(1)
+    >>> df[["Name", "Rating", "Subscribe", "created_at"]].dtypes
+    Name                       string
+    Rating                      Int64
+    Subscribe                 boolean
+    created_at    datetime64[us, UTC]
+    dtype: object
+    >>> fx.load_export("customer-feedback-8tc53r", columns=["Name", "Rating"]).columns.tolist()
+    ['id', 'submission_id', 'Name', 'Rating']
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
     request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
@@ -194,6 +201,18 @@ def export_to_parquet(
     converted block by block, so memory stays flat however large the export; the file appears
     only once complete. ``pandas.read_parquet(path)`` equals ``load_export`` with the same
     options; the schema metadata (key ``formexport``) records each column's field id and type.
+
+    Examples
+    --------
+    >>> import formexport as fx
+    >>> import pandas as pd
+    >>> path = fx.export_to_parquet(2, "events.parquet")
+    >>> pd.read_parquet(path)["Ticket type"].value_counts()
+    Ticket type
+    VIP         878
+    Student     824
+    Standard    798
+    Name: count, dtype: int64
     """
     check_options(naming=naming, values=values)
     request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
@@ -222,6 +241,13 @@ def download_export(
     tokens and the export runs in batches, the batches are joined into one CSV with one header.
     When ``since``/``status`` choose no submission, the file is what the server writes for an
     export without submissions (no header).
+
+    Examples
+    --------
+    >>> import formexport as fx
+    >>> path = fx.download_export(1, "feedback.csv", columns=["Name", "Rating"])
+    >>> path.read_text(encoding="utf-8-sig").splitlines()[:2]
+    ['"id","Name","Rating"', '"oZz","Ravi Patel","1"']
     """
     request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
     with Client(token, base_url) as client, _ready_job(client, request) as job:

@@ -52,9 +52,12 @@ class Client:
 
     Examples
     --------
-    >>> with fx.Client() as client:                     # doctest: +SKIP
-    ...     job = client.start_export("contact-us-k3x9qa")
-    ...     df = job.to_dataframe()
+    >>> import formexport as fx
+    >>> with fx.Client() as client:
+    ...     form = client.get_form("customer-feedback-8tc53r")
+    ...     df = client.start_export(form.id, columns=["Email"]).to_dataframe()
+    >>> form.title, df.columns.tolist()
+    ('Customer feedback', ['id', 'submission_id', 'Email'])
     """
 
     def __init__(

@@ -49,8 +49,11 @@ def describe_form(
     Examples
     --------
     >>> import formexport as fx
-    >>> book = fx.describe_form(123)                    # doctest: +SKIP
-    >>> book.loc[book["type"] == "category", ["column", "options"]]  # doctest: +SKIP
+    >>> book = fx.describe_form(2)
+    >>> book.loc[book["type"] == "category", ["column", "options"]]
+             column                   options
+    5   Ticket type  [Standard, VIP, Student]
+    14       status  [Completed, In Progress]
     """
     check_options(naming=naming)
     if columns is not None:

@@ -71,9 +71,13 @@ class ExportJob:
 
     Examples
     --------
-    >>> job = client.start_export(123)                  # doctest: +SKIP
-    >>> job.wait(progress="log", timeout=600)            # doctest: +SKIP
-    >>> df = job.to_dataframe()                          # doctest: +SKIP
+    >>> import formexport as fx
+    >>> with fx.Client() as client:
+    ...     job = client.start_export(2)
+    ...     status = job.wait(timeout=600)
+    ...     df = job.to_dataframe()
+    >>> status.status, df.shape
+    ('completed', (2500, 15))
     """
 
     def __init__(

@@ -46,6 +46,7 @@ class ArrivalFeed:
         self.every, self.count = float(every), count
         self._add = add
         self._ids: list[int] = []
+        self._times: list[float] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sandbox-arrivals", daemon=True)
@@ -64,6 +65,7 @@ class ArrivalFeed:
                 return
             with self._lock:
                 self._ids.append(submission_id)
+                self._times.append(time.monotonic())
             arrived += 1
 
     @property
@@ -76,6 +78,13 @@ class ArrivalFeed:
         """Ids of the submissions added so far, oldest first."""
         with self._lock:
             return list(self._ids)
+
+    @property
+    def times(self) -> list[float]:
+        """When each arrived, as :func:`time.monotonic` seconds (``RecordedRequest.at``'s
+        clock: the request log shows which requests they fell between)."""
+        with self._lock:
+            return list(self._times)
 
     def stop(self) -> list[int]:
         """Stop adding (waits for an arrival under way); return every id added."""

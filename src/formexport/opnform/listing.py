@@ -23,9 +23,11 @@ Pages are read in order, 100 at a time, and each seam between what was read (dow
 
 ``page`` and ``per_page`` only reach offsets that are multiples of ``per_page``; such a page is
 the one of any size up to 100 that starts at or before the newest row above the frontier's
-second and reaches furthest. When a page ends inside a second that it holds several rows of (a
-busy form), the next page overlaps it that way at once. Every id is yielded once; rows that
-arrive after the first page never are, as they sort above it.
+second and reaches furthest. Once submissions are seen arriving, and wherever a page ends inside
+a second it holds several rows of (a busy form), the next page overlaps it that way at once:
+about 87 new rows a request instead of 100, and no page read twice. A form that does not change
+costs one request per 100 rows, as before. Every id is yielded once; rows that arrive after the
+first page never are, as they sort above it.
 
 Guarantee: every submission that existed when the listing began and was not deleted before it
 was read is yielded exactly once, whatever arrives or changes order meanwhile. Deletions are
@@ -104,6 +106,7 @@ def list_submissions(
     offset, size = 0, page_size
     last: _Read | None = None  # the last page whose seam checked out
     retries = 0
+    arriving = False
     while True:
         page = fetch(offset // size + 1, size)
         read = _Read(offset, size, [_listed(item) for item in page.items], page.total)
@@ -118,9 +121,9 @@ def list_submissions(
                 yield row
         if len(read.rows) < size:
             return  # the end of the list
-        # Submissions are arriving: a page read in order would most likely start inside the
-        # last page's final second and have to be read again, so overlap it at once.
-        arriving = last is not None and read.total > last.total
+        # Once submissions arrive, a page read in order often starts inside the last page's
+        # final second and has to be read again: from then on, overlap each page at once.
+        arriving = arriving or (last is not None and read.total > last.total)
         last = read
         offset, size = read.following(page_size, overlap=arriving)
 

@@ -94,6 +94,7 @@ def _export_all(args: argparse.Namespace) -> int:
             storage_options=dict(args.storage_option or []),
             incremental=args.incremental,
             full_refresh=args.full_refresh,
+            mirror_deletions=args.mirror_deletions,
             base_url=args.base_url,
             progress=None if args.no_progress else "auto",
             timeout=args.timeout,
@@ -106,6 +107,15 @@ def _export_all(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     rows = sum(r.rows for r in manifest.forms.values())
     print(f"Wrote {len(manifest.forms)} forms ({rows} new rows) to {args.output}")
+    kept = sum(r.rows_gone_upstream for r in manifest.forms.values())
+    dropped = sum(r.rows_dropped for r in manifest.forms.values())
+    if kept:
+        print(
+            f"Kept {kept} rows whose submissions the server no longer has "
+            "(--mirror-deletions drops them)"
+        )
+    if dropped:
+        print(f"Dropped {dropped} rows whose submissions the server no longer has")
     return EXIT_OK
 
 
@@ -229,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument("--forms", type=_form, nargs="+", metavar="FORM", help="only these forms")
     many.add_argument("--incremental", action="store_true", help="only submissions added since")
     many.add_argument("--full-refresh", action="store_true", help="re-export every form in full")
+    many.add_argument(
+        "--mirror-deletions",
+        action="store_true",
+        help="on full exports, drop rows whose submissions the server deleted (default: keep)",
+    )
     many.add_argument(
         "--storage-option",
         type=_key_value,

@@ -25,8 +25,7 @@ import requests
 
 import formexport as fx
 from formexport.reading.ids import decode
-from formexport.sandbox import Sandbox
-from formexport.sandbox.backend.traffic import ArrivalFeed
+from formexport.sandbox import ArrivalFeed, Sandbox
 
 FIELDS = [{"type": "text", "name": "Name"}, {"type": "number", "name": "Score"}]
 
@@ -86,8 +85,15 @@ def _check(sandbox: Sandbox, busy: Busy, feed: ArrivalFeed, exported: list[int])
 def test_load_export_returns_every_submission_once_while_more_arrive(
     sandbox: Sandbox, busy: Busy, arrivals: ArrivalFeed
 ) -> None:
-    df = fx.load_export(busy.form_id, token=sandbox.token, base_url=sandbox.base_url)
+    events: list[fx.ProgressEvent] = []
+    df = fx.load_export(
+        busy.form_id, token=sandbox.token, base_url=sandbox.base_url, progress=events.append
+    )
     _check(sandbox, busy, arrivals, df["submission_id"].tolist())
+    # Progress counts the rows against a total that grows with the arrivals exported too.
+    batches = [e for e in events if e.phase == "batches"]
+    assert all(e.total is not None and e.completed <= e.total for e in batches)
+    assert batches[-1].completed == len(df)
     # What arrived and was exported is whole: its exact values, from the same listing.
     stored = _json_list(sandbox, busy.form_id)
     newcomers = df[df["submission_id"].isin(set(arrivals.ids))]

@@ -143,3 +143,26 @@ def test_full_refresh_keeps_rows_the_server_deleted_unless_asked_to_mirror(
     assert sorted(_dataset_ids(tmp_path, 1)) == sorted(_server_ids(sandbox, 1))
     assert (mirrored.rows_gone_upstream, mirrored.rows_dropped) == (0, deleted)
     assert len(list(tmp_path.rglob("*.parquet"))) == 1
+
+
+def test_command_line_says_how_many_rows_are_kept_or_dropped(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from formexport.cli import main
+
+    monkeypatch.setenv("OPNFORM_API_TOKEN", sandbox.token)
+    monkeypatch.setenv("OPNFORM_API_BASE_URL", sandbox.base_url)
+    command = ["export-all", "1", "--forms", "1", "-o", str(tmp_path), "--no-progress"]
+    assert main(command) == 0
+    sandbox.delete_submissions(1, [3, 4, 5])
+    capsys.readouterr()
+    assert main([*command, "--full-refresh"]) == 0
+    out = capsys.readouterr().out
+    assert "Kept 3 rows whose submissions the server no longer has" in out
+    assert len(_dataset_ids(tmp_path, 1)) == 250
+    assert main([*command, "--full-refresh", "--mirror-deletions"]) == 0
+    assert "Dropped 3 rows whose submissions the server no longer has" in capsys.readouterr().out
+    assert len(_dataset_ids(tmp_path, 1)) == 247

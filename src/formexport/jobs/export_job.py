@@ -347,7 +347,9 @@ class ExportJob:
         total = self._total
 
         def report(rows: int) -> None:
-            self._reporter.update(ProgressEvent("batches", rows, total))
+            # The count was taken before the listing: submissions arriving since may be in too.
+            expected = None if total is None else max(total, rows)
+            self._reporter.update(ProgressEvent("batches", rows, expected))
 
         report(0)
         with atomic_destination(path) as out:

@@ -1,32 +1,46 @@
 # One verb per job. Each target creates .venv on first use, so a fresh clone needs only `make demo`
-# or `make test`.
+# or `make test`. One virtualenv serves both: `make demo` installs the library alone (a minute at
+# most on a fresh clone), the other targets add the development tools on top.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+LIB_STAMP := $(VENV)/.installed-lib
+DEV_STAMP := $(VENV)/.installed-dev
+# The demo writes its files here (kept for the user to open).
+DEMO_DIR ?= formexport-demo
 
 .PHONY: help install demo test lint typecheck pytest notebooks bench format clean system-tools
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,notebook]'
-	touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-install: $(STAMP)  ## create .venv and install formexport with its dev tools
+# The library and what it imports at run time: all the demo needs.
+$(LIB_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
 
-demo: $(STAMP)  ## export the demo forms from the built-in OpnForm emulator
-	$(BIN)/formexport demo
+# The development stack (test runners, type checker, Jupyter, browsers' driver...) on top; it
+# includes the library, so both stamps are fresh afterwards.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[dev,notebook]'
+	touch $@ $(LIB_STAMP)
 
-lint: $(STAMP)  ## ruff check, format check and the import contracts (layers, no cycles)
+install: $(DEV_STAMP)  ## create .venv and install formexport with its dev tools
+
+demo: $(LIB_STAMP)  ## export the demo forms from the built-in OpnForm emulator (library only)
+	$(BIN)/formexport demo --output-dir $(DEMO_DIR)
+
+lint: $(DEV_STAMP)  ## ruff check, format check and the import contracts (layers, no cycles)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 
-typecheck: $(STAMP)  ## mypy --strict on src/
+typecheck: $(DEV_STAMP)  ## mypy --strict on src/
 	$(BIN)/mypy
 
 # Tests that drive Debian programs (Chromium for JupyterLab, PHP's own fputcsv as an oracle) get
@@ -46,7 +60,7 @@ system-tools:  ## install the Debian programs the tests drive, when root and apt
 		echo "Not installing$$missing (needs root and apt-get): those tests will skip"; \
 	fi
 
-pytest: $(STAMP) system-tools  ## the test suite
+pytest: $(DEV_STAMP) system-tools  ## the test suite
 	$(BIN)/pytest
 
 # The notebooks run against the built-in emulator (FORMEXPORT_DEMO=1), never a developer's server,
@@ -54,19 +68,19 @@ pytest: $(STAMP) system-tools  ## the test suite
 NBVAL_ENV := env -u OPNFORM_API_TOKEN -u OPNFORM_API_BASE_URL -u FORMEXPORT_PROGRESS \
 	FORMEXPORT_DEMO=1 JUPYTER_PLATFORM_DIRS=1
 
-notebooks: $(STAMP)  ## run notebooks/ and compare their stored outputs (nbval)
+notebooks: $(DEV_STAMP)  ## run notebooks/ and compare their stored outputs (nbval)
 	tmp=$$(mktemp -d) && $(NBVAL_ENV) FORMEXPORT_CACHE_DIR=$$tmp \
 		$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg; \
 		status=$$?; rm -rf $$tmp; exit $$status
 
 test: lint typecheck pytest notebooks  ## everything CI runs
 
-bench: $(STAMP)  ## speed and memory against the naive pipeline (about 20 minutes)
+bench: $(DEV_STAMP)  ## speed and memory against the naive pipeline (about 20 minutes)
 	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json
 
-format: $(STAMP)  ## apply ruff's fixes and formatting
+format: $(DEV_STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+clean:  ## remove the virtualenv, the caches and the demo's files
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DIR)

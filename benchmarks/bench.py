@@ -125,7 +125,6 @@ def naive(url: str) -> pd.DataFrame:
 
 def ours(job: fx.ExportJob) -> pd.DataFrame:
     job.close()  # forget the local copy: download and parse again
-    job._csv = None
     return job.to_dataframe()
 
 

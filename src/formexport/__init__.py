@@ -25,6 +25,7 @@ from formexport.errors import (
     ExportJobNotFoundError,
     ExportTimeoutError,
     FormExportError,
+    FormNotFoundError,
     InvalidArgumentError,
     NetworkError,
     NotFoundError,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
+    from formexport.forms import list_forms
     from formexport.jobs.export_job import ExportJob
     from formexport.local.export_cache import cache_dir, clear_cache
     from formexport.opnform.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
@@ -70,6 +72,7 @@ _LAZY = {
     "download_export": "formexport.api",
     "export_forms": "formexport.dataset.export_forms",
     "export_to_parquet": "formexport.api",
+    "list_forms": "formexport.forms",
     "load_export": "formexport.api",
 }
 
@@ -109,6 +112,7 @@ __all__ = [
     "FormExportError",
     "FormField",
     "FormInfo",
+    "FormNotFoundError",
     "FormRecord",
     "FormSummary",
     "InvalidArgumentError",
@@ -132,5 +136,6 @@ __all__ = [
     "download_export",
     "export_forms",
     "export_to_parquet",
+    "list_forms",
     "load_export",
 ]

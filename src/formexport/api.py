@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from formexport.client import Client
 from formexport.errors import InvalidArgumentError
-from formexport.jobs.export_job import CACHED, ExportJob
+from formexport.jobs.cached import CachedExport
+from formexport.jobs.export_job import ExportJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.endpoints import FormRef
 from formexport.progress.reporters import ProgressOption
@@ -22,25 +24,43 @@ if TYPE_CHECKING:
 Columns = Mapping[str, bool] | Sequence[str]
 
 
-def _ready_job(
-    client: Client,
-    form: FormRef,
-    columns: Columns | None,
-    progress: ProgressOption,
-    timeout: float | None,
-    cache: bool,
-    max_age: MaxAge,
-) -> ExportJob:
+@dataclass(frozen=True)
+class _Request:
+    """What the three verbs share: which export, and how to wait for and reuse it."""
+
+    form: FormRef
+    columns: Columns | None
+    progress: ProgressOption
+    timeout: float | None
+    cache: bool
+    max_age: MaxAge
+    reattach: bool
+
+
+def _ready_job(client: Client, request: _Request) -> ExportJob:
+    """The export started (or picked up, or read from the cache) and waited for."""
+    timeout = request.timeout
     if timeout is not None and not timeout >= 0:
         raise InvalidArgumentError(f"timeout is a number of seconds >= 0 or None; got {timeout!r}.")
     # One budget for the whole export: the request (rate limits) and the wait.
     deadline = None if timeout is None else time.monotonic() + timeout
-    use_cache = cache or max_age is not None
-    job = client.start_export(form, columns, cache=use_cache, max_age=max_age, timeout=timeout)
-    left = None if deadline is None else max(0.0, deadline - time.monotonic())
-    job.wait(progress=progress, timeout=left)
-    if use_cache and job.strategy != CACHED and job.request_key is not None:
-        ExportCache().store(job.request_key, job)
+    use_cache = request.cache or request.max_age is not None
+    job = client.start_export(
+        request.form,
+        request.columns,
+        cache=use_cache,
+        max_age=request.max_age,
+        reattach=request.reattach,
+        timeout=timeout,
+    )
+    try:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        job.wait(progress=request.progress, timeout=left)
+        if use_cache and job.strategy != CachedExport.name and job.request_key is not None:
+            ExportCache().store(job.request_key, job)
+    except BaseException:
+        job.close()
+        raise
     return job
 
 
@@ -54,6 +74,7 @@ def load_export(
     timeout: float | None = None,
     cache: bool = False,
     max_age: MaxAge = None,
+    reattach: bool = True,
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
@@ -84,6 +105,9 @@ def load_export(
         form, columns). Off by default: exports hold personal data. See :func:`clear_cache`.
     max_age : float or timedelta, optional
         Reuse a cached export only if it is younger than this (seconds); implies ``cache=True``.
+    reattach : bool
+        Pick up this machine's unfinished job for the same request whose data was never
+        delivered (see Notes). ``False`` always starts a fresh export.
     naming : {"name", "id"}
         Name field columns after the field (repeated names get ``.1``, ``.2``) or by field id.
     dtype_backend : {"numpy_nullable", "pyarrow"}
@@ -111,9 +135,13 @@ def load_export(
 
     Notes
     -----
-    A background job this machine started for the same request (before a kernel restart, in
-    the last scheduled run) is picked up again instead of starting a second export, while it
-    runs or its link has not expired.
+    Every call starts a fresh export, so it returns the submissions of now, with two
+    exceptions: ``cache=True`` / ``max_age`` reuse a cached export, and a background job this
+    machine started for the same request whose data was never delivered (the call timed out or
+    was interrupted, the kernel died) is picked up instead of starting a second export, while it
+    runs or its link has not expired. The progress display says so, with the job id and when it
+    started. Once a job's data has been delivered (a DataFrame returned, a file written), it is
+    never picked up again.
 
     Examples
     --------
@@ -122,10 +150,8 @@ def load_export(
     >>> df = fx.load_export("contact-us-k3x9qa", progress="log")  # doctest: +SKIP
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
-    with (
-        Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
-    ):
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
+    with Client(token, base_url) as client, _ready_job(client, request) as job:
         return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
 
 
@@ -140,6 +166,7 @@ def export_to_parquet(
     timeout: float | None = None,
     cache: bool = False,
     max_age: MaxAge = None,
+    reattach: bool = True,
     naming: str = "name",
     values: str = "auto",
 ) -> Path:
@@ -151,10 +178,8 @@ def export_to_parquet(
     options; the schema metadata (key ``formexport``) records each column's field id and type.
     """
     check_options(naming=naming, values=values)
-    with (
-        Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
-    ):
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
+    with Client(token, base_url) as client, _ready_job(client, request) as job:
         return job.to_parquet(path, naming=naming, values=values)
 
 
@@ -169,14 +194,13 @@ def download_export(
     timeout: float | None = None,
     cache: bool = False,
     max_age: MaxAge = None,
+    reattach: bool = True,
 ) -> Path:
     """Save a form's export as the server wrote it (CSV); return its path.
 
     Takes the same keywords as :func:`load_export`. When the server hides job status from
     tokens and the export runs in batches, the batches are joined into one CSV with one header.
     """
-    with (
-        Client(token, base_url) as client,
-        _ready_job(client, form, columns, progress, timeout, cache, max_age) as job,
-    ):
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
+    with Client(token, base_url) as client, _ready_job(client, request) as job:
         return job.download(path)

@@ -2,23 +2,21 @@
 
 Exit codes: 0 success; 1 export failed, expired or could not be downloaded; 2 usage or
 configuration; 3 authentication or permission; 4 timeout; 130 interrupted.
+
+:mod:`formexport.commands` does the work of each command; this module parses the arguments and
+tells errors in the command's own terms: the errors carry the ids (job, form), and the next
+step is rendered here as a command rather than the Python call their message names.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from formexport import config
+from formexport import commands, config
 from formexport._version import __version__
 from formexport.errors import (
     AuthenticationError,
@@ -27,8 +25,8 @@ from formexport.errors import (
     ExportInterrupted,
     ExportTimeoutError,
     FormExportError,
+    FormNotFoundError,
     InvalidArgumentError,
-    PartialExportError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -36,6 +34,38 @@ from formexport.errors import (
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 logger = logging.getLogger("formexport")
+
+SANDBOX_DESCRIPTION = f"""\
+Serve formexport's OpnForm emulator until Ctrl-C: the API on 127.0.0.1, an S3-like
+file host on 127.0.0.2, seeded with demo forms 1-4 (see the README). It prints the
+{config.BASE_URL_ENV} and {config.TOKEN_ENV} to export; other processes change its
+settings, faults and clock through the control routes below.
+"""
+
+CONTROL_ROUTES = """\
+control routes (plain JSON, no token), under BASE_URL/_sandbox/:
+  GET    info                       URLs, token, version
+  POST   reset                      seeded state, default settings
+  GET    config                     the settings
+  PATCH  config                     change settings, e.g. {"job_progression": "stuck"}
+  POST   clock/advance              {"seconds": N}: expire links and job statuses
+  GET    faults                     the queued faults
+  POST   faults                     add a fault, e.g. {"route": "download", "cut_after": 1000}
+  DELETE faults                     remove every fault
+  POST   forms                      add a form: {"title", "fields", "n_submissions"}
+  POST   forms/ID/submissions       add a submission: {"data": {...}}
+  DELETE forms/ID/submissions       delete submissions: {"ids": [...]}
+  POST   forms/ID/generated         add generated ones: {"count": N, "every": 0.1}
+  POST   forms/ID/arrivals          keep adding them: {"every": 0.1, "count": null}
+  GET    forms/ID/arrivals          {"running", "added"}
+  DELETE forms/ID/arrivals          stop adding; the ids added
+  PATCH  forms/ID                   {"submission_retention_value", "submission_retention_unit"}
+  POST   retention/run              the hourly purge of expired submissions, now
+  POST   tokens                     a new token: {"abilities": [...], "user_id": N}
+  DELETE tokens                     revoke a token: {"token": "..."}
+  GET    requests                   the requests received
+  DELETE requests                   clear that log
+"""
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -57,68 +87,6 @@ def _form(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
-# Each command imports what it needs, so that `formexport --help` answers at once.
-
-
-def _export(args: argparse.Namespace) -> int:
-    from formexport import api
-
-    output = Path(args.output)
-    fmt = args.format or ("parquet" if output.suffix.lower() == ".parquet" else "csv")
-    common = {
-        "columns": args.columns,
-        "base_url": args.base_url,
-        "progress": None if args.no_progress else "auto",
-        "timeout": args.timeout,
-        "cache": args.cache,
-        "max_age": args.max_age,
-    }
-    if fmt == "parquet":
-        written = api.export_to_parquet(
-            args.form, output, naming=args.naming, values=args.values, **common
-        )
-    else:
-        written = api.download_export(args.form, output, **common)
-    print(f"Wrote {written}")
-    return EXIT_OK
-
-
-def _export_all(args: argparse.Namespace) -> int:
-    from formexport.dataset.export_forms import export_forms
-
-    target = args.forms or args.workspace
-    try:
-        manifest = export_forms(
-            target,
-            args.output,
-            storage_options=dict(args.storage_option or []),
-            incremental=args.incremental,
-            full_refresh=args.full_refresh,
-            mirror_deletions=args.mirror_deletions,
-            base_url=args.base_url,
-            progress=None if args.no_progress else "auto",
-            timeout=args.timeout,
-            max_workers=args.workers,
-        )
-    except PartialExportError as exc:
-        print(f"formexport: error: {exc}", file=sys.stderr)
-        for form_id, reason in exc.failed.items():
-            print(f"  form {form_id}: {reason}", file=sys.stderr)
-        return EXIT_FAILED
-    rows = sum(r.rows for r in manifest.forms.values())
-    print(f"Wrote {len(manifest.forms)} forms ({rows} new rows) to {args.output}")
-    kept = sum(r.rows_gone_upstream for r in manifest.forms.values())
-    dropped = sum(r.rows_dropped for r in manifest.forms.values())
-    if kept:
-        print(
-            f"Kept {kept} rows whose submissions the server no longer has "
-            "(--mirror-deletions drops them)"
-        )
-    if dropped:
-        print(f"Dropped {dropped} rows whose submissions the server no longer has")
-    return EXIT_OK
-
-
 def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -126,93 +94,32 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _status(args: argparse.Namespace) -> int:
-    from formexport.client import Client
-
-    with Client(base_url=args.base_url) as client:
-        status = client.get_export_status(args.form, args.job_id)
-    if args.json:
-        print(json.dumps(asdict(status), default=_json_default, indent=2))
-    else:
-        print(status.status_text)
-        if status.expires_at:
-            print(f"link expires at {status.expires_at.isoformat()}")
-    return EXIT_OK
+def _add_base_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
 
 
-def _json_default(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
-def _sandbox(args: argparse.Namespace) -> int:
-    from formexport.sandbox import Sandbox
-
-    with Sandbox(port=args.port) as sandbox:
-        sandbox.config.status_access = args.status_access
-        sandbox.config.file_host = args.file_host
-        sandbox.config.job_progression = args.progression
-        print(f"OpnForm emulator serving at {sandbox.base_url}")
-        print("Use it with:")
-        print(f"  export {config.BASE_URL_ENV}={sandbox.base_url}")
-        print(f"  export {config.TOKEN_ENV}={sandbox.token}")
-        print("Press Ctrl-C to stop.", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            print("Stopped.")
-    return EXIT_OK
-
-
-def _cache(args: argparse.Namespace) -> int:
-    from formexport.local.export_cache import ExportCache, cache_dir, clear_cache
-    from formexport.local.job_records import JobRecords
-
-    if args.action == "clear":
-        removed = clear_cache()
-        print(f"Removed {removed} cached files and job records from {cache_dir()}")
-        return EXIT_OK
-    if args.action == "dir":
-        print(cache_dir())
-        return EXIT_OK
-    entries = ExportCache().entries()
-    jobs = JobRecords().all()
-    print(f"{cache_dir()}: {len(entries)} cached exports, {len(jobs)} recorded jobs")
-    for entry in entries:
-        size, age = entry.size / 1e6, entry.age / 3600
-        print(f"  export  form {entry.form_id}  {size:.1f} MB  {age:.1f} h old  {entry.server}")
-    for job in jobs:
-        started = job.started.strftime("%Y-%m-%d %H:%M UTC")
-        print(f"  job     form {job.form_id}  {job.job_id}  started {started}  {job.server}")
-    return EXIT_OK
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from formexport.demo import run_demo
-
-    run_demo(sys.stdout, progress=None if args.no_progress else "auto")
-    return EXIT_OK
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``formexport`` command."""
-    parser = argparse.ArgumentParser(
-        prog="formexport",
-        description="Export OpnForm submissions to CSV or Parquet.",
-        epilog=f"Environment: {config.TOKEN_ENV} (required), {config.BASE_URL_ENV}, "
-        f"{config.PROGRESS_ENV}.",
+def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = commands_.add_parser(
+        "export",
+        help="export a form to CSV or Parquet",
+        description="Export a form's submissions to a CSV file (as the server wrote it) or a "
+        "typed Parquet file. A background job that timed out or was interrupted keeps "
+        "running on the server: pick it up with --job.",
     )
-    parser.add_argument("--version", action="version", version=f"formexport {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every request step")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    export = commands.add_parser("export", help="export a form to CSV or Parquet")
-    export.add_argument("form", type=_form, help="form id or slug")
-    export.add_argument("-o", "--output", required=True, help="file to write")
-    export.add_argument("--format", choices=("csv", "parquet"), help="default: from -o's suffix")
-    export.add_argument("--columns", nargs="+", metavar="ID", help="field ids (default: all)")
+    export.add_argument("form", type=_form, help="form id or slug (see: formexport forms)")
+    export.add_argument("-o", "--output", required=True, help="file to write: .csv or .parquet")
+    export.add_argument(
+        "--format", choices=("csv", "parquet"), help="default: from the suffix of -o"
+    )
+    export.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="FIELD",
+        help="field ids or field names, and created_at, status (default: every field)",
+    )
+    export.add_argument(
+        "--job", metavar="JOB", help="pick up this background job instead of starting one"
+    )
     export.add_argument(
         "--naming", choices=("name", "id"), default="name", help="Parquet columns named by"
     )
@@ -224,14 +131,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--timeout", type=float, help="seconds to wait for the server")
     export.add_argument("--no-progress", action="store_true", help="no progress display")
-    export.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
+    _add_base_url(export)
     export.add_argument(
         "--cache", action="store_true", help="keep the export on this machine and reuse it"
     )
     export.add_argument("--max-age", type=float, help="reuse a cached export younger than S s")
-    export.set_defaults(handler=_export)
+    export.add_argument(
+        "--no-reattach",
+        action="store_true",
+        help="always a fresh export, never this machine's unfinished job for the same request",
+    )
+    export.set_defaults(handler=commands.export)
 
-    many = commands.add_parser(
+
+def _add_export_all(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    many = commands_.add_parser(
         "export-all", help="export every form of a workspace into a Parquet dataset"
     )
     many.add_argument("workspace", type=_form, help="workspace id or name")
@@ -254,36 +168,114 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument("--workers", type=int, default=2, help="forms exported at once")
     many.add_argument("--timeout", type=float, help="seconds to wait for each export")
     many.add_argument("--no-progress", action="store_true", help="no progress display")
-    many.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
-    many.set_defaults(handler=_export_all)
+    _add_base_url(many)
+    many.set_defaults(handler=commands.export_all)
 
-    status = commands.add_parser("status", help="show an export job's status")
+
+def _add_forms(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    forms = commands_.add_parser(
+        "forms",
+        help="list the forms the token can read: ids and slugs to export",
+        description="List the forms of every workspace the token's user belongs to, most "
+        "recently updated first. Workspace names need a token with workspaces-read.",
+    )
+    forms.add_argument("--workspace", type=_form, help="only this workspace (its id or name)")
+    forms.add_argument("--json", action="store_true", help="print the list as JSON")
+    _add_base_url(forms)
+    forms.set_defaults(handler=commands.forms)
+
+
+def _add_status(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = commands_.add_parser("status", help="show an export job's status")
     status.add_argument("form", type=_form, help="form id or slug")
     status.add_argument("job_id", help="the export job id")
     status.add_argument("--json", action="store_true", help="print every field as JSON")
-    status.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
-    status.set_defaults(handler=_status)
-
-    sandbox = commands.add_parser("sandbox", help="serve the OpnForm emulator on loopback")
-    sandbox.add_argument("--port", type=int, default=0, help="port (default: any free one)")
-    sandbox.add_argument("--status-access", choices=("blocked", "open"), default="blocked")
-    sandbox.add_argument("--file-host", choices=("local", "s3"), default="local")
-    sandbox.add_argument(
-        "--progression", choices=("immediate", "per_poll", "timed", "stuck"), default="timed"
+    status.add_argument(
+        "--show-url",
+        action="store_true",
+        help="also print the signed download link (anyone holding it can download the export "
+        "until it expires)",
     )
-    sandbox.set_defaults(handler=_sandbox)
+    _add_base_url(status)
+    status.set_defaults(handler=commands.status)
 
-    cache = commands.add_parser(
+
+def _add_sandbox(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sandbox = commands_.add_parser(
+        "sandbox",
+        help="serve the OpnForm emulator on loopback",
+        description=SANDBOX_DESCRIPTION,
+        epilog=CONTROL_ROUTES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sandbox.add_argument("--port", type=int, default=0, help="API port (default: any free one)")
+    sandbox.add_argument(
+        "--status-access",
+        choices=("blocked", "open"),
+        default="blocked",
+        help="status access: may tokens read export-job status? blocked is OpnForm's "
+        "default (a 404: large forms are exported in batches); open lets them poll background "
+        "jobs (default: blocked)",
+    )
+    sandbox.add_argument(
+        "--file-host",
+        choices=("local", "s3"),
+        default="local",
+        help="where download links point: the API's /local/temp route, or the S3-like host "
+        "(default: local)",
+    )
+    sandbox.add_argument(
+        "--progression",
+        choices=("immediate", "per_poll", "timed", "stuck"),
+        default="timed",
+        help="how background jobs move: done within the export request, one step per status "
+        "request, one step every --seconds-per-step, or never (no queue worker) "
+        "(default: timed)",
+    )
+    sandbox.add_argument(
+        "--seconds-per-step",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="job speed for --progression timed: a job of N submissions takes about "
+        "N/500 + 3 steps (default: 0.5)",
+    )
+    sandbox.set_defaults(handler=commands.sandbox)
+
+
+def _add_local(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cache = commands_.add_parser(
         "cache",
         help="list or clear cached exports and recorded jobs",
         description="Cached exports hold personal data; clear them when no longer needed.",
     )
     cache.add_argument("action", choices=("list", "clear", "dir"), nargs="?", default="list")
-    cache.set_defaults(handler=_cache)
+    cache.set_defaults(handler=commands.cache)
 
-    demo = commands.add_parser("demo", help="export the emulator's demo forms")
+    demo = commands_.add_parser("demo", help="export the emulator's demo forms")
     demo.add_argument("--no-progress", action="store_true", help="no progress display")
-    demo.set_defaults(handler=_demo)
+    demo.add_argument(
+        "--output-dir",
+        default="formexport-demo",
+        metavar="DIR",
+        help="where the demo's CSV and Parquet files are kept (default: ./formexport-demo)",
+    )
+    demo.set_defaults(handler=commands.demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``formexport`` command."""
+    parser = argparse.ArgumentParser(
+        prog="formexport",
+        description="Export OpnForm submissions to CSV or Parquet.",
+        epilog=f"Environment: {config.TOKEN_ENV} (required), {config.BASE_URL_ENV}, "
+        f"{config.PROGRESS_ENV}.",
+    )
+    parser.add_argument("--version", action="version", version=f"formexport {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request step")
+    commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_export, _add_export_all, _add_forms, _add_status, _add_sandbox, _add_local):
+        add(commands_)
     return parser
 
 
@@ -321,14 +313,29 @@ def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     try:
         return handler(args)
     except ExportInterrupted as exc:
-        print(f"formexport: interrupted: {exc}", file=sys.stderr)
+        print(f"formexport: interrupted: {_explained(exc, args)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("formexport: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except FormExportError as exc:
-        print(f"formexport: error: {exc}", file=sys.stderr)
+        print(f"formexport: error: {_explained(exc, args)}", file=sys.stderr)
         return exit_code_for(exc)
+
+
+def _explained(error: BaseException, args: argparse.Namespace) -> str:
+    """The error's message, with its next step told as a command."""
+    if isinstance(error, (ExportTimeoutError, ExportInterrupted)) and error.job_id:
+        form = getattr(args, "form", None) or error.form_id
+        output = getattr(args, "output", None) or "FILE.parquet"
+        fmt = getattr(args, "format", None) if args.command == "export" else None
+        again = commands.export_command(form or "FORM", error.job_id, str(output), fmt)
+        check = f"formexport status {form or 'FORM'} {error.job_id}"
+        lead = "It may still finish: p" if isinstance(error, ExportTimeoutError) else "P"
+        return f"{error.reason}\n{lead}ick it up with:\n  {again}\nor check on it with:\n  {check}"
+    if isinstance(error, FormNotFoundError):
+        return f"{error.reason} List the forms this token can read with: formexport forms"
+    return str(error)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ import requests
 
 from formexport import config
 from formexport.errors import NotFoundError
-from formexport.jobs.export_job import ASYNC, BATCHED, CACHED, ExportJob
+from formexport.jobs.background import BackgroundJob
+from formexport.jobs.batched_export import BatchedExport
+from formexport.jobs.cached import CachedExport
+from formexport.jobs.export_job import ExportJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.local.folder import request_key
 from formexport.local.job_records import JobRecord, JobRecords
@@ -132,8 +135,10 @@ class Client:
         max_age : float or timedelta, optional
             The oldest cached export to accept, in seconds; implies ``cache=True``.
         reattach : bool
-            Pick up a background job this machine started earlier for the same request (still
-            running, or finished with a link that has not expired) instead of starting another.
+            Pick up an unfinished background job this machine started for the same request
+            whose data was never delivered (a call that timed out, was interrupted, or whose
+            kernel died), instead of starting another; the progress display says so. A job
+            whose data was delivered is never picked up: every other call exports afresh.
         timeout : float, optional
             Seconds the export request may wait out OpnForm's rate limit; past them
             :class:`~formexport.RateLimitError` is raised. ``None`` waits as the server asks.
@@ -191,7 +196,8 @@ class Client:
         if entry is None:
             return None
         logger.info("Using the cached export of form %s (%.0f s old)", info.id, entry.age)
-        return ExportJob(self.api, info, chosen, strategy=CACHED, csv=entry.path)
+        stored_at = datetime.fromtimestamp(entry.created, timezone.utc)
+        return ExportJob(self.api, info, chosen, CachedExport(info.id, entry.path, stored_at))
 
     def _reattach(
         self, key: str, info: FormInfo, chosen: Mapping[str, bool], ids: list[int] | None
@@ -200,9 +206,10 @@ class Client:
         record = records.find(key)
         if record is None:
             return None
-        job = ExportJob(
-            self.api, info, chosen, strategy=ASYNC, job_id=record.job_id, submission_ids=ids
-        )
+        # The job was started by an earlier call that never delivered its data; the progress
+        # display tells the user, as picking it up returns the submissions of back then.
+        background = BackgroundJob(self.api, info.id, record.job_id, picked_up=record.started)
+        job = ExportJob(self.api, info, chosen, background, submission_ids=ids)
         try:
             status = job.refresh()
         except NotFoundError:  # the job's status expired on the server, or cannot be read
@@ -213,7 +220,7 @@ class Client:
             records.forget(record.job_id)
             return None
         logger.info(
-            "Re-attached to export job %s of form %s, started %s (%s)",
+            "Picking up export job %s of form %s, started %s and not delivered (%s)",
             record.job_id,
             info.id,
             record.started.strftime("%Y-%m-%d %H:%M UTC"),
@@ -256,16 +263,8 @@ class Client:
             # Listing the ids brings every submission's raw values along: keep them.
             collector = ExactCollector()
             source = partial(self.api.iter_submission_ids, info.id, on_item=collector.add)
-        return ExportJob(
-            self.api,
-            info,
-            columns,
-            strategy=BATCHED,
-            ids=source,
-            total=total,
-            submission_ids=ids,
-            listed_values=collector,
-        )
+        batched = BatchedExport(self.api, info.id, columns, source, total, collector)
+        return ExportJob(self.api, info, columns, batched, submission_ids=ids)
 
     def attach(self, form: FormRef, job_id: str) -> ExportJob:
         """Pick up a background export started earlier; see :meth:`ExportJob.attach`."""

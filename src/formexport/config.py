@@ -81,6 +81,9 @@ POLL_MAX_INTERVAL = 5.0
 # The interval grows with the job's age so that waiting adds about this share to long jobs.
 POLL_INTERVAL_SHARE = 0.08
 POLL_JITTER = 0.1
+# A working queue picks a job up within seconds: one still queued after this long points at the
+# server's queue worker; before that, a timeout only means the job needed more time.
+QUEUE_STALL_SECONDS = 120.0
 
 DOWNLOAD_CHUNK_SIZE = 1 << 20
 # Attempts after the first when a download is cut or fails; each waits the policy's back-off.

@@ -11,6 +11,7 @@ Catch :class:`FormExportError` to handle any of them. The tree::
     │   ├── AuthenticationError       401: token missing, wrong or revoked
     │   ├── PermissionDeniedError     403: token lacks an ability, or user not in the workspace
     │   ├── NotFoundError             404: no such form (or route)
+    │   │   ├── FormNotFoundError         no form with that id or slug
     │   │   ├── ExportJobNotFoundError    the export job is unknown or its status expired
     │   │   └── StatusUnavailableError    the server does not let tokens read export status
     │   ├── ValidationError           422: the request was refused (``.errors``)
@@ -28,7 +29,9 @@ Catch :class:`FormExportError` to handle any of them. The tree::
 :class:`ExportInterrupted` is separate: it is a :class:`KeyboardInterrupt` (so ``except
 Exception`` does not swallow Ctrl-C) that carries the id of the job left running on the server.
 
-Messages never contain the API token or a link's signature.
+Messages never contain the API token or a link's signature. Errors whose next step depends on
+where the user is (Python or the ``formexport`` command) keep what happened in ``reason`` and
+the ids in attributes; their message adds the Python way, and the command renders its own.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = [
     "ExportJobNotFoundError",
     "ExportTimeoutError",
     "FormExportError",
+    "FormNotFoundError",
     "InvalidArgumentError",
     "NetworkError",
     "NotFoundError",
@@ -114,6 +118,30 @@ class PermissionDeniedError(APIError):
 
 class NotFoundError(APIError):
     """404: the form, job or route does not exist (or is hidden from tokens)."""
+
+
+class FormNotFoundError(NotFoundError):
+    """404: no form with that id or slug (among those the server knows).
+
+    Attributes
+    ----------
+    form : int or str
+        The id or slug asked for.
+    reason : str
+        The message without its next step (which lists the forms with
+        :func:`formexport.list_forms`).
+    """
+
+    def __init__(
+        self, description: str, *, form: int | str, status_code: int = 404, message: str = ""
+    ) -> None:
+        super().__init__(
+            f"{description} List the forms this token can read with formexport.list_forms().",
+            status_code=status_code,
+            message=message,
+        )
+        self.form = form
+        self.reason = description
 
 
 class ExportJobNotFoundError(NotFoundError):
@@ -202,11 +230,20 @@ class ExportTimeoutError(FormExportError):
     ----------
     job_id : str or None
         The job still running, to re-attach to later.
+    form_id : int or None
+        Its form.
+    reason : str
+        The message without its next step (re-attaching from Python).
     """
 
-    def __init__(self, description: str, *, job_id: str | None) -> None:
-        super().__init__(description)
+    def __init__(self, description: str, *, job_id: str | None, form_id: int | None = None) -> None:
+        hint = ""
+        if job_id is not None:
+            hint = f" It may still finish: re-attach with {_python_reattach(form_id, job_id)}."
+        super().__init__(description + hint)
         self.job_id = job_id
+        self.form_id = form_id
+        self.reason = description
 
 
 class ExportExpiredError(FormExportError):
@@ -224,11 +261,24 @@ class ExportInterrupted(KeyboardInterrupt):
     ----------
     job_id : str or None
         The job left running, to re-attach to with :meth:`formexport.ExportJob.attach`.
+    form_id : int or None
+        Its form.
+    reason : str
+        The message without its next step (re-attaching from Python).
     """
 
-    def __init__(self, description: str, *, job_id: str | None) -> None:
-        super().__init__(description)
+    def __init__(self, description: str, *, job_id: str | None, form_id: int | None = None) -> None:
+        hint = f" Re-attach with {_python_reattach(form_id, job_id)}." if job_id is not None else ""
+        super().__init__(description + hint)
         self.job_id = job_id
+        self.form_id = form_id
+        self.reason = description
+
+
+def _python_reattach(form_id: int | None, job_id: str) -> str:
+    """The Python call that picks up a running job: ``formexport.ExportJob.attach(12, '…')``."""
+    form = "form" if form_id is None else repr(form_id)
+    return f"formexport.ExportJob.attach({form}, {job_id!r})"
 
 
 class CsvFormatError(FormExportError):

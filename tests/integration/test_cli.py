@@ -40,7 +40,7 @@ def test_chosen_columns(env: Sandbox, tmp_path: Path) -> None:
     [
         (["export", "1", "-o", "{out}", "--columns", "nope"], 2, "nope"),
         (["export", "4", "-o", "{out}"], 3, "forms-read"),
-        (["export", "999", "-o", "{out}"], 1, "not found"),
+        (["export", "999", "-o", "{out}"], 1, "formexport forms"),
     ],
 )
 def test_exit_codes(

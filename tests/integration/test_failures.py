@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import formexport as fx
+from formexport import config
 from formexport.sandbox import Fault, Sandbox
 from tests.integration.helpers import exports, served
 
@@ -108,10 +109,24 @@ def test_failed_job_reports_the_server_reason(sandbox: Sandbox) -> None:
 def test_stuck_job_times_out_with_its_id_and_a_hint(sandbox: Sandbox) -> None:
     sandbox.config.status_access = "open"
     sandbox.config.job_progression = "stuck"
-    with pytest.raises(fx.ExportTimeoutError, match="queue worker") as info:
+    with pytest.raises(fx.ExportTimeoutError) as info:
         load(sandbox, 2, timeout=0.3)
     assert info.value.job_id
-    assert info.value.job_id in str(info.value)
+    assert info.value.form_id == 2
+    assert f"formexport.ExportJob.attach(2, {info.value.job_id!r})" in str(info.value)
+    # Queued for a moment is normal: a short timeout does not blame the server's queue.
+    assert "queue worker" not in str(info.value)
+
+
+def test_a_job_queued_far_longer_than_normal_blames_the_queue_worker(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Any time in the queue counts as too long here (the threshold is unit-tested).
+    monkeypatch.setattr(config, "QUEUE_STALL_SECONDS", 0.0)
+    sandbox.config.status_access = "open"
+    sandbox.config.job_progression = "stuck"
+    with pytest.raises(fx.ExportTimeoutError, match="far longer than a working queue takes"):
+        load(sandbox, 2, timeout=0.3)
 
 
 def test_status_of_an_unknown_job(sandbox: Sandbox, client: fx.Client) -> None:

@@ -39,18 +39,27 @@ def test_a_restarted_kernel_picks_up_the_running_job(env: Sandbox) -> None:
     assert served(env, "GET", job_id)  # the same job was polled to the end
 
 
-def test_a_finished_job_is_reused_until_its_link_expires(env: Sandbox) -> None:
+def test_a_delivered_job_is_never_picked_up_again(env: Sandbox) -> None:
     _open(env)
-    first = fx.load_export(2, progress=None)
-    second = fx.load_export(2, progress=None)
-    pd.testing.assert_frame_equal(first, second)
-    assert len(exports(env)) == 1
+    fx.load_export(2, progress=None)
     record = JobRecords().all()[0]
-    assert record.expires is not None
-    env.clock.advance(25 * 3600)  # the link has expired: a new export is needed
+    assert record.delivered
+    assert record.expires is not None  # its link still works, yet the job is spent
     fx.load_export(2, progress=None)
     assert len(exports(env)) == 2
     assert JobRecords().all()[0].job_id != record.job_id
+
+
+def test_an_undelivered_job_is_not_picked_up_once_its_link_expired(env: Sandbox) -> None:
+    _open(env)
+    env.config.status_ttl_seconds = 30 * 3600  # the status outlives the link
+    with fx.Client() as client:
+        job = client.start_export(2)
+        job.wait(progress=None)  # finished, never downloaded
+    env.clock.advance(25 * 3600)
+    assert len(fx.load_export(2, progress=None)) == 2500
+    assert len(exports(env)) == 2
+    assert JobRecords().all()[0].job_id != job.job_id
 
 
 def test_another_request_starts_its_own_job(env: Sandbox) -> None:
@@ -73,7 +82,9 @@ def test_a_failed_job_is_not_picked_up(env: Sandbox) -> None:
 
 def test_a_job_unknown_to_the_server_is_forgotten(env: Sandbox) -> None:
     _open(env)
-    fx.load_export(2, progress=None)
+    env.config.job_progression = "stuck"
+    with pytest.raises(fx.ExportTimeoutError):
+        fx.load_export(2, progress=None, timeout=0.2)
     env.reset()  # the server lost every job (its cache was flushed)
     _open(env)
     assert len(fx.load_export(2, progress=None)) == 2500

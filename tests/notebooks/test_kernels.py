@@ -69,6 +69,24 @@ def test_papermill_style_kernels_get_log_lines(kernel_env: Sandbox) -> None:
     assert len(lines) < 30  # throttled: state changes and tenths, not every chunk
 
 
+def _stderr(outputs: list[Any]) -> str:
+    return "".join(
+        o["text"] for o in outputs if o["output_type"] == "stream" and o.name == "stderr"
+    )
+
+
+def test_without_logging_configured_the_lines_reach_the_notebook(kernel_env: Sandbox) -> None:
+    # nbconvert --execute, nbclient, papermill: nobody configured logging in the kernel.
+    book = _run_headless(EXPORT.format(options=""))
+    outputs = book.cells[0].outputs
+    lines = _stderr(outputs).splitlines()
+    assert re.fullmatch(r"formexport: Server export \(job [0-9a-f-]{36}\): 0% - queued", lines[0])
+    assert any(line.startswith("formexport: Download (job ") for line in lines)
+    assert re.fullmatch("formexport: " + READ_LINE, lines[-1])
+    assert "\r" not in _stderr(outputs)
+    assert "2500 rows" in _text(outputs)
+
+
 @pytest.fixture
 def interactive() -> Iterator[BlockingKernelClient]:
     manager: KernelManager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,37 @@ def test_a_failure_makes_papermill_exit_non_zero(kernel_env: Sandbox, tmp_path: 
     assert not (tmp_path / "x.parquet").exists()
     failed = nbformat.read(tmp_path / "run.ipynb", as_version=4)
     assert failed.metadata.papermill.exception is True
+
+
+def test_a_notebook_that_configures_no_logging_still_shows_progress(
+    kernel_env: Sandbox, tmp_path: Path
+) -> None:
+    source = tmp_path / "plain.ipynb"
+    book = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import formexport as fx\ndf = fx.load_export(2)")]
+    )
+    book.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(book, source)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(source),
+            str(tmp_path / "out.ipynb"),
+            "--log-output",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    # papermill --log-output relays what the kernel wrote: the job id from the first line on.
+    assert re.search(r"formexport: Server export \(job [0-9a-f-]{36}\): 0% - queued", run.stderr)
+    assert re.search(r"formexport: Read CSV \(job [0-9a-f-]{36}\): 2500/2500 rows", run.stderr)
+    assert kernel_env.token not in run.stderr

@@ -131,6 +131,38 @@ def test_deprecated_form_index(api: Api) -> None:
     assert "properties" in body[0]
 
 
+def test_deprecated_form_index_goes_workspace_by_workspace_in_id_order(
+    api: Api, sb: Sandbox
+) -> None:
+    sb.add_form("Newest", [{"type": "text", "name": "Name"}])
+    body = api.get("/open/forms").json()
+    assert [f["id"] for f in body] == [1, 2, 3, 5]  # not by update time: no orderBy
+    assert {f["workspace_id"] for f in body} == {1}
+    assert "removed_properties" in body[0]
+
+
+def test_deprecated_form_index_authorizes_per_workspace(api: Api, sb: Sandbox) -> None:
+    # FormController::indexAll checks the ability inside its loop over the user's workspaces.
+    no_forms_read = sb.add_token(["workspaces-read"])
+    assert api.get("/open/forms", token=no_forms_read).json() == {
+        "message": "This action is unauthorized."
+    }
+    loner = sb.add_token(["workspaces-read"], user_id=9)
+    assert api.get("/open/forms", token=loner).json() == []
+
+
+def test_workspace_forms_per_page_is_clamped_to_1_and_100(api: Api, sb: Sandbox) -> None:
+    for n in range(120):
+        sb.add_form(f"Form {n}", [{"type": "text", "name": "Name"}])
+    assert len(api.get("/open/workspaces/1/forms?per_page=500").json()["data"]) == 100
+    assert api.get("/open/workspaces/1/forms?per_page=0").json()["meta"]["per_page"] == 1
+
+
+def test_every_form_listing_is_open_to_tokens(api: Api) -> None:
+    for path in ("/open/workspaces", "/open/workspaces/1/forms", "/open/forms"):
+        assert api.get(path).status_code == 200, path
+
+
 def test_healthcheck_and_token_check(api: Api) -> None:
     health = api.get("/api/healthcheck", token=None)
     assert health.json() == {"status": "ok", "dependencies": {"database": True, "redis": True}}

@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from formexport.errors import (
@@ -79,13 +81,46 @@ def test_failed_job_raises_with_server_reason() -> None:
     assert info.value.job_id == "job-1"
 
 
-def test_timeout_names_job_and_explains_a_queue_without_worker() -> None:
+def test_timeout_names_job_and_does_not_blame_a_queue_for_a_short_wait() -> None:
     fake = FakeTime()
-    with pytest.raises(ExportTimeoutError, match="queue worker") as info:
+    with pytest.raises(ExportTimeoutError) as info:
         waiter([QUEUED], fake).wait(timeout=30)
     assert info.value.job_id == "job-1"
+    assert "queue worker" not in str(info.value)
+    assert (
+        info.value.reason == "Export job job-1 did not finish within 30 s (last seen: queued 0%)."
+    )
+    assert str(info.value).endswith("re-attach with formexport.ExportJob.attach(form, 'job-1').")
     assert sum(fake.sleeps) == pytest.approx(30)
     assert max(fake.sleeps) <= 5.0
+
+
+def test_a_job_queued_far_longer_than_normal_points_at_the_queue_worker() -> None:
+    fake = FakeTime()
+    with pytest.raises(ExportTimeoutError, match=r"queued for 5 min.*queue worker"):
+        waiter([QUEUED], fake).wait(timeout=300)
+
+
+def test_a_job_created_long_ago_and_still_queued_points_at_the_queue_worker() -> None:
+    created = datetime.now(timezone.utc) - timedelta(hours=3)
+    stale = ExportStatus(status="queued", created_at=created)
+    with pytest.raises(ExportTimeoutError, match=r"queued for 3 h.*queue worker"):
+        waiter([stale], FakeTime()).wait(timeout=10)
+
+
+def test_a_job_that_left_the_queue_is_not_blamed_on_it() -> None:
+    with pytest.raises(ExportTimeoutError) as info:
+        waiter([HALF], FakeTime()).wait(timeout=3600)
+    assert "queue worker" not in str(info.value)
+
+
+def test_errors_carry_the_form_for_the_reattach_hint() -> None:
+    fake = FakeTime()
+    job = JobWaiter(lambda: QUEUED, job_id="job-1", form_id=12, sleep=fake.sleep, clock=fake.clock)
+    with pytest.raises(ExportTimeoutError) as info:
+        job.wait(timeout=5)
+    assert info.value.form_id == 12
+    assert "formexport.ExportJob.attach(12, 'job-1')" in str(info.value)
 
 
 def test_rate_limited_status_waits_retry_after_then_asks_at_once() -> None:
@@ -150,3 +185,7 @@ def test_ctrl_c_names_the_job_left_running() -> None:
     with pytest.raises(ExportInterrupted, match="job-1") as info:
         job.wait()
     assert info.value.job_id == "job-1"
+    assert (
+        info.value.reason == "Stopped waiting for export job job-1; it keeps running on the server."
+    )
+    assert "ExportJob.attach(form, 'job-1')" in str(info.value)

@@ -1,5 +1,7 @@
 import io
 import logging
+import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -75,3 +77,103 @@ def test_text_bar_shows_phases_without_carriage_return_floods() -> None:
     assert "Server export" in text
     assert "job j1" in text
     assert "Download" in text
+
+
+JOB = "e0d0b93b-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def test_log_lines_go_to_stderr_when_nobody_configured_logging(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    unconfigured = logging.Logger("formexport.progress")  # no handlers, no root above
+    reporter = LogReporter(log=unconfigured)
+    reporter.update(ProgressEvent("export", 0, 100, "queued", job_id=JOB))
+    reporter.update(ProgressEvent("export", 0, 100, "queued", job_id=JOB))  # no news
+    assert capsys.readouterr().err == f"formexport: Server export (job {JOB}): 0% - queued\n"
+
+
+def test_a_configured_handler_keeps_logging_in_charge(capsys: pytest.CaptureFixture[str]) -> None:
+    configured = logging.Logger("formexport.progress")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    configured.addHandler(handler)
+    LogReporter(log=configured).update(ProgressEvent("download", 5e5, 1e6, job_id=JOB))
+    assert [r.getMessage() for r in records] == [f"Download (job {JOB}): 0.5 MB of 1.0 MB"]
+    assert capsys.readouterr().err == ""
+
+
+def test_the_bar_shows_a_short_job_id() -> None:
+    out = io.StringIO()
+    reporter = TqdmReporter(file=out)
+    reporter.update(ProgressEvent("export", 44, 100, "500/1001 submissions", job_id=JOB))
+    reporter.close()
+    assert "job e0d0b93b, 500/1001 submissions" in out.getvalue()
+    assert JOB not in out.getvalue()
+
+
+def test_a_phase_done_in_one_step_shows_no_rate() -> None:
+    out = io.StringIO()
+    reporter = TqdmReporter(file=out)
+    reporter.update(ProgressEvent("parse", 2501, 2501, job_id=JOB))
+    reporter.close()
+    text = out.getvalue()
+    assert "Read CSV: 100%" in text
+    assert "2501/2501 rows" in text
+    assert "/s" not in text
+
+
+def test_the_export_timer_counts_from_the_jobs_start() -> None:
+    out = io.StringIO()
+    reporter = TqdmReporter(file=out)
+    started = datetime.now(timezone.utc) - timedelta(seconds=95)
+    reporter.update(ProgressEvent("export", 17, 100, "processing", job_id=JOB, started_at=started))
+    reporter.close()
+    assert re.search(r"\[01:3[5-7], job e0d0b93b", out.getvalue())
+
+
+def test_a_start_in_the_future_does_not_run_the_timer_backwards() -> None:
+    out = io.StringIO()
+    reporter = TqdmReporter(file=out)
+    ahead = datetime.now(timezone.utc) + timedelta(hours=1)  # a server clock that runs ahead
+    reporter.update(ProgressEvent("export", 0, 100, "queued", job_id=JOB, started_at=ahead))
+    reporter.close()
+    assert "[00:00, job e0d0b93b, queued]" in out.getvalue()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _rates(text: str) -> list[float]:
+    scale = {"": 1, "k": 1024, "M": 1024**2, "G": 1024**3}
+    return [float(n) * scale[p] for n, p in re.findall(r"([\d.]+)([kMG]?)B/s", text)]
+
+
+def test_download_rates_stay_near_the_real_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2 MB/s in 64-kB chunks, with a stall every 2 s that the late chunks make up at once;
+    the first MB arrived before the bar opened."""
+    clock = FakeClock()
+    monkeypatch.setattr("tqdm.std.time", clock)
+    out = io.StringIO()
+    reporter = TqdmReporter(file=out)
+    chunk, rate = 64 << 10, 2 << 20
+    received, total = 1 << 20, 41 << 20
+    reporter.update(ProgressEvent("download", received, total, job_id=JOB))
+    count = 0
+    while received < total:
+        count += 1
+        if count % 64 == 48:
+            clock.now += 17 * chunk / rate  # a stall, then the late chunks all at once
+        elif count % 64 < 48:
+            clock.now += chunk / rate
+        received += chunk
+        reporter.update(ProgressEvent("download", received, total, job_id=JOB))
+    reporter.close()
+    rates = _rates(out.getvalue())
+    assert len(rates) >= 40  # redrawn a few times a second
+    assert all(0.7 * rate < shown < 1.3 * rate for shown in rates), rates

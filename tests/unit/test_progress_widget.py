@@ -143,3 +143,14 @@ def test_widget_without_ipywidgets_falls_back_to_text(
 def test_outside_jupyter_nothing_is_attached() -> None:
     assert not jupyter.in_jupyter_kernel()
     assert not jupyter.frontend_attached()
+
+
+def test_the_widget_shows_a_short_job_id_and_keeps_the_whole_one_at_hand() -> None:
+    job = "e0d0b93b-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+    reporter, shown = _reporter([0.0])
+    reporter.update(ProgressEvent("export", 44, 100, "440/1001 submissions", job_id=job))
+    text = reporter.widget.children[2].value
+    assert f'job <code title="{job}">e0d0b93b</code>' in text
+    assert f">{job}<" not in text
+    # The plain-text twin (saved notebooks, GitHub) names the whole id, to re-attach with.
+    assert shown[0]["text/plain"] == f"Server export (job {job}): 44% - 440/1001 submissions"

@@ -25,8 +25,9 @@ def test_public_callables_have_docstrings() -> None:
 def test_pinned_signatures() -> None:
     params = inspect.signature(fx.load_export).parameters
     assert list(params)[:6] == ["form", "columns", "token", "base_url", "progress", "timeout"]
-    assert list(params)[6:] == ["cache", "max_age", "naming", "dtype_backend", "values"]
+    assert list(params)[6:] == ["cache", "max_age", "reattach", "naming", "dtype_backend", "values"]
     assert params["cache"].default is False
+    assert params["reattach"].default is True
     assert params["progress"].default == "auto"
     assert params["naming"].default == "name"
     assert params["dtype_backend"].default == "numpy_nullable"
@@ -34,6 +35,7 @@ def test_pinned_signatures() -> None:
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
     for verb in (fx.export_to_parquet, fx.download_export):
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
+        assert inspect.signature(verb).parameters["reattach"].default is True
     parquet = list(inspect.signature(fx.export_to_parquet).parameters)
     assert parquet[-2:] == ["naming", "values"]
     job = inspect.signature(fx.ExportJob.to_dataframe).parameters

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -65,6 +66,30 @@ def test_request_keys_cover_every_parameter() -> None:
     }
     assert base not in others
     assert len(others) == 5
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["http://h/api/", "HTTP://H/api", "http://h:80/api", "Http://H:80/api//"],
+)
+def test_request_keys_normalise_the_server(spelling: str) -> None:
+    assert folder.request_key(spelling, 1, {"a": True}, None) == folder.request_key(
+        "http://h/api", 1, {"a": True}, None
+    )
+
+
+@pytest.mark.parametrize(
+    "other", ["https://h/api", "http://h:8080/api", "http://h/API", "http://h", "http://g/api"]
+)
+def test_request_keys_keep_what_names_another_server(other: str) -> None:
+    assert folder.request_key(other, 1, {}, None) != folder.request_key("http://h/api", 1, {}, None)
+
+
+def test_canonical_servers() -> None:
+    assert folder.canonical_server("HTTPS://Forms.Example.com:443/API/") == (
+        "https://forms.example.com/API"
+    )
+    assert folder.canonical_server("http://[::1]:8080/") == "http://[::1]:8080"
 
 
 def _record(key: str, job_id: str, **changes: object) -> JobRecord:
@@ -147,3 +172,48 @@ def test_incomplete_cache_entries_are_not_served(tmp_path: Path) -> None:
     assert cache.lookup("k") == entry
     assert cache.clear() == 2
     assert cache.entries() == []
+
+
+def test_a_delivered_job_is_spent(tmp_path: Path) -> None:
+    records = JobRecords(tmp_path)
+    records.save(_record("k", "j", expires=NOW + timedelta(hours=1)))
+    records.save(_record("k2", "other"))
+    records.mark_delivered("j")
+    assert records.find("k") is None
+    assert records.find("k2") is not None
+    assert [r.delivered for r in records.all()] == [False, True]
+    # A later status of the same job (its record saved again) does not revive it.
+    records.save(_record("k", "j", expires=NOW + timedelta(hours=2)))
+    assert records.find("k") is None
+    # A new job for the request replaces the spent one and can be picked up.
+    records.save(_record("k", "fresh"))
+    found = records.find("k")
+    assert found is not None
+    assert found.job_id == "fresh"
+
+
+def test_records_without_deliveries_are_ignored(tmp_path: Path) -> None:
+    records = JobRecords(tmp_path)
+    old = _record("k", "j").to_json()
+    del old["delivered"]
+    records.path.write_text(json.dumps({"version": 1, "jobs": [old]}))
+    assert records.all() == []
+    assert records.find("k") is None
+
+
+def test_delivery_marks_survive_threads_saving_at_once(tmp_path: Path) -> None:
+    records = JobRecords(tmp_path)
+    for n in range(20):
+        records.save(_record(f"k{n}", f"j{n}"))
+
+    def deliver(n: int) -> None:
+        JobRecords(tmp_path).mark_delivered(f"j{n}")
+        JobRecords(tmp_path).save(_record(f"new{n}", f"fresh{n}"))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(records.find(f"k{n}") is None for n in range(20))
+    assert all(records.find(f"new{n}") is not None for n in range(20))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from formexport import config
 from formexport.errors import (
@@ -45,6 +46,8 @@ class JobWaiter:
         Returns the job's current :class:`ExportStatus`.
     job_id : str or None
         Named in errors and in the Ctrl-C message.
+    form_id : int or None
+        The job's form, carried by those errors (for the re-attach hint).
     on_status : callable
         Called with every status received (progress display).
     sleep, clock, jitter : callable, optional
@@ -63,6 +66,7 @@ class JobWaiter:
         fetch: Callable[[], ExportStatus],
         *,
         job_id: str | None,
+        form_id: int | None = None,
         on_status: Callable[[ExportStatus], None] = lambda status: None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
@@ -79,6 +83,7 @@ class JobWaiter:
         )
         self._fetch = fetch
         self._job_id = job_id
+        self._form_id = form_id
         self._on_status = on_status
         self._sleep = self._retry.sleep
         self._clock = self._retry.clock
@@ -104,11 +109,7 @@ class JobWaiter:
         except KeyboardInterrupt as exc:
             if isinstance(exc, ExportInterrupted):
                 raise
-            raise ExportInterrupted(
-                f"Stopped waiting for export job {self._job_id}; it keeps running on the "
-                f"server. Re-attach with formexport.ExportJob.attach(form, {self._job_id!r}).",
-                job_id=self._job_id,
-            ) from exc
+            raise self._interrupted() from exc
 
     def _loop(self, started: float, deadline: float | None) -> ExportStatus:
         last: ExportStatus | None = None
@@ -173,17 +174,46 @@ class JobWaiter:
             error_message=status.error_message,
         )
 
+    def _interrupted(self) -> ExportInterrupted:
+        return ExportInterrupted(
+            f"Stopped waiting for export job {self._job_id}; it keeps running on the server.",
+            job_id=self._job_id,
+            form_id=self._form_id,
+        )
+
     def _timed_out(self, last: ExportStatus | None, timeout: float) -> ExportTimeoutError:
         state = last.status_text if last else "no status received"
         hint = ""
-        if last is not None and last.status == JobState.QUEUED:
+        queued_for = _queued_for(last, timeout)
+        if queued_for >= config.QUEUE_STALL_SECONDS:
             hint = (
-                " The job never left the queue: on a self-hosted server, check that a queue "
-                "worker runs (php artisan queue:work, the api-worker container)."
+                f" It has been queued for {_duration(queued_for)}, far longer than a working "
+                "queue takes: on a self-hosted server, check that a queue worker runs (php "
+                "artisan queue:work, the api-worker container)."
             )
         return ExportTimeoutError(
             f"Export job {self._job_id} did not finish within {timeout:.0f} s (last seen: "
-            f"{state}).{hint} It may still finish: re-attach with "
-            f"formexport.ExportJob.attach(form, {self._job_id!r}).",
+            f"{state}).{hint}",
             job_id=self._job_id,
+            form_id=self._form_id,
         )
+
+
+def _queued_for(last: ExportStatus | None, waited: float) -> float:
+    """Seconds a job last seen queued has been waiting for a worker (0 if it left the queue).
+
+    At least the whole wait (a job never goes back to the queue), and since its ``created_at``
+    when the server says: a job picked up again later may have been queued long before.
+    """
+    if last is None or last.status != JobState.QUEUED:
+        return 0.0
+    if last.created_at is None:
+        return waited
+    return max(waited, (datetime.now(timezone.utc) - last.created_at).total_seconds())
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.0f} h"

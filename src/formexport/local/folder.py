@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit, urlunsplit
 
 from formexport.config import CACHE_DIR_ENV
 from formexport.errors import ConfigurationError
@@ -22,6 +23,7 @@ from formexport.errors import ConfigurationError
 APP_NAME = "formexport"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def root_dir() -> Path:
@@ -70,6 +72,19 @@ def private_file(dest: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def canonical_server(base_url: str) -> str:
+    """``base_url`` spelled one way: scheme and host in lower case, no default port, no
+    trailing slash (the path keeps its case: servers may tell ``/API`` from ``/api``)."""
+    parts = urlsplit(base_url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    port = parts.port
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
 def request_key(
     server: str,
     form_id: int,
@@ -79,11 +94,12 @@ def request_key(
     """A stable name for one export request: server, form, columns and submission ids.
 
     Every parameter that changes the file is part of it, so two requests share cached data or
-    a recorded job only when they would get the same export.
+    a recorded job only when they would get the same export; two spellings of one server
+    (``HTTPS://Forms.example.com:443/api/`` and ``https://forms.example.com/api``) are one.
     """
     canonical = json.dumps(
         {
-            "server": server.rstrip("/"),
+            "server": canonical_server(server),
             "form": int(form_id),
             "columns": sorted((str(k), bool(v)) for k, v in columns.items()),
             "ids": None if submission_ids is None else sorted(int(i) for i in submission_ids),

@@ -1,16 +1,20 @@
-"""A small local record of recent export jobs, so a long export is never started twice.
+"""A small local record of recent export jobs, so that an export whose data never arrived is
+picked up instead of being started twice.
 
-After a kernel restart, or in the next run of a scheduled notebook, the same request (server,
-form, columns, submission ids) finds the job it started before. The record holds ids and times
-only — never a token, a download link or any exported data — in ``jobs.json`` of the folder
-described in :mod:`formexport.local.folder`.
+When a call times out, is interrupted or its kernel dies, its background job runs on; the next
+call for the same request (server, form, columns, submission ids) finds it here. Once the job's
+data has been delivered (a DataFrame returned, a file written) its record is spent: a later call
+starts a fresh export and sees the submissions that arrived since. The record holds ids, times
+and that flag only — never a token, a download link or any exported data — in ``jobs.json`` of
+the folder described in :mod:`formexport.local.folder`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,12 @@ from formexport.opnform.models import parse_timestamp
 logger = logging.getLogger("formexport")
 
 FILE_NAME = "jobs.json"
-FORMAT_VERSION = 1
+# Version 1 did not record deliveries: its entries cannot tell a spent job from one to pick
+# up, so they are ignored (it costs at most one export).
+FORMAT_VERSION = 2
+# Threads of one process (export_forms runs forms in parallel) change the file in turn, so that
+# no "delivered" mark is lost to a concurrent write.
+_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class JobRecord:
         When it was started (UTC).
     expires : datetime or None
         When its download link expires, once known.
+    delivered : bool
+        True once its data reached the caller: the record is spent and never picked up.
     """
 
     key: str
@@ -52,6 +63,7 @@ class JobRecord:
     job_id: str
     started: datetime
     expires: datetime | None = None
+    delivered: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -73,6 +85,7 @@ class JobRecord:
             job_id=str(data["job_id"]),
             started=started,
             expires=parse_timestamp(data.get("expires")),
+            delivered=bool(data.get("delivered", False)),
         )
 
     def is_stale(self, now: datetime) -> bool:
@@ -108,30 +121,47 @@ class JobRecords:
             return []
 
     def find(self, key: str) -> JobRecord | None:
-        """The newest live job for the request ``key``."""
+        """The newest job for the request ``key`` worth picking up: not delivered, not stale."""
         now = datetime.now(timezone.utc)
         for record in self.all():
-            if record.key == key and not record.is_stale(now):
+            if record.key == key and not record.delivered and not record.is_stale(now):
                 return record
         return None
 
     def save(self, record: JobRecord) -> None:
-        """Add or replace the entry for ``record.key``; drop stale and surplus entries."""
+        """Add or replace the entry for ``record.key``; drop stale and surplus entries.
+
+        A job once marked delivered stays so (a later status of it changes nothing).
+        """
         now = datetime.now(timezone.utc)
-        kept = [r for r in self.all() if r.key != record.key and not r.is_stale(now)]
-        self._write([record, *kept][: config.RECORDED_JOBS])
+        with _LOCK:
+            records = self.all()
+            if any(r.job_id == record.job_id and r.delivered for r in records):
+                record = replace(record, delivered=True)
+            kept = [r for r in records if r.key != record.key and not r.is_stale(now)]
+            self._write([record, *kept][: config.RECORDED_JOBS])
+
+    def mark_delivered(self, job_id: str) -> None:
+        """Record that ``job_id``'s data reached the caller: it is never picked up again."""
+        with _LOCK:
+            records = self.all()
+            marked = [replace(r, delivered=True) if r.job_id == job_id else r for r in records]
+            if marked != records:
+                self._write(marked)
 
     def forget(self, job_id: str) -> None:
         """Remove a job (it failed, expired or was replaced)."""
-        records = self.all()
-        remaining = [r for r in records if r.job_id != job_id]
-        if len(remaining) != len(records):
-            self._write(remaining)
+        with _LOCK:
+            records = self.all()
+            remaining = [r for r in records if r.job_id != job_id]
+            if len(remaining) != len(records):
+                self._write(remaining)
 
     def clear(self) -> int:
         """Delete the record file; return the number of jobs it held."""
-        count = len(self.all())
-        self.path.unlink(missing_ok=True)
+        with _LOCK:
+            count = len(self.all())
+            self.path.unlink(missing_ok=True)
         return count
 
     def _write(self, records: list[JobRecord]) -> None:

@@ -20,7 +20,9 @@ from formexport import config
 from formexport.errors import (
     ConnectionFailedError,
     ExportJobNotFoundError,
+    FormNotFoundError,
     NetworkError,
+    NotFoundError,
     StatusUnavailableError,
     UnexpectedResponseError,
 )
@@ -151,7 +153,18 @@ class OpnFormAPI:
 
     def get_form(self, form: FormRef) -> FormInfo:
         """``GET /open/forms/{form}``: the form's definition."""
-        body = self._get_json(f"/open/forms/{form_path(form)}", subject=f"form {form!r}")
+        try:
+            body = self._get_json(f"/open/forms/{form_path(form)}", subject=f"form {form!r}")
+        except NotFoundError as exc:
+            # Laravel's model binding names the missing form; an empty or "The route ..." 404
+            # means a base URL that is not the API, which the generic message explains.
+            if not exc.message or exc.message.startswith("The route "):
+                raise
+            raise FormNotFoundError(
+                f"There is no form {form!r} on {self.settings.base_url}.",
+                form=form,
+                message=exc.message,
+            ) from exc
         if not isinstance(body, Mapping):
             raise UnexpectedResponseError(
                 f"The answer for form {form!r} is not a JSON object.", status_code=200
@@ -208,6 +221,16 @@ class OpnFormAPI:
         except (KeyError, TypeError, ValueError) as exc:
             raise UnexpectedResponseError(
                 "The workspace list is not a JSON array of workspaces.", status_code=200
+            ) from exc
+
+    def list_all_forms(self) -> list[FormSummary]:
+        """``GET /open/forms`` (deprecated, ``forms-read`` only): every form of every workspace."""
+        body = self._get_json("/open/forms", subject="forms")
+        try:
+            return [FormSummary.from_json(item) for item in body]
+        except (TypeError, AttributeError) as exc:
+            raise UnexpectedResponseError(
+                "The form list is not a JSON array of forms.", status_code=200
             ) from exc
 
     def count_submissions(self, form: FormRef) -> int:

@@ -8,10 +8,13 @@ The phases, in order: ``"export"`` (the server builds the file, in percent), ``"
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 __all__ = ["LABELS", "UNITS", "ProgressEvent", "ProgressReporter", "describe"]
 
+# Enough to tell jobs apart at a glance; logs and errors carry the whole id.
+SHORT_ID_LENGTH = 8
 UNITS = {"export": "%", "batches": "rows", "download": "B", "parse": "rows"}
 LABELS = {
     "export": "Server export",
@@ -39,6 +42,9 @@ class ProgressEvent:
         What the server says it is doing, e.g. ``"queued"`` or ``"Generating export file..."``.
     job_id : str or None
         The export job, when there is one.
+    started_at : datetime or None
+        When the job started on the server (its ``created_at``), else when the server accepted
+        it; timers count from here.
     """
 
     phase: str
@@ -46,6 +52,12 @@ class ProgressEvent:
     total: float | None = None
     message: str = ""
     job_id: str | None = None
+    started_at: datetime | None = None
+
+    @property
+    def short_job_id(self) -> str | None:
+        """The job id's first 8 characters (a UUID's first group), for narrow displays."""
+        return None if self.job_id is None else self.job_id[:SHORT_ID_LENGTH]
 
     @property
     def unit(self) -> str:

@@ -61,8 +61,14 @@ class CallbackReporter:
 
 
 class LogReporter:
-    """Throttled ``logging`` lines for cron, CI and papermill: a line per state change, and
-    otherwise at most one per ``step`` of progress or per ``interval`` seconds."""
+    """Throttled lines for cron, CI and papermill: a line per state change, and otherwise at
+    most one per ``step`` of progress or per ``interval`` seconds.
+
+    The lines are ``logging`` records at INFO. Where nobody configured logging (no handler on
+    the ``formexport`` loggers or the root logger), they would be dropped, so they are written
+    to standard error instead: a script, a cron job, ``nbconvert --execute`` and papermill's
+    ``--log-output`` show them. A handler configured anywhere puts logging back in charge.
+    """
 
     def __init__(
         self,
@@ -89,17 +95,38 @@ class LogReporter:
             quiet = steps == last_steps and now - last_time < self._interval
             if same_state and quiet:
                 return
-        self._log.info("%s", describe(event))
+        self._emit(describe(event))
         self._last = (event.phase, event.message, steps, now)
+
+    def _emit(self, line: str) -> None:
+        if self._log.hasHandlers():
+            self._log.info("%s", line)
+            return
+        stream = sys.stderr  # looked up now: notebooks and tests replace it
+        if stream is not None:
+            stream.write(f"formexport: {line}\n")
+            stream.flush()
 
     def close(self) -> None:
         """Nothing to release."""
 
 
+# The server's phase has no meaningful rate (percent per second); its timer counts from the job's
+# start. A phase done in one step (a file read at once) shows no rate either: it would only
+# measure how quickly the bar was drawn.
+EXPORT_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"
+ONE_STEP_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit}"
+# The download's rate is a moving average over redraws a quarter second apart, the latest
+# weighing 0.1 (tqdm: 0.1 s and 0.3): it settles instead of following every burst of chunks.
+DOWNLOAD_SMOOTHING = 0.1
+DOWNLOAD_MININTERVAL = 0.25
+
+
 class TqdmReporter:
     """A text bar per phase (tqdm), on a terminal or in a notebook without ipywidgets.
 
-    Phases follow each other on their own lines: server export, download, reading.
+    Phases follow each other on their own lines: server export, download, reading. The bar
+    names the job by its short id (logs and errors carry the whole one).
     """
 
     def __init__(self, *, file: Any = None) -> None:
@@ -110,19 +137,27 @@ class TqdmReporter:
     def _open(self, event: ProgressEvent) -> Any:
         from tqdm.std import tqdm as bar_class
 
-        total = 100 if event.phase == "export" else event.total
         options: dict[str, Any] = {
-            "total": total,
+            "total": 100 if event.phase == "export" else event.total,
             "desc": LABELS.get(event.phase, event.phase),
             "unit": event.unit,
             "leave": True,
             "dynamic_ncols": True,
+            "file": self._file or sys.stderr,
         }
-        if event.phase == "download":
-            options.update(unit_scale=True, unit_divisor=1024)
         if event.phase == "export":
-            options["bar_format"] = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"
-        options["file"] = self._file or sys.stderr
+            options["bar_format"] = EXPORT_FORMAT
+        elif event.fraction is not None and event.fraction >= 1.0:
+            options["bar_format"] = ONE_STEP_FORMAT
+        elif event.phase == "download":
+            # The first chunk arrived before the bar existed: the rate counts from here on.
+            options.update(
+                unit_scale=True,
+                unit_divisor=1024,
+                smoothing=DOWNLOAD_SMOOTHING,
+                mininterval=DOWNLOAD_MININTERVAL,
+                initial=event.completed,
+            )
         return bar_class(**options)
 
     def update(self, event: ProgressEvent) -> None:
@@ -134,10 +169,24 @@ class TqdmReporter:
         bar = self._bar
         if event.total is not None and event.phase != "export" and bar.total != event.total:
             bar.total = event.total
+        if event.phase == "export":
+            self._show_export(bar, event)
+        elif event.completed >= bar.n:
+            # tqdm measures the rate between its redraws, and redraws at most every 0.1 s.
+            bar.update(event.completed - bar.n)
+        else:  # the transfer started over
+            bar.reset(total=bar.total)
+            bar.update(event.completed)
+
+    def _show_export(self, bar: Any, event: ProgressEvent) -> None:
+        if event.started_at is not None:
+            # The timer counts from the job's start (never from the future: clocks differ).
+            started = min(event.started_at.timestamp(), time.time())
+            bar.start_t = min(bar.start_t, started)
         bar.n = event.completed
         postfix = event.message
-        if event.job_id and event.phase == "export":
-            postfix = f"job {event.job_id}" + (f", {postfix}" if postfix else "")
+        if event.job_id:
+            postfix = f"job {event.short_job_id}" + (f", {postfix}" if postfix else "")
         bar.set_postfix_str(postfix, refresh=False)
         bar.refresh()
 

@@ -22,7 +22,7 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def _detail(event: ProgressEvent) -> str:
-    """The text right of the bar: percent, amounts, the server's message and the job id."""
+    """The text right of the bar: percent, amounts, the server's message and the short job id."""
     parts = []
     fraction = event.fraction
     if fraction is not None:
@@ -35,7 +35,9 @@ def _detail(event: ProgressEvent) -> str:
     if event.message:
         parts.append(html.escape(event.message))
     if event.job_id:
-        parts.append(f"job <code>{html.escape(event.job_id)}</code>")
+        # The short id fits the line; the whole one shows on hover (and in logs and errors).
+        whole, short = html.escape(event.job_id), html.escape(event.short_job_id or "")
+        parts.append(f'job <code title="{whole}">{short}</code>')
     return " · ".join(parts)
 
 

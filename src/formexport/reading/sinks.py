@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import ExactValues, FormInfo
-from formexport.reading import blocks, column_plan, fputcsv
+from formexport.reading import blocks, column_plan
+from formexport.reading.source import standard_file
 from formexport.reading.typed_reader import NAMINGS, ExportContext, Restart, TypedReader
 
 if TYPE_CHECKING:
@@ -54,13 +55,9 @@ def check_options(
 def readable(source: blocks.CsvSource, scratch: Path | None = None) -> tuple[blocks.CsvSource, str]:
     """The export in a form Arrow reads exactly, and which OpnForm writer wrote it.
 
-    Background (``fputcsv``) exports holding ``\\"`` are rewritten as standard CSV first (see
-    :mod:`formexport.reading.fputcsv`), into ``scratch`` or beside the file.
+    The file case of :func:`formexport.reading.source.open_export`, which reads streams too.
     """
-    writer = blocks.detect_writer(source)
-    if writer == "async" and fputcsv.has_escaped_quotes(source):
-        return fputcsv.to_standard(source, scratch), writer
-    return source, writer
+    return standard_file(source, scratch)
 
 
 def make_reader(
@@ -73,8 +70,12 @@ def make_reader(
     context: ExportContext | None = None,
     writer: str | None = None,
 ) -> TypedReader:
-    """A reader for this export (from :func:`readable`): the column plan checked against its
-    header. ``writer`` defaults to the one :func:`blocks.detect_writer` sees."""
+    """A reader for this export: the column plan checked against its header.
+
+    ``source`` is the file, or at least its header (``OpenedExport.head`` of
+    :func:`formexport.reading.source.open_export`); ``writer`` defaults to the one
+    :func:`blocks.detect_writer` sees.
+    """
     header = blocks.read_header(source)
     if form is None or columns is None or not header:
         plan = column_plan.text_plan(header)

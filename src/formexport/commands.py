@@ -1,0 +1,298 @@
+"""What each ``formexport`` command does; :mod:`formexport.cli` parses, prints errors, exits.
+
+Each command imports what it needs, so that ``formexport --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from formexport import config
+from formexport.errors import ConfigurationError, InvalidArgumentError, PartialExportError
+
+EXIT_OK, EXIT_FAILED = 0, 1
+FORMATS = {".csv": "csv", ".parquet": "parquet"}
+
+
+def _require_token() -> None:
+    """Refuse at once, in the command's terms, when the token variable is not set."""
+    if not os.environ.get(config.TOKEN_ENV, "").strip():
+        raise ConfigurationError(
+            f"No OpnForm API token: set the {config.TOKEN_ENV} environment variable to a "
+            "personal access token (OpnForm → Settings → Access tokens, with the forms-read "
+            f"ability), e.g. export {config.TOKEN_ENV}=..."
+        )
+
+
+def _output_format(output: str, chosen: str | None) -> str:
+    if chosen:
+        return chosen
+    fmt = FORMATS.get(Path(output).suffix.lower())
+    if fmt is None:
+        raise InvalidArgumentError(
+            f"Cannot tell which format to write to {output!r}: end the file name in "
+            f"{' or '.join(FORMATS)}, or pass --format {'|'.join(FORMATS.values())}."
+        )
+    return fmt
+
+
+def export(args: argparse.Namespace) -> int:
+    """``formexport export``: a new export, or the job given by ``--job``, to a file."""
+    fmt = _output_format(args.output, args.format)
+    if args.job is not None:
+        given = [flag for flag, value in _job_conflicts(args) if value]
+        if given:
+            raise InvalidArgumentError(
+                f"--job picks up an export as it was started; {', '.join(given)} cannot change "
+                "it. Drop them, or start a new export without --job."
+            )
+    _require_token()
+    output = Path(args.output)
+    progress = None if args.no_progress else "auto"
+    written = _export_job(args, output, fmt, progress) if args.job else _export_new(args, fmt)
+    rows, columns = _shape(written, fmt)
+    print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    return EXIT_OK
+
+
+def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
+    return [
+        ("--columns", args.columns),
+        ("--cache", args.cache),
+        ("--max-age", args.max_age),
+        ("--no-reattach", args.no_reattach),
+    ]
+
+
+def _export_new(args: argparse.Namespace, fmt: str) -> Path:
+    from formexport import api
+
+    common = {
+        "columns": args.columns,
+        "base_url": args.base_url,
+        "progress": None if args.no_progress else "auto",
+        "timeout": args.timeout,
+        "cache": args.cache,
+        "max_age": args.max_age,
+        "reattach": not args.no_reattach,
+    }
+    if fmt == "parquet":
+        return api.export_to_parquet(
+            args.form, args.output, naming=args.naming, values=args.values, **common
+        )
+    return api.download_export(args.form, args.output, **common)
+
+
+def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str | None) -> Path:
+    from formexport.client import Client
+
+    with Client(base_url=args.base_url) as client, client.attach(args.form, args.job) as job:
+        job.wait(progress=progress, timeout=args.timeout)
+        if fmt == "parquet":
+            return job.to_parquet(output, naming=args.naming, values=args.values)
+        return job.download(output)
+
+
+def _shape(path: Path, fmt: str) -> tuple[int, int]:
+    """Rows and columns of the file written."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
+        return parquet.metadata.num_rows, len(parquet.schema_arrow)
+    return _csv_shape(path)
+
+
+def _csv_shape(path: Path) -> tuple[int, int]:
+    from typing import BinaryIO, cast
+
+    from formexport.reading import blocks, fputcsv
+    from formexport.reading.stream import ChunkReader
+
+    header = blocks.read_header(path)
+    if not header:
+        return 0, 0
+    with path.open("rb") as stream:
+        chunks: Iterator[bytes] = iter(lambda: stream.read(1 << 20), b"")
+        if blocks.detect_writer(path) == "async":
+            chunks = fputcsv.standard_pieces(chunks)  # records counted as the server meant
+        source = cast(BinaryIO, ChunkReader(chunks))
+        batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
+        return sum(batch.num_rows for batch in batches), len(header)
+
+
+def export_all(args: argparse.Namespace) -> int:
+    """``formexport export-all``: many forms into a Parquet dataset."""
+    from formexport.dataset.export_forms import export_forms
+
+    _require_token()
+    target = args.forms or args.workspace
+    try:
+        manifest = export_forms(
+            target,
+            args.output,
+            storage_options=dict(args.storage_option or []),
+            incremental=args.incremental,
+            full_refresh=args.full_refresh,
+            mirror_deletions=args.mirror_deletions,
+            base_url=args.base_url,
+            progress=None if args.no_progress else "auto",
+            timeout=args.timeout,
+            max_workers=args.workers,
+        )
+    except PartialExportError as exc:
+        print(f"formexport: error: {exc}", file=sys.stderr)
+        for form_id, reason in exc.failed.items():
+            print(f"  form {form_id}: {reason}", file=sys.stderr)
+        return EXIT_FAILED
+    rows = sum(r.rows for r in manifest.forms.values())
+    print(f"Wrote {len(manifest.forms)} forms ({rows} new rows) to {args.output}")
+    kept = sum(r.rows_gone_upstream for r in manifest.forms.values())
+    dropped = sum(r.rows_dropped for r in manifest.forms.values())
+    if kept:
+        print(
+            f"Kept {kept} rows whose submissions the server no longer has "
+            "(--mirror-deletions drops them)"
+        )
+    if dropped:
+        print(f"Dropped {dropped} rows whose submissions the server no longer has")
+    return EXIT_OK
+
+
+def forms(args: argparse.Namespace) -> int:
+    """``formexport forms``: the forms the token can read, as a table or JSON."""
+    from formexport.client import Client
+    from formexport.forms import form_rows
+
+    _require_token()
+    with Client(base_url=args.base_url) as client:
+        rows = form_rows(client, args.workspace)
+    if args.json:
+        print(json.dumps(rows, default=_json_default, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("No forms: the token's workspaces hold none.", file=sys.stderr)
+        return EXIT_OK
+    table = [("ID", "SLUG", "TITLE", "WORKSPACE", "SUBMISSIONS", "UPDATED (UTC)")]
+    for row in rows:
+        updated = row["updated_at"].strftime("%Y-%m-%d %H:%M") if row["updated_at"] else ""
+        workspace = row["workspace"] or f"#{row['workspace_id']}"
+        count = "" if row["submissions_count"] is None else str(row["submissions_count"])
+        table.append((str(row["id"]), row["slug"], row["title"], workspace, count, updated))
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    return EXIT_OK
+
+
+def status(args: argparse.Namespace) -> int:
+    """``formexport status``: one job's state, without its signed link unless asked."""
+    from formexport.client import Client
+
+    _require_token()
+    with Client(base_url=args.base_url) as client:
+        status = client.get_export_status(args.form, args.job_id)
+    if args.json:
+        fields = asdict(status)
+        if not args.show_url and fields.pop("file_url", None):
+            print(
+                "formexport: the signed download link is left out (anyone holding it can "
+                "download the export until it expires); --show-url prints it.",
+                file=sys.stderr,
+            )
+        print(json.dumps(fields, default=_json_default, indent=2))
+        return EXIT_OK
+    print(status.status_text)
+    if status.expires_at:
+        print(f"link expires at {status.expires_at.isoformat()}")
+    if args.show_url and status.file_url:
+        print(status.file_url)
+    if status.status != "failed":
+        command = export_command(args.form, args.job_id, "submissions.parquet", None)
+        print(f"to download it: {command}")
+    return EXIT_OK
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    """``formexport sandbox``: serve the emulator until Ctrl-C."""
+    from formexport.sandbox import Sandbox
+
+    with Sandbox(port=args.port) as sandbox:
+        sandbox.config.status_access = args.status_access
+        sandbox.config.file_host = args.file_host
+        sandbox.config.job_progression = args.progression
+        sandbox.config.seconds_per_step = args.seconds_per_step
+        print(f"OpnForm emulator serving at {sandbox.base_url}")
+        print("Use it with:")
+        print(f"  export {config.BASE_URL_ENV}={sandbox.base_url}")
+        print(f"  export {config.TOKEN_ENV}={sandbox.token}")
+        print(f"Control it under {sandbox.base_url}/_sandbox/ (see formexport sandbox --help).")
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("Stopped.")
+    return EXIT_OK
+
+
+def cache(args: argparse.Namespace) -> int:
+    """``formexport cache``: list or clear cached exports and recorded jobs."""
+    from formexport.local.export_cache import ExportCache, cache_dir, clear_cache
+    from formexport.local.job_records import JobRecords
+
+    if args.action == "clear":
+        removed = clear_cache()
+        print(f"Removed {removed} cached files and job records from {cache_dir()}")
+        return EXIT_OK
+    if args.action == "dir":
+        print(cache_dir())
+        return EXIT_OK
+    entries = ExportCache().entries()
+    jobs = JobRecords().all()
+    print(f"{cache_dir()}: {len(entries)} cached exports, {len(jobs)} recorded jobs")
+    for entry in entries:
+        size, age = entry.size / 1e6, entry.age / 3600
+        print(f"  export  form {entry.form_id}  {size:.1f} MB  {age:.1f} h old  {entry.server}")
+    for job in jobs:
+        started = job.started.strftime("%Y-%m-%d %H:%M UTC")
+        print(f"  job     form {job.form_id}  {job.job_id}  started {started}  {job.server}")
+    return EXIT_OK
+
+
+def demo(args: argparse.Namespace) -> int:
+    """``formexport demo``: the demo, its files kept in ``--output-dir``."""
+    from formexport.demo import run_demo
+
+    run_demo(
+        sys.stdout,
+        progress=None if args.no_progress else "auto",
+        output_dir=Path(args.output_dir),
+    )
+    return EXIT_OK
+
+
+def export_command(form: int | str, job_id: str, output: str, fmt: str | None = None) -> str:
+    """The command that picks up a job: ``formexport export 12 --job … -o out.csv``."""
+    words = ["formexport", "export", str(form), "--job", job_id, "-o", output]
+    if fmt:
+        words += ["--format", fmt]
+    return shlex.join(words)

@@ -1,0 +1,238 @@
+"""What the formexport command tells a user, in its own terms: each case run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from formexport import Client
+from formexport.sandbox import Sandbox
+from formexport.sandbox.http import control
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _env(sandbox: Sandbox | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPNFORM_", "FORMEXPORT_"))}
+    env["FORMEXPORT_CACHE_DIR"] = os.environ["FORMEXPORT_CACHE_DIR"]
+    if sandbox is not None:
+        env.update(OPNFORM_API_TOKEN=sandbox.token, OPNFORM_API_BASE_URL=sandbox.base_url)
+    return {**env, **extra}
+
+
+def cli(
+    sandbox: Sandbox | None, *args: str, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "formexport", *args],
+        capture_output=True,
+        text=True,
+        env=_env(sandbox, **env),
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def _stuck_job(sandbox: Sandbox) -> None:
+    sandbox.config.status_access = "open"
+    sandbox.config.job_progression = "stuck"
+
+
+def test_a_timeout_tells_the_command_that_picks_the_job_up(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _stuck_job(sandbox)
+    run = cli(sandbox, "export", "2", "-o", "events.parquet", "--timeout", "1", cwd=tmp_path)
+    assert run.returncode == 4, run.stderr
+    job = re.search(rf"formexport export 2 --job ({UUID}) -o events.parquet\n", run.stderr)
+    assert job, run.stderr
+    assert f"formexport status 2 {job.group(1)}" in run.stderr
+    assert "ExportJob.attach" not in run.stderr  # Python stays in Python
+    # One second in the queue is normal: the server's queue worker is not blamed.
+    assert "queue worker" not in run.stderr
+    assert not (tmp_path / "events.parquet").exists()
+    # The command it printed works, once the server gets to the job.
+    sandbox.config.job_progression = "immediate"
+    again = cli(sandbox, *shlex.split(job.group(0))[1:], "--no-progress", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "Wrote events.parquet: 2500 rows \N{MULTIPLICATION SIGN} 15 columns\n"
+    assert sum(r.path.endswith("/submissions/export") for r in sandbox.requests) == 1
+
+
+def test_ctrl_c_tells_the_command_that_picks_the_job_up(sandbox: Sandbox, tmp_path: Path) -> None:
+    _stuck_job(sandbox)
+    command = [sys.executable, "-m", "formexport", "export", "2", "-o", "e.csv"]
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, env=_env(sandbox), cwd=tmp_path
+    ) as process:
+        assert process.stderr is not None
+        first = process.stderr.readline()  # the job is shown as soon as it is accepted
+        job_id = re.search(UUID, first)
+        assert job_id, first
+        time.sleep(0.5)  # waiting for the job, as a user would be before pressing Ctrl-C
+        process.send_signal(signal.SIGINT)
+        rest = process.stderr.read()
+        assert process.wait(timeout=20) == 130
+    assert f"formexport export 2 --job {job_id.group(0)} -o e.csv\n" in rest
+    assert f"formexport status 2 {job_id.group(0)}" in rest
+    assert "keeps running on the server" in rest
+    assert "ExportJob.attach" not in rest
+
+
+def test_the_job_command_downloads_a_finished_job_as_csv(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.config.status_access = "open"
+    with Client(sandbox.token, sandbox.base_url) as client:
+        job_id = str(client.start_export(2).job_id)
+    run = cli(sandbox, "export", "2", "--job", job_id, "-o", "e.csv", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    frame = pd.read_csv(tmp_path / "e.csv", dtype=str, encoding="utf-8-sig")
+    assert frame.shape == (2500, 13)  # the CSV as served: no submission_id column
+    assert run.stdout == "Wrote e.csv: 2500 rows \N{MULTIPLICATION SIGN} 13 columns\n"
+
+
+def test_the_job_command_refuses_options_it_cannot_honour(sandbox: Sandbox) -> None:
+    run = cli(sandbox, "export", "2", "--job", "x", "-o", "e.csv", "--columns", "Email")
+    assert run.returncode == 2
+    assert "--columns cannot change it" in run.stderr
+    assert sandbox.requests == []
+
+
+def test_success_says_what_was_written(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = cli(sandbox, "export", "1", "-o", str(tmp_path / "f.csv"), "--no-progress")
+    assert run.returncode == 0, run.stderr
+    frame = pd.read_csv(tmp_path / "f.csv", dtype=str, encoding="utf-8-sig")
+    rows, columns = frame.shape
+    shape = f"{rows} rows \N{MULTIPLICATION SIGN} {columns} columns"
+    assert run.stdout == f"Wrote {tmp_path / 'f.csv'}: {shape}\n"
+    assert (rows, columns) == (250, 12)
+
+
+def test_an_unknown_output_suffix_is_refused_before_anything_is_sent(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run = cli(sandbox, "export", "1", "-o", str(tmp_path / "x.txt"))
+    assert run.returncode == 2
+    assert ".csv or .parquet" in run.stderr
+    assert "--format" in run.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert sandbox.requests == []
+    chosen = cli(sandbox, "export", "1", "-o", str(tmp_path / "x.txt"), "--format", "csv")
+    assert chosen.returncode == 0, chosen.stderr
+    assert (tmp_path / "x.txt").read_bytes().startswith(b'\xef\xbb\xbf"id"')
+
+
+def test_an_unknown_form_suggests_listing_the_forms(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = cli(sandbox, "export", "999", "-o", str(tmp_path / "x.csv"))
+    assert run.returncode == 1
+    assert "There is no form 999" in run.stderr
+    assert run.stderr.rstrip().endswith("formexport forms")
+    assert "list_forms" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["export", "1", "-o", "x.csv"], ["forms"], ["status", "2", "j"]]
+)
+def test_no_token_names_the_variable_to_set(sandbox: Sandbox, command: list[str]) -> None:
+    run = cli(None, *command, OPNFORM_API_BASE_URL=sandbox.base_url)
+    assert run.returncode == 2
+    assert "set the OPNFORM_API_TOKEN environment variable" in run.stderr
+    assert "token=" not in run.stderr
+    assert sandbox.requests == []
+
+
+def test_status_json_leaves_the_signed_link_out_unless_asked(sandbox: Sandbox) -> None:
+    sandbox.config.status_access = "open"
+    with Client(sandbox.token, sandbox.base_url) as client:
+        job = client.start_export(2)
+        job.wait(progress=None)
+    run = cli(sandbox, "status", "2", str(job.job_id), "--json")
+    assert run.returncode == 0, run.stderr
+    body = json.loads(run.stdout)
+    assert body["status"] == "completed"
+    assert "file_url" not in body
+    assert "signature=" not in run.stdout
+    assert "--show-url" in run.stderr
+    shown = cli(sandbox, "status", "2", str(job.job_id), "--json", "--show-url")
+    assert "signature=" in json.loads(shown.stdout)["file_url"]
+    text = cli(sandbox, "status", "2", str(job.job_id))
+    assert text.stdout.startswith("completed 100%")
+    assert "signature=" not in text.stdout
+    assert f"formexport export 2 --job {job.job_id} -o submissions.parquet" in text.stdout
+
+
+def test_forms_lists_ids_and_slugs(sandbox: Sandbox) -> None:
+    run = cli(sandbox, "forms")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split() == [
+        "ID",
+        "SLUG",
+        "TITLE",
+        "WORKSPACE",
+        "SUBMISSIONS",
+        "UPDATED",
+        "(UTC)",
+    ]
+    assert [line.split()[0] for line in lines[1:]] == ["3", "2", "1"]
+    assert "event-registration-da71we  Event registration  Demo workspace" in run.stdout
+    as_json = json.loads(cli(sandbox, "forms", "--json", "--workspace", "Demo workspace").stdout)
+    assert [form["id"] for form in as_json] == [3, 2, 1]
+    assert as_json[2]["submissions_count"] == 250
+    assert as_json[2]["updated_at"].endswith("+00:00")
+    refused = cli(sandbox, "forms", "--workspace", "2")
+    assert refused.returncode == 3
+
+
+def test_sandbox_help_describes_every_option_and_the_control_routes() -> None:
+    run = cli(None, "sandbox", "--help", COLUMNS="100")
+    assert run.returncode == 0
+    options = re.findall(r"\[(--[a-z-]+)", run.stdout)
+    assert {"--port", "--status-access", "--progression", "--seconds-per-step"} <= set(options)
+    for option in options:
+        described = re.search(rf"^  {option}[^\n]*\n?\s+\S", run.stdout, re.M)
+        assert described, option
+    assert "job speed" in run.stdout
+    assert "status access" in run.stdout
+    documented = re.findall(
+        r"^(GET|POST|PATCH|DELETE)\s+/_sandbox/(\S+)", control.__doc__ or "", re.M
+    )
+    assert len(documented) >= 14
+    for method, path in documented:
+        path = path.replace("{id}", "ID")
+        assert re.search(rf"^  {method}\s+{re.escape(path)}\s", run.stdout, re.M), (method, path)
+
+
+def test_columns_help_says_ids_or_names() -> None:
+    run = cli(None, "export", "--help", COLUMNS="200")
+    assert re.search(
+        r"^  --columns FIELD \[FIELD \.\.\.\]\s+field ids or field names", run.stdout, re.M
+    )
+
+
+def test_the_sandbox_moves_jobs_at_the_speed_asked(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "formexport", "sandbox", "--status-access", "open"]
+    command += ["--seconds-per-step", "0.05"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=_env(None)) as server:
+        try:
+            assert server.stdout is not None
+            lines = [server.stdout.readline() for _ in range(4)]
+            env = dict(line.split()[1].split("=", 1) for line in lines[2:4])
+            started = time.monotonic()
+            run = cli(None, "export", "2", "-o", str(tmp_path / "e.csv"), **env)
+            assert run.returncode == 0, run.stderr
+            # Eight steps of 0.05 s: done at the first poll, two seconds after the start.
+            assert time.monotonic() - started < 10
+        finally:
+            server.send_signal(signal.SIGINT)
+            assert server.wait(timeout=20) == 0

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
+    from formexport.describe import describe_form
     from formexport.forms import list_forms
     from formexport.jobs.export_job import ExportJob
     from formexport.local.export_cache import cache_dir, clear_cache
@@ -69,6 +70,7 @@ _LAZY = {
     "TypeFallbackWarning": "formexport.reading.typed_reader",
     "cache_dir": "formexport.local.export_cache",
     "clear_cache": "formexport.local.export_cache",
+    "describe_form": "formexport.describe",
     "download_export": "formexport.api",
     "export_forms": "formexport.dataset.export_forms",
     "export_to_parquet": "formexport.api",
@@ -133,6 +135,7 @@ __all__ = [
     "__version__",
     "cache_dir",
     "clear_cache",
+    "describe_form",
     "download_export",
     "export_forms",
     "export_to_parquet",

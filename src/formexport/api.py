@@ -15,6 +15,7 @@ from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.endpoints import FormRef
+from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption
 from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
 
@@ -35,6 +36,8 @@ class _Request:
     cache: bool
     max_age: MaxAge
     reattach: bool
+    since: Since | None = None
+    status: str | None = None
 
 
 def _ready_job(client: Client, request: _Request) -> ExportJob:
@@ -52,6 +55,8 @@ def _ready_job(client: Client, request: _Request) -> ExportJob:
         max_age=request.max_age,
         reattach=request.reattach,
         timeout=timeout,
+        since=request.since,
+        status=request.status,
     )
     try:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -78,6 +83,8 @@ def load_export(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    since: Since | None = None,
+    status: str | None = None,
 ) -> pd.DataFrame:
     """Export every submission of a form into a pandas DataFrame.
 
@@ -112,13 +119,22 @@ def load_export(
         Name field columns after the field (repeated names get ``.1``, ``.2``) or by field id.
     dtype_backend : {"numpy_nullable", "pyarrow"}
         ``"numpy_nullable"`` (the default: ``Int64``, ``Float64``, ``boolean``, ``string``,
-        timezone-aware ``datetime64``) or ``"pyarrow"`` (``pandas.ArrowDtype`` columns).
+        ``category`` in the form's order for select fields and ``status``, Python lists,
+        ``datetime64`` dates) or ``"pyarrow"`` (``pandas.ArrowDtype`` columns).
     values : {"auto", "csv", "exact"}
         Where field values come from. The server's synchronous writer (exports of up to 1000
         submissions, and batched exports) prints 0 and false as empty cells and drops the
         ``+`` of phone numbers; ``"exact"`` reads the raw values from the JSON submissions
         list (one request per 100 submissions). ``"auto"`` does so for exports of up to 1000
         submissions and reads the CSV otherwise.
+    since : datetime, date or timedelta, optional
+        Only submissions created at or after this moment: ``timedelta(days=7)`` for the last
+        seven days, ``date(2026, 8, 1)`` from that day's midnight UTC, a datetime (naive means
+        UTC). The chosen ids are listed newest first (a recent window costs a request or two)
+        and exported by id. When none is chosen, the frame has no rows but every column.
+    status : {"completed", "partial", "all"}, optional
+        Only completed or only partial submissions (``None``, like ``"all"``: both, as the
+        server exports). Lists the chosen ids through the JSON submissions list.
 
     Returns
     -------
@@ -150,7 +166,7 @@ def load_export(
     >>> df = fx.load_export("contact-us-k3x9qa", progress="log")  # doctest: +SKIP
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
-    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
     with Client(token, base_url) as client, _ready_job(client, request) as job:
         return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
 
@@ -169,6 +185,8 @@ def export_to_parquet(
     reattach: bool = True,
     naming: str = "name",
     values: str = "auto",
+    since: Since | None = None,
+    status: str | None = None,
 ) -> Path:
     """Export a form's submissions into a typed Parquet file; return its path.
 
@@ -178,7 +196,7 @@ def export_to_parquet(
     options; the schema metadata (key ``formexport``) records each column's field id and type.
     """
     check_options(naming=naming, values=values)
-    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
     with Client(token, base_url) as client, _ready_job(client, request) as job:
         return job.to_parquet(path, naming=naming, values=values)
 
@@ -195,12 +213,16 @@ def download_export(
     cache: bool = False,
     max_age: MaxAge = None,
     reattach: bool = True,
+    since: Since | None = None,
+    status: str | None = None,
 ) -> Path:
     """Save a form's export as the server wrote it (CSV); return its path.
 
     Takes the same keywords as :func:`load_export`. When the server hides job status from
     tokens and the export runs in batches, the batches are joined into one CSV with one header.
+    When ``since``/``status`` choose no submission, the file is what the server writes for an
+    export without submissions (no header).
     """
-    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
     with Client(token, base_url) as client, _ready_job(client, request) as job:
         return job.download(path)

@@ -172,13 +172,21 @@ class OpnFormAPI:
         return FormInfo.from_json(body)
 
     def submissions_page(
-        self, form: FormRef, page: int, per_page: int = config.SUBMISSIONS_PAGE_SIZE
+        self,
+        form: FormRef,
+        page: int,
+        per_page: int = config.SUBMISSIONS_PAGE_SIZE,
+        *,
+        status: str = "all",
     ) -> SubmissionsPage:
-        """``GET /open/forms/{form}/submissions``: one page of submission ids, newest first."""
+        """``GET /open/forms/{form}/submissions``: one page of submission ids, newest first.
+
+        ``status`` is the server's filter: ``"completed"``, ``"partial"`` or ``"all"``.
+        """
         body = self._get_json(
             f"/open/forms/{form_path(form)}/submissions",
             subject=f"submissions of form {form!r}",
-            params={"page": page, "per_page": per_page, "status": "all"},
+            params={"page": page, "per_page": per_page, "status": status},
         )
         try:
             items = tuple(body["data"])
@@ -237,14 +245,15 @@ class OpnFormAPI:
         """All submissions of a form, partial ones included (what the server's export counts)."""
         return self.submissions_page(form, page=1, per_page=1).total
 
-    def list_submissions(self, form: FormRef) -> Iterator[Listed]:
+    def list_submissions(self, form: FormRef, *, status: str = "all") -> Iterator[Listed]:
         """Every submission of the form, each once, roughly newest first, while it changes.
 
         Submissions that exist when the listing starts are all listed exactly once, whatever
         arrives, is deleted or comes in another order meanwhile; those arriving later are not
-        (see :mod:`formexport.opnform.listing`). Lazy: one request per page read.
+        (see :mod:`formexport.opnform.listing`). Lazy: one request per page read. ``status``
+        is the server's filter, as for :meth:`submissions_page`.
         """
-        return list_submissions(partial(self.submissions_page, form))
+        return list_submissions(partial(self.submissions_page, form, status=status))
 
     def iter_submission_ids(
         self,

@@ -15,6 +15,7 @@ import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,19 @@ def test_rows_deleted_between_the_export_and_its_exact_values_keep_their_ids(
     df = job.to_dataframe()
     assert sorted(df["submission_id"]) == list(range(1, 251))
     assert df.attrs["values"] == "exact"
+
+
+def test_since_chooses_every_submission_of_the_window_once_while_more_arrive(
+    sandbox: Sandbox, busy: Busy
+) -> None:
+    stored = _json_list(sandbox, busy.form_id)
+    cut = sorted(d["created_at"] for d in stored.values())[len(stored) // 2]
+    window = {i for i, d in stored.items() if d["created_at"] >= cut}
+    since = datetime.fromisoformat(cut).replace(tzinfo=timezone.utc)
+    with sandbox.start_arrivals(busy.form_id, every=0.02) as feed:
+        df = fx.load_export(
+            busy.form_id, since=since, token=sandbox.token, base_url=sandbox.base_url
+        )
+    exported = df["submission_id"].tolist()
+    assert len(exported) == len(set(exported))
+    assert window <= set(exported) <= window | set(feed.ids)

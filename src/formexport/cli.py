@@ -56,6 +56,13 @@ control routes (plain JSON, no token), under BASE_URL/_sandbox/:
   DELETE faults                     remove every fault
   POST   forms                      add a form: {"title", "fields", "n_submissions"}
   POST   forms/ID/submissions       add a submission: {"data": {...}}
+  DELETE forms/ID/submissions       delete submissions: {"ids": [...]}
+  POST   forms/ID/generated         add generated ones: {"count": N, "every": 0.1}
+  POST   forms/ID/arrivals          keep adding them: {"every": 0.1, "count": null}
+  GET    forms/ID/arrivals          {"running", "added"}
+  DELETE forms/ID/arrivals          stop adding; the ids added
+  PATCH  forms/ID                   {"submission_retention_value", "submission_retention_unit"}
+  POST   retention/run              the hourly purge of expired submissions, now
   POST   tokens                     a new token: {"abilities": [...], "user_id": N}
   DELETE tokens                     revoke a token: {"token": "..."}
   GET    requests                   the requests received
@@ -182,6 +189,11 @@ def _add_export_all(commands_: argparse._SubParsersAction[argparse.ArgumentParse
     many.add_argument("--forms", type=_form, nargs="+", metavar="FORM", help="only these forms")
     many.add_argument("--incremental", action="store_true", help="only submissions added since")
     many.add_argument("--full-refresh", action="store_true", help="re-export every form in full")
+    many.add_argument(
+        "--mirror-deletions",
+        action="store_true",
+        help="on full exports, drop rows whose submissions the server deleted (default: keep)",
+    )
     many.add_argument(
         "--storage-option",
         type=_key_value,

@@ -149,6 +149,7 @@ def export_all(args: argparse.Namespace) -> int:
             storage_options=dict(args.storage_option or []),
             incremental=args.incremental,
             full_refresh=args.full_refresh,
+            mirror_deletions=args.mirror_deletions,
             base_url=args.base_url,
             progress=None if args.no_progress else "auto",
             timeout=args.timeout,
@@ -161,6 +162,15 @@ def export_all(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     rows = sum(r.rows for r in manifest.forms.values())
     print(f"Wrote {len(manifest.forms)} forms ({rows} new rows) to {args.output}")
+    kept = sum(r.rows_gone_upstream for r in manifest.forms.values())
+    dropped = sum(r.rows_dropped for r in manifest.forms.values())
+    if kept:
+        print(
+            f"Kept {kept} rows whose submissions the server no longer has "
+            "(--mirror-deletions drops them)"
+        )
+    if dropped:
+        print(f"Dropped {dropped} rows whose submissions the server no longer has")
     return EXIT_OK
 
 

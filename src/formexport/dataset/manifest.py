@@ -39,7 +39,20 @@ class FormRecord:
     rows : int
         Rows written by the last export of this form (a full export, or the new rows).
     high_water_mark : int or None
-        The newest submission id in the dataset; incremental runs export only newer ones.
+        The highest submission id in the dataset.
+    high_water_time : str or None
+        When the newest submission in the dataset was created (ISO 8601, UTC; to the minute
+        after a full export, whose CSV has no seconds). Incremental runs list the submissions
+        created since a minute before it (``config.ID_ORDER_SLACK_SECONDS``).
+    recent_ids : list of int
+        The dataset's submissions created in that last minute: an incremental run exports
+        the listed submissions that are not among them, so none is exported twice.
+    rows_gone_upstream : int
+        Rows the dataset keeps whose submissions the server no longer has (deleted by their
+        owner, or by the form's retention period), as found by the last full export.
+    rows_dropped : int
+        Rows the last full export removed because the server no longer has them
+        (``mirror_deletions=True``).
     partitions : list of str
         The form's Parquet files, relative to the dataset root.
     """
@@ -58,6 +71,10 @@ class FormRecord:
     submissions_count: int | None = None
     form_updated_at: str | None = None
     high_water_mark: int | None = None
+    high_water_time: str | None = None
+    recent_ids: list[int] = field(default_factory=list)
+    rows_gone_upstream: int = 0
+    rows_dropped: int = 0
     partitions: list[str] = field(default_factory=list)
 
     @classmethod

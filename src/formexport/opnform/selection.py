@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from formexport import config
 from formexport.errors import InvalidArgumentError, UnexpectedResponseError
 from formexport.opnform.endpoints import FormRef, OpnFormAPI
 from formexport.opnform.models import parse_timestamp
@@ -104,12 +103,10 @@ def _created_at(item: Mapping[str, Any]) -> datetime:
 
 
 def _pages(api: OpnFormAPI, form: FormRef, status: str) -> Iterator[Mapping[str, Any]]:
-    page, last_page = 1, 1
-    while page <= last_page:
-        result = api.submissions_page(form, page, config.SUBMISSIONS_PAGE_SIZE, status=status)
-        last_page = result.last_page
-        yield from result.items
-        page += 1
+    # Each submission once, none missed while the form changes (formexport.opnform.listing):
+    # a page holds every row older than its first, so the listing may stop at an older one.
+    for row in api.list_submissions(form, status=status):
+        yield row.item
 
 
 def select_ids(
@@ -134,7 +131,6 @@ def select_ids(
             raise UnexpectedResponseError(
                 "A submission in the submissions list has no numeric id.", status_code=200
             ) from exc
-        # Submissions arriving meanwhile shift the pages: one may be listed twice.
         if submission_id not in seen:
             seen.add(submission_id)
             chosen.append(submission_id)

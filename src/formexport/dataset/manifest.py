@@ -143,6 +143,8 @@ def save_manifest(fs: Any, root: str, manifest: Manifest) -> None:
     """Write the manifest so that readers see the old or the new one, never half of one."""
     path = f"{root}/{MANIFEST_NAME}"
     tmp = f"{root}/_{uuid.uuid4().hex}.tmp"
+    # The dataset's folder may not exist yet (a new local destination); object stores ignore this.
+    fs.makedirs(root, exist_ok=True)
     with fs.open(tmp, "w", encoding="utf-8") as handle:
         handle.write(manifest.to_json())
     fs.mv(tmp, path)

@@ -36,8 +36,8 @@ demo: $(LIB_STAMP)  ## export the demo forms from the built-in OpnForm emulator 
 	$(BIN)/formexport demo --output-dir $(DEMO_DIR)
 
 lint: $(DEV_STAMP)  ## ruff check, format check and the import contracts (layers, no cycles)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks conftest.py
+	$(BIN)/ruff format --check src tests benchmarks conftest.py
 	$(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)  ## mypy --strict on src/
@@ -79,8 +79,8 @@ bench: $(DEV_STAMP)  ## speed and memory against the naive pipeline (about 20 mi
 	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json
 
 format: $(DEV_STAMP)  ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks conftest.py
+	$(BIN)/ruff format src tests benchmarks conftest.py
 
 clean:  ## remove the virtualenv, the caches and the demo's files
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DIR)

@@ -24,6 +24,7 @@ from formexport.jobs.export_job import ExportJob
 from formexport.jobs.output import Output
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.endpoints import FormRef, normalize_columns
+from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption, make_reporter
 from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
 
@@ -44,6 +45,8 @@ class _Request:
     cache: bool
     max_age: MaxAge
     reattach: bool
+    since: Since | None = None
+    status: str | None = None
 
 
 def _checked_timeout(timeout: float | None) -> float | None:
@@ -56,18 +59,18 @@ def _ready_job(
     client: Client,
     request: _Request,
     *,
-    since: float | None = None,
+    started: float | None = None,
     on_job: Callable[[ExportJob], None] | None = None,
 ) -> ExportJob:
     """The export started (or picked up, or read from the cache) and waited for.
 
-    ``since`` is when the call began (the display counts from it); ``on_job`` is told of the
+    ``started`` is when the call began (the display counts from it); ``on_job`` is told of the
     job as soon as the server has accepted it.
     """
-    since = time.monotonic() if since is None else since
+    started = time.monotonic() if started is None else started
     timeout = _checked_timeout(request.timeout)
     # One budget for the whole export: the request (rate limits) and the wait.
-    deadline = None if timeout is None else since + timeout
+    deadline = None if timeout is None else started + timeout
     use_cache = request.cache or request.max_age is not None
     job = client.start_export(
         request.form,
@@ -76,12 +79,14 @@ def _ready_job(
         max_age=request.max_age,
         reattach=request.reattach,
         timeout=timeout,
+        since=request.since,
+        status=request.status,
     )
     try:
         if on_job is not None:
             on_job(job)
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        job.wait(progress=request.progress, timeout=left, since=since)
+        job.wait(progress=request.progress, timeout=left, since=started)
         if use_cache and job.strategy != CachedExport.name and job.request_key is not None:
             ExportCache().store(job.request_key, job)
     except BaseException:
@@ -104,6 +109,8 @@ def load_export(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    since: Since | None = None,
+    status: str | None = None,
 ) -> pd.DataFrame:
     """Export every submission of a form into a pandas DataFrame.
 
@@ -138,13 +145,22 @@ def load_export(
         Name field columns after the field (repeated names get ``.1``, ``.2``) or by field id.
     dtype_backend : {"numpy_nullable", "pyarrow"}
         ``"numpy_nullable"`` (the default: ``Int64``, ``Float64``, ``boolean``, ``string``,
-        timezone-aware ``datetime64``) or ``"pyarrow"`` (``pandas.ArrowDtype`` columns).
+        ``category`` in the form's order for select fields and ``status``, Python lists,
+        ``datetime64`` dates) or ``"pyarrow"`` (``pandas.ArrowDtype`` columns).
     values : {"auto", "csv", "exact"}
         Where field values come from. The server's synchronous writer (exports of up to 1000
         submissions, and batched exports) prints 0 and false as empty cells and drops the
         ``+`` of phone numbers; ``"exact"`` reads the raw values from the JSON submissions
         list (one request per 100 submissions). ``"auto"`` does so for exports of up to 1000
         submissions and reads the CSV otherwise.
+    since : datetime, date or timedelta, optional
+        Only submissions created at or after this moment: ``timedelta(days=7)`` for the last
+        seven days, ``date(2026, 8, 1)`` from that day's midnight UTC, a datetime (naive means
+        UTC). The chosen ids are listed newest first (a recent window costs a request or two)
+        and exported by id. When none is chosen, the frame has no rows but every column.
+    status : {"completed", "partial", "all"}, optional
+        Only completed or only partial submissions (``None``, like ``"all"``: both, as the
+        server exports). Lists the chosen ids through the JSON submissions list.
 
     Returns
     -------
@@ -172,13 +188,20 @@ def load_export(
     Examples
     --------
     >>> import formexport as fx
-    >>> df = fx.load_export(123)                        # doctest: +SKIP
-    >>> df = fx.load_export("contact-us-k3x9qa", progress="log")  # doctest: +SKIP
+    >>> df = fx.load_export(1)
+    >>> df[["Name", "Rating", "Subscribe", "created_at"]].dtypes
+    Name                       string
+    Rating                      Int64
+    Subscribe                 boolean
+    created_at    datetime64[us, UTC]
+    dtype: object
+    >>> fx.load_export("customer-feedback-8tc53r", columns=["Name", "Rating"]).columns.tolist()
+    ['id', 'submission_id', 'Name', 'Rating']
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
-    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
-    since = time.monotonic()
-    with Client(token, base_url) as client, _ready_job(client, request, since=since) as job:
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
+    started = time.monotonic()
+    with Client(token, base_url) as client, _ready_job(client, request, started=started) as job:
         return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
 
 
@@ -196,6 +219,8 @@ def export_to_parquet(
     reattach: bool = True,
     naming: str = "name",
     values: str = "auto",
+    since: Since | None = None,
+    status: str | None = None,
 ) -> Path:
     """Export a form's submissions into a typed Parquet file; return its path.
 
@@ -203,11 +228,23 @@ def export_to_parquet(
     converted block by block, so memory stays flat however large the export; the file appears
     only once complete. ``pandas.read_parquet(path)`` equals ``load_export`` with the same
     options; the schema metadata (key ``formexport``) records each column's field id and type.
+
+    Examples
+    --------
+    >>> import formexport as fx
+    >>> import pandas as pd
+    >>> path = fx.export_to_parquet(2, "events.parquet")
+    >>> pd.read_parquet(path)["Ticket type"].value_counts()
+    Ticket type
+    VIP         878
+    Student     824
+    Standard    798
+    Name: count, dtype: int64
     """
     check_options(naming=naming, values=values)
-    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
-    since = time.monotonic()
-    with Client(token, base_url) as client, _ready_job(client, request, since=since) as job:
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
+    started = time.monotonic()
+    with Client(token, base_url) as client, _ready_job(client, request, started=started) as job:
         return job.to_parquet(path, naming=naming, values=values)
 
 
@@ -223,15 +260,26 @@ def download_export(
     cache: bool = False,
     max_age: MaxAge = None,
     reattach: bool = True,
+    since: Since | None = None,
+    status: str | None = None,
 ) -> Path:
     """Save a form's export as the server wrote it (CSV); return its path.
 
     Takes the same keywords as :func:`load_export`. When the server hides job status from
     tokens and the export runs in batches, the batches are joined into one CSV with one header.
+    When ``since``/``status`` choose no submission, the file is what the server writes for an
+    export without submissions (no header).
+
+    Examples
+    --------
+    >>> import formexport as fx
+    >>> path = fx.download_export(1, "feedback.csv", columns=["Name", "Rating"])
+    >>> path.read_text(encoding="utf-8-sig").splitlines()[:2]
+    ['"id","Name","Rating"', '"oZz","Ravi Patel","1"']
     """
-    request = _Request(form, columns, progress, timeout, cache, max_age, reattach)
-    since = time.monotonic()
-    with Client(token, base_url) as client, _ready_job(client, request, since=since) as job:
+    request = _Request(form, columns, progress, timeout, cache, max_age, reattach, since, status)
+    started = time.monotonic()
+    with Client(token, base_url) as client, _ready_job(client, request, started=started) as job:
         return job.download(path)
 
 
@@ -250,6 +298,8 @@ def start_export(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    since: Since | None = None,
+    status: str | None = None,
 ) -> ExportFuture[Any]:
     """Start exporting a form in the background; return its :class:`ExportFuture` at once.
 
@@ -267,7 +317,7 @@ def start_export(
         Deliver a file instead of a DataFrame: a ``.parquet`` path is written as
         :func:`export_to_parquet` writes it, a ``.csv`` path gets the export as the server
         wrote it (:func:`download_export`); the result is then the path.
-    columns, token, base_url, progress, timeout, cache, max_age, reattach
+    columns, token, base_url, progress, timeout, cache, max_age, reattach, since, status
         As for :func:`load_export`. ``progress`` is chosen where this is called, so
         ``"auto"`` draws the widget under the calling cell.
     naming, dtype_backend, values
@@ -303,13 +353,15 @@ def start_export(
     Examples
     --------
     >>> import formexport as fx
-    >>> fut = fx.start_export(123)                      # doctest: +SKIP
-    >>> fut2 = fx.start_export("contact-us-k3x9qa", columns=["Email", "created_at"])
-    ... # doctest: +SKIP
-    >>> df = fut.result()                               # doctest: +SKIP
-    >>> path = fx.start_export(123, to="events.parquet").result()  # doctest: +SKIP
+    >>> fut = fx.start_export(2, progress=None)          # returns at once
+    >>> fut.done()
+    False
+    >>> fut.result().shape                               # waits only if not finished yet
+    (2500, 15)
+    >>> fx.start_export(1, to="feedback.parquet", progress=None).result().name
+    'feedback.parquet'
     """
-    since = time.monotonic()
+    started = time.monotonic()
     output = Output.checked(to, naming, dtype_backend, values)
     settings = config.resolve_settings(token, base_url)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
@@ -317,13 +369,16 @@ def start_export(
     reporter = make_reporter(progress)  # here, so that "auto" sees the calling cell
 
     def export(future: ExportFuture[Any]) -> pd.DataFrame | Path:
-        background = _Request(form, columns, future.progress, timeout, cache, max_age, reattach)
+        background = _Request(
+            form, columns, future.progress, timeout, cache, max_age, reattach, since, status
+        )
         with Client(token, base_url, retry=future.retry_policy()) as client:
             on_job = partial(setattr, future, "job")
-            with _ready_job(client, background, since=since, on_job=on_job) as job:
+            with _ready_job(client, background, started=started, on_job=on_job) as job:
                 return output.deliver(job)
 
-    key = (settings, str(form), chosen, output, timeout, cache, max_age, reattach)
+    chosen_rows = (since, status)
+    key = (settings, str(form), chosen, chosen_rows, output, timeout, cache, max_age, reattach)
     turn = (settings.base_url, str(form))
     return run_in_background(export, form=form, reporter=reporter, key=key, turn=turn)
 
@@ -342,6 +397,8 @@ async def load_export_async(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    since: Since | None = None,
+    status: str | None = None,
 ) -> pd.DataFrame:
     """:func:`load_export` as a coroutine: ``df = await fx.load_export_async(123)``.
 
@@ -357,9 +414,12 @@ async def load_export_async(
 
     Examples
     --------
-    >>> df = await fx.load_export_async(123)             # doctest: +SKIP
-    >>> frames = await asyncio.gather(*(fx.load_export_async(f) for f in (1, 2, 3)))
-    ... # doctest: +SKIP
+    >>> import asyncio
+    >>> import formexport as fx
+    >>> async def both():
+    ...     return await asyncio.gather(*(fx.load_export_async(f, progress=None) for f in (1, 2)))
+    >>> [frame.shape for frame in asyncio.run(both())]
+    [(250, 13), (2500, 15)]
     """
     future = start_export(
         form,
@@ -374,6 +434,8 @@ async def load_export_async(
         naming=naming,
         dtype_backend=dtype_backend,
         values=values,
+        since=since,
+        status=status,
     )
     frame: pd.DataFrame = await future
     return frame

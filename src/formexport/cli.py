@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, timedelta
 
 from formexport import commands, config
 from formexport._version import __version__
@@ -54,6 +56,13 @@ control routes (plain JSON, no token), under BASE_URL/_sandbox/:
   DELETE faults                     remove every fault
   POST   forms                      add a form: {"title", "fields", "n_submissions"}
   POST   forms/ID/submissions       add a submission: {"data": {...}}
+  DELETE forms/ID/submissions       delete submissions: {"ids": [...]}
+  POST   forms/ID/generated         add generated ones: {"count": N, "every": 0.1}
+  POST   forms/ID/arrivals          keep adding them: {"every": 0.1, "count": null}
+  GET    forms/ID/arrivals          {"running", "added"}
+  DELETE forms/ID/arrivals          stop adding; the ids added
+  PATCH  forms/ID                   {"submission_retention_value", "submission_retention_unit"}
+  POST   retention/run              the hourly purge of expired submissions, now
   POST   tokens                     a new token: {"abilities": [...], "user_id": N}
   DELETE tokens                     revoke a token: {"token": "..."}
   GET    requests                   the requests received
@@ -134,7 +143,41 @@ def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="always a fresh export, never this machine's unfinished job for the same request",
     )
+    _add_selection_options(export)
     export.set_defaults(handler=commands.export)
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)$")
+_UNITS = {"w": "weeks", "d": "days", "h": "hours", "min": "minutes", "m": "minutes", "s": "seconds"}
+
+
+def _since(text: str) -> date | datetime | timedelta:
+    """``--since``: ``7d``, ``12h``, ``30min`` (back from now), or an ISO date or date-time."""
+    duration = _DURATION.match(text.strip())
+    if duration:
+        return timedelta(**{_UNITS[duration.group(2)]: float(duration.group(1))})
+    try:
+        if len(text.strip()) == 10:
+            return date.fromisoformat(text.strip())
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration (7d, 12h, 30min) or an ISO date or date-time, got {text!r}"
+        ) from None
+
+
+def _add_selection_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--since",
+        type=_since,
+        metavar="WHEN",
+        help="only submissions created since: 7d, 12h, 30min, 2026-08-01 or 2026-08-01T12:00Z",
+    )
+    command.add_argument(
+        "--status",
+        choices=("completed", "partial", "all"),
+        help="only completed or only partial submissions (default: all)",
+    )
 
 
 def _add_export_all(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -146,6 +189,11 @@ def _add_export_all(commands_: argparse._SubParsersAction[argparse.ArgumentParse
     many.add_argument("--forms", type=_form, nargs="+", metavar="FORM", help="only these forms")
     many.add_argument("--incremental", action="store_true", help="only submissions added since")
     many.add_argument("--full-refresh", action="store_true", help="re-export every form in full")
+    many.add_argument(
+        "--mirror-deletions",
+        action="store_true",
+        help="on full exports, drop rows whose submissions the server deleted (default: keep)",
+    )
     many.add_argument(
         "--storage-option",
         type=_key_value,
@@ -171,6 +219,24 @@ def _add_forms(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -
     forms.add_argument("--json", action="store_true", help="print the list as JSON")
     _add_base_url(forms)
     forms.set_defaults(handler=commands.forms)
+
+
+def _add_describe(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    describe = commands_.add_parser(
+        "describe",
+        help="show the codebook of a form: each column, its field, type and options",
+        description="List the columns an export of the form has, before exporting: each "
+        "column's field id and name, OpnForm field type, how it is read, its options in the "
+        "form's order, whether it is required and its help text.",
+    )
+    describe.add_argument("form", type=_form, help="form id or slug (see: formexport forms)")
+    describe.add_argument("--json", action="store_true", help="print the codebook as JSON")
+    describe.add_argument(
+        "--columns", nargs="+", metavar="FIELD", help="field ids or names (default: every field)"
+    )
+    describe.add_argument("--naming", choices=("name", "id"), default="name", help="column names")
+    _add_base_url(describe)
+    describe.set_defaults(handler=commands.describe)
 
 
 def _add_status(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -262,7 +328,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"formexport {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request step")
     commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_export, _add_export_all, _add_forms, _add_status, _add_sandbox, _add_local):
+    for add in (
+        _add_export,
+        _add_export_all,
+        _add_forms,
+        _add_describe,
+        _add_status,
+        _add_sandbox,
+        _add_local,
+    ):
         add(commands_)
     return parser
 

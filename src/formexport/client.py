@@ -12,17 +12,19 @@ from types import TracebackType
 import requests
 
 from formexport import config
-from formexport.errors import NotFoundError
+from formexport.errors import InvalidArgumentError, NotFoundError
 from formexport.jobs.background import BackgroundJob
 from formexport.jobs.batched_export import BatchedExport
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
+from formexport.jobs.nothing_chosen import NothingChosen
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.local.folder import request_key
 from formexport.local.job_records import JobRecord, JobRecords
 from formexport.opnform.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
 from formexport.opnform.retry import RetryPolicy
+from formexport.opnform.selection import Selection, Since, select_ids
 from formexport.opnform.submissions import ExactCollector
 
 logger = logging.getLogger("formexport")
@@ -54,9 +56,12 @@ class Client:
 
     Examples
     --------
-    >>> with fx.Client() as client:                     # doctest: +SKIP
-    ...     job = client.start_export("contact-us-k3x9qa")
-    ...     df = job.to_dataframe()
+    >>> import formexport as fx
+    >>> with fx.Client() as client:
+    ...     form = client.get_form("customer-feedback-8tc53r")
+    ...     df = client.start_export(form.id, columns=["Email"]).to_dataframe()
+    >>> form.title, df.columns.tolist()
+    ('Customer feedback', ['id', 'submission_id', 'Email'])
     """
 
     def __init__(
@@ -118,6 +123,8 @@ class Client:
         columns: Columns | None = None,
         submission_ids: Sequence[int] | None = None,
         *,
+        since: Since | None = None,
+        status: str | None = None,
         cache: bool = False,
         max_age: MaxAge = None,
         reattach: bool = True,
@@ -134,6 +141,12 @@ class Client:
             ``meta.attribution.<utm_*>``; ``None`` exports every field plus ``created_at``.
         submission_ids : list of int, optional
             Export only these submissions.
+        since : datetime, date or timedelta, optional
+            Export only submissions created at or after this moment (a naive datetime is UTC,
+            a date starts at its midnight UTC, a timedelta counts back from now).
+        status : {"completed", "partial", "all"}, optional
+            Export only completed or only partial submissions; ``None`` or ``"all"`` exports
+            what the server exports (both).
         cache : bool
             Return a finished export of the same request kept on this machine, if there is one
             (younger than ``max_age``); see :mod:`formexport.local.export_cache`.
@@ -153,12 +166,23 @@ class Client:
         When the export is larger than 1000 submissions and the server does not let tokens read
         job status (OpnForm's default), no background job is started: the returned job exports
         in synchronous batches of 1000 when waited for.
+
+        The server's export has no date or status filter: with ``since`` or ``status``, the
+        chosen submissions are listed through the JSON submissions list (newest first, read
+        until one is older than ``since``) and exported by id. When none is chosen, nothing is
+        exported and the job holds an export without rows.
         """
         if columns is not None:
             normalize_columns(columns)  # a malformed selection is refused before any request
+        selection = _selection(since, status, submission_ids)
         info = self.api.get_form(form)
         chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
         ids = None if submission_ids is None else [int(i) for i in submission_ids]
+        listed = None
+        if selection is not None:
+            ids, listed = self._select(info, selection)
+            if not ids:
+                return ExportJob(self.api, info, chosen, NothingChosen(info.id))
         key = request_key(self.base_url, info.id, chosen, ids)
         job = None
         if cache or max_age is not None:
@@ -166,12 +190,17 @@ class Client:
         if job is None and reattach:
             job = self._reattach(key, info, chosen, ids)
         if job is None:
-            job = self._start(info, chosen, ids, timeout)
+            job = self._start(info, chosen, ids, timeout, listed)
             if job.is_async:
                 logger.info("Started export job %s for form %s", job.job_id, info.id)
                 self._record(job, key)
         job.request_key = key
         return job
+
+    def _select(self, info: FormInfo, selection: Selection) -> tuple[list[int], ExactCollector]:
+        """The chosen submissions' ids, and their raw values (listed along with them)."""
+        listed = ExactCollector()
+        return select_ids(self.api, info.id, selection, on_item=listed.add), listed
 
     def _start(
         self,
@@ -179,10 +208,11 @@ class Client:
         chosen: Mapping[str, bool],
         ids: list[int] | None,
         timeout: float | None,
+        listed: ExactCollector | None = None,
     ) -> ExportJob:
         total = len(ids) if ids is not None else self.api.count_submissions(info.id)
         if total > config.SYNC_EXPORT_LIMIT and not self.api.status_readable(info.id):
-            return self._batched(info, chosen, ids, total)
+            return self._batched(info, chosen, ids, total, listed)
         deadline = None if timeout is None else time.monotonic() + timeout
         answer = self.api.post_export(info.id, chosen, ids, deadline=deadline)
         if isinstance(answer, AsyncExport) and not self.api.status_readable(info.id):
@@ -191,8 +221,10 @@ class Client:
                 "Export job %s cannot be watched with a token; exporting in batches instead",
                 answer.job_id,
             )
-            return self._batched(info, chosen, ids, total)
-        return ExportJob.from_answer(self.api, info, chosen, answer, submission_ids=ids)
+            return self._batched(info, chosen, ids, total, listed)
+        return ExportJob.from_answer(
+            self.api, info, chosen, answer, submission_ids=ids, listed_values=listed
+        )
 
     def _cached(
         self, key: str, info: FormInfo, chosen: Mapping[str, bool], max_age: MaxAge
@@ -259,8 +291,9 @@ class Client:
         columns: Mapping[str, bool],
         ids: list[int] | None,
         total: int,
+        listed: ExactCollector | None = None,
     ) -> ExportJob:
-        collector = None
+        collector = listed
         source: Callable[[], Iterable[int]]
         if ids is not None:
             source = partial(iter, ids)
@@ -278,3 +311,15 @@ class Client:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _selection(
+    since: Since | None, status: str | None, submission_ids: Sequence[int] | None
+) -> Selection | None:
+    """``since=``/``status=`` checked before any request (they choose ids themselves)."""
+    selection = Selection.from_options(since, status, _now)
+    if selection is not None and submission_ids is not None:
+        raise InvalidArgumentError(
+            "Pass submission_ids or since=/status=, not both: they each choose the submissions."
+        )
+    return selection

@@ -71,6 +71,8 @@ def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
         ("--cache", args.cache),
         ("--max-age", args.max_age),
         ("--no-reattach", args.no_reattach),
+        ("--since", args.since),
+        ("--status", args.status),
     ]
 
 
@@ -85,6 +87,8 @@ def _export_new(args: argparse.Namespace, fmt: str) -> Path:
         "cache": args.cache,
         "max_age": args.max_age,
         "reattach": not args.no_reattach,
+        "since": args.since,
+        "status": args.status,
     }
     if fmt == "parquet":
         return api.export_to_parquet(
@@ -145,6 +149,7 @@ def export_all(args: argparse.Namespace) -> int:
             storage_options=dict(args.storage_option or []),
             incremental=args.incremental,
             full_refresh=args.full_refresh,
+            mirror_deletions=args.mirror_deletions,
             base_url=args.base_url,
             progress=None if args.no_progress else "auto",
             timeout=args.timeout,
@@ -157,6 +162,15 @@ def export_all(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     rows = sum(r.rows for r in manifest.forms.values())
     print(f"Wrote {len(manifest.forms)} forms ({rows} new rows) to {args.output}")
+    kept = sum(r.rows_gone_upstream for r in manifest.forms.values())
+    dropped = sum(r.rows_dropped for r in manifest.forms.values())
+    if kept:
+        print(
+            f"Kept {kept} rows whose submissions the server no longer has "
+            "(--mirror-deletions drops them)"
+        )
+    if dropped:
+        print(f"Dropped {dropped} rows whose submissions the server no longer has")
     return EXIT_OK
 
 
@@ -184,6 +198,25 @@ def forms(args: argparse.Namespace) -> int:
     for line in table:
         cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
         print("  ".join(cells).rstrip())
+    return EXIT_OK
+
+
+def describe(args: argparse.Namespace) -> int:
+    """``formexport describe``: the codebook of a form, as a table or JSON."""
+    from formexport.describe import describe_form
+
+    _require_token()
+    book = describe_form(
+        args.form, columns=args.columns, naming=args.naming, base_url=args.base_url
+    )
+    if args.json:
+        print(json.dumps(book.to_dict(orient="records"), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    shown = book.drop(columns=["kind", "field_id"]).fillna("")
+    shown["options"] = [", ".join(options) for options in book["options"]]
+    shown["required"] = ["yes" if r is True else "" for r in book["required"]]
+    print(f"{book.attrs['title']} (form {book.attrs['form_id']}, {book.attrs['form_slug']})")
+    print(shown.to_string(index=False))
     return EXIT_OK
 
 

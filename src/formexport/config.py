@@ -44,6 +44,10 @@ SYNC_EXPORT_LIMIT = 1000
 SUBMISSIONS_PAGE_SIZE = 100
 # Raw values kept from the id listing of a batched export (memory stays bounded beyond).
 EXACT_VALUES_LIMIT = 200_000
+# Submission ids grow with created_at, but not exactly: submissions of one second come in any
+# order, and one saved a moment earlier may get the higher id. Listings "newer than" an id or a
+# time (incremental dataset runs) read this far past it, so none of those is ever missed.
+ID_ORDER_SLACK_SECONDS = 60
 
 CONNECT_TIMEOUT = 10.0
 # A synchronous export of 1000 rows is rendered while the request waits.

@@ -65,9 +65,7 @@ def list_forms(
     Examples
     --------
     >>> import formexport as fx
-    >>> from formexport.sandbox import Sandbox
-    >>> with Sandbox() as sb:
-    ...     forms = fx.list_forms(token=sb.token, base_url=sb.base_url)
+    >>> forms = fx.list_forms()
     >>> forms[["id", "title", "workspace"]]
        id               title       workspace
     0   3        Empty survey  Demo workspace

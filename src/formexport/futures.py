@@ -110,12 +110,12 @@ class ExportFuture(concurrent.futures.Future[T]):
 
     Examples
     --------
-    >>> fut = fx.start_export(123)        # returns at once; a live bar under the cell
-    ... # doctest: +SKIP
-    >>> fut.done()                        # doctest: +SKIP
-    False
-    >>> df = fut.result()                 # waits only if the export is not finished yet
-    ... # doctest: +SKIP
+    >>> import concurrent.futures
+    >>> import formexport as fx
+    >>> futures = [fx.start_export(form, progress=None) for form in (1, 2)]
+    >>> done, _ = concurrent.futures.wait(futures)
+    >>> [fut.result().shape for fut in futures]
+    [(250, 13), (2500, 15)]
     """
 
     def __init__(self, form: object, reporter: ProgressReporter) -> None:

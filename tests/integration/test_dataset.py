@@ -229,3 +229,15 @@ def test_readers_shown_in_the_readme(sandbox: Sandbox, tmp_path: Path) -> None:
     events = pl.scan_parquet(f"{tmp_path}/form_id=2/**/*.parquet", hive_partitioning=True)
     assert events.collect().height == 2500
     assert len(dd.read_parquet(f"{tmp_path}/form_id=1/")) == 250
+
+
+def test_a_relative_folder_that_does_not_exist_yet_is_created(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    manifest = fx.export_forms(
+        [1], "exports/new", token=sandbox.token, base_url=sandbox.base_url, progress=None
+    )
+    assert manifest.forms["1"].rows == 250
+    assert (tmp_path / "exports" / "new" / "_formexport_manifest.json").is_file()
+    assert len(ds.dataset(tmp_path / "exports" / "new" / "form_id=1").to_table()) == 250

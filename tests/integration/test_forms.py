@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pandas as pd
 import pytest
 
@@ -88,11 +86,3 @@ def test_servers_before_2_3_ignore_per_page(sandbox: Sandbox) -> None:
     for n in range(25):
         sandbox.add_form(f"Survey {n}", [{"type": "text", "name": "Name"}])
     assert len(listed(sandbox, 1)) == 28  # ten per page, three pages
-
-
-def test_the_docstring_example_runs() -> None:
-    finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner()
-    for test in finder.find(formexport.forms.list_forms, "list_forms"):
-        runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0

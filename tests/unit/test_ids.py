@@ -131,3 +131,15 @@ def test_several_readings_take_the_one_nearest_the_block() -> None:
     _, numbers = column.convert(pa.array(cells, pa.string()))
     assert numbers.to_pylist()[-1] == 84346685
     assert numbers.to_pylist() == one_by_one(cells, True, None)[0]
+
+
+def test_known_ids_settle_readings_but_never_drop_a_cell() -> None:
+    encoder = HashidEncoder()
+    cells = [encoder.encode(n) for n in (5, 6, 7)]
+    for coerced in (False, True):
+        column = ids.IdColumn(coerced=coerced, known={5, 7})  # 6 was deleted meanwhile
+        _, numbers = column.convert(pa.array(cells, pa.string()))
+        assert numbers.to_pylist() == [5, 6, 7]
+    # "800000" reads as 341 ("8E5") or 84346685: a known id settles it; none known, both stay.
+    assert ids.readings("800000", coerced=True, known={341}) == {341}
+    assert ids.readings("800000", coerced=True, known={12}) == {341, 84346685}

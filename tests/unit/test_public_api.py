@@ -25,24 +25,31 @@ def test_public_callables_have_docstrings() -> None:
 def test_pinned_signatures() -> None:
     params = inspect.signature(fx.load_export).parameters
     assert list(params)[:6] == ["form", "columns", "token", "base_url", "progress", "timeout"]
-    assert list(params)[6:] == ["cache", "max_age", "reattach", "naming", "dtype_backend", "values"]
+    assert list(params)[6:] == [
+        "cache", "max_age", "reattach", "naming", "dtype_backend", "values", "since", "status",
+    ]  # fmt: skip
     assert params["cache"].default is False
     assert params["reattach"].default is True
     assert params["progress"].default == "auto"
     assert params["naming"].default == "name"
     assert params["dtype_backend"].default == "numpy_nullable"
     assert params["values"].default == "auto"
+    assert params["since"].default is None
+    assert params["status"].default is None
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
     for verb in (fx.export_to_parquet, fx.download_export):
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
         assert inspect.signature(verb).parameters["reattach"].default is True
     parquet = list(inspect.signature(fx.export_to_parquet).parameters)
-    assert parquet[-2:] == ["naming", "values"]
+    assert parquet[-4:] == ["naming", "values", "since", "status"]
+    assert list(inspect.signature(fx.download_export).parameters)[-2:] == ["since", "status"]
+    book = inspect.signature(fx.describe_form).parameters
+    assert list(book) == ["form", "columns", "naming", "token", "base_url"]
     job = inspect.signature(fx.ExportJob.to_dataframe).parameters
     assert list(job) == ["self", "naming", "dtype_backend", "values"]
     start = inspect.signature(fx.Client.start_export).parameters
     assert list(start)[:4] == ["self", "form", "columns", "submission_ids"]
-    assert {"cache", "max_age", "reattach", "timeout"} <= set(start)
+    assert {"cache", "max_age", "reattach", "timeout", "since", "status"} <= set(start)
 
 
 def test_importing_formexport_does_not_import_pandas_or_pyarrow() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,7 +10,7 @@ from urllib3.response import HTTPResponse
 
 from formexport import config
 from formexport.errors import RateLimitError
-from formexport.opnform import http, retry
+from formexport.opnform import http
 from formexport.opnform.retry import RetryPolicy
 from tests.fake_clock import FakeTime
 
@@ -104,10 +102,6 @@ def test_deadline_is_a_value_of_the_policy_clock() -> None:
     fake = FakeTime()
     assert policy(fake).deadline(5) == 1005
     assert policy(fake).deadline(None) is None
-
-
-def test_the_examples_in_the_docstrings_hold() -> None:
-    assert doctest.testmod(retry).failed == 0
 
 
 # urllib3's transport retries, with the policy's formula and sleep.

@@ -141,7 +141,7 @@ def _dt(text: str | None, with_time: bool) -> Any:
     if text is None:
         return None
     if not with_time:
-        return date.fromisoformat(text[:10])
+        return pd.Timestamp(date.fromisoformat(text[:10]))  # midnight, no time zone
     return pd.Timestamp(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 

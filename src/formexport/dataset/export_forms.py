@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from formexport.client import Client
+from formexport.dataset.columns import newest_id
+from formexport.dataset.incremental import Edge, edge_of_export, new_submissions, store_edge
 from formexport.dataset.manifest import (
     FAILED,
     OK,
@@ -36,6 +38,7 @@ from formexport.dataset.manifest import (
     save_manifest,
     utc_now,
 )
+from formexport.dataset.retained import Retained, keep_gone_rows
 from formexport.errors import (
     DatasetError,
     ExportJobNotFoundError,
@@ -138,8 +141,10 @@ class _Run:
         *,
         timeout: float | None,
         reporter: ProgressReporter,
+        mirror_deletions: bool = False,
     ) -> None:
         self.settings = client.settings
+        self.mirror_deletions = mirror_deletions
         self.fs, self.root, self.manifest = fs, root, manifest
         self.timeout = timeout
         self.reporter = reporter
@@ -202,17 +207,20 @@ class _Run:
 
     def _export(self, client: Client, plan: _Plan, record: FormRecord) -> FormRecord:
         ids: list[int] | None = None
+        edge: Edge | None = None
         if plan.mode == INCREMENTAL:
-            ids = list(
-                client.api.iter_submission_ids(plan.form.id, newer_than=record.high_water_mark)
-            )
+            ids, edge = new_submissions(client.api, self.fs, self.root, record)
             if not ids:
                 record.rows = 0
+                store_edge(record, edge)
                 return record
         job = self._job(client, plan, record, ids)
         with job, tempfile.TemporaryDirectory(prefix="formexport-") as scratch:
             local = job.to_parquet(Path(scratch) / "part.parquet")
-            return self._publish(plan, record, job, local, ids)
+            record = self._publish(plan, record, job, local, ids)
+        if plan.mode == INCREMENTAL:
+            store_edge(record, edge)
+        return record
 
     def _job(
         self, client: Client, plan: _Plan, record: FormRecord, ids: list[int] | None
@@ -246,22 +254,33 @@ class _Run:
     ) -> FormRecord:
         import pyarrow.parquet as pq
 
-        metadata = pq.ParquetFile(local).metadata
-        record.rows = metadata.num_rows
+        exported = pq.read_table(local)
+        record.rows = exported.num_rows
         record.schema_hash = _schema_hash(local)
         record.job_id = job.job_id
-        old = list(record.partitions) if plan.mode == FULL else []
+        kept = record.partitions
+        retained = Retained()
+        if plan.mode == FULL:
+            retained = keep_gone_rows(
+                self.fs,
+                self.root,
+                record,
+                exported,
+                mirror=self.mirror_deletions,
+                stamp=_compact_now(),
+            )
+            kept = retained.partitions
+            store_edge(record, edge_of_export(exported))
         if record.rows:
             name = f"part-{min(ids)}-{max(ids)}" if ids else f"part-full-{_compact_now()}"
             relative = f"form_id={plan.form.id}/export_date={self.export_date}/{name}.parquet"
             self._upload(local, relative)
-            record.partitions = [*(p for p in record.partitions if p not in old), relative]
-        elif plan.mode == FULL:
-            record.partitions = []
-        newest = max(ids) if ids else _newest_id(local)
+            kept = [*kept, relative]
+        record.partitions = list(kept)
+        newest = max(ids) if ids else newest_id(exported)
         if newest is not None:
             record.high_water_mark = max(newest, record.high_water_mark or 0)
-        self._remove(old)
+        self._remove(retained.replaced)
         return record
 
     def _upload(self, local: Path, relative: str) -> None:
@@ -287,18 +306,6 @@ def _schema_hash(path: Path) -> str:
     return hashlib.sha256(schema.to_string().encode()).hexdigest()[:16]
 
 
-def _newest_id(path: Path) -> int | None:
-    """The highest submission id in a written export (its ``submission_id`` column)."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    parquet = pq.ParquetFile(path)
-    if "submission_id" not in parquet.schema_arrow.names:
-        return None
-    newest = pc.max(parquet.read(columns=["submission_id"]).column(0)).as_py()
-    return int(newest) if newest is not None else None
-
-
 def export_forms(
     forms_or_workspace: int | str | Sequence[FormRef],
     dest: str | Path,
@@ -306,6 +313,7 @@ def export_forms(
     storage_options: Mapping[str, Any] | None = None,
     incremental: bool = False,
     full_refresh: bool = False,
+    mirror_deletions: bool = False,
     token: str | None = None,
     base_url: str | None = None,
     progress: ProgressOption = "auto",
@@ -324,11 +332,16 @@ def export_forms(
     storage_options : dict, optional
         Passed to fsspec, as in pandas (credentials, ``endpoint_url``, …).
     incremental : bool
-        Export only submissions newer than the last run's (listed through the JSON API and
-        exported by id) and add them as a new partition. Edits to older submissions are not
-        seen; run with ``full_refresh=True`` now and then.
+        Export only the submissions the dataset does not hold yet, created since the newest one
+        it holds (listed through the JSON API and exported by id), as a new partition. Edits to
+        older submissions are not seen; run with ``full_refresh=True`` now and then.
     full_refresh : bool
-        Export every form in full, replacing its partitions.
+        Export every form in full, replacing its partitions. Rows whose submissions the server
+        no longer has (deleted by hand, or past the form's retention period) are kept, and
+        counted in the manifest (``rows_gone_upstream``): the dataset may be their only copy.
+    mirror_deletions : bool
+        Drop those rows instead, so that each form's data matches the server's (counted in
+        ``rows_dropped``). Applies to every full export of the run.
     token, base_url, progress, timeout :
         As for :func:`formexport.load_export`; ``progress`` shows one line or bar for the run.
     max_workers : int
@@ -350,6 +363,23 @@ def export_forms(
     Re-running is cheap: a form whose completed-submission count and update time did not
     change is skipped, and a run that stopped midway resumes from the manifest (picking up a
     background job it had started, when the server lets tokens watch jobs).
+
+    Forms keep collecting while they are exported: every submission that existed when a form's
+    export began is written exactly once; those that arrive meanwhile are written by this run
+    or by the next incremental one, never by both.
+
+    Examples
+    --------
+    >>> import formexport as fx
+    >>> manifest = fx.export_forms([1, 2], "exports")
+    >>> {form: record.rows for form, record in manifest.forms.items()}
+    {'1': 250, '2': 2500}
+    >>> import pandas as pd
+    >>> len(pd.read_parquet("exports/form_id=2"))
+    2500
+    >>> again = fx.export_forms([1, 2], "exports", incremental=True)   # nothing new since
+    >>> {form: record.rows for form, record in again.forms.items()}
+    {'1': 0, '2': 0}
     """
     fs, root = _filesystem(dest, storage_options)
     reporter = make_reporter(progress)
@@ -360,9 +390,16 @@ def export_forms(
             plans = [
                 _plan(form, manifest.record(form.id), incremental, full_refresh) for form in forms
             ]
-            _Run(client, fs, root, manifest, timeout=timeout, reporter=reporter).run(
-                plans, max_workers
+            run = _Run(
+                client,
+                fs,
+                root,
+                manifest,
+                timeout=timeout,
+                reporter=reporter,
+                mirror_deletions=mirror_deletions,
             )
+            run.run(plans, max_workers)
     finally:
         reporter.close()
     wanted = {form.id for form in forms}

@@ -39,7 +39,20 @@ class FormRecord:
     rows : int
         Rows written by the last export of this form (a full export, or the new rows).
     high_water_mark : int or None
-        The newest submission id in the dataset; incremental runs export only newer ones.
+        The highest submission id in the dataset.
+    high_water_time : str or None
+        When the newest submission in the dataset was created (ISO 8601, UTC; to the minute
+        after a full export, whose CSV has no seconds). Incremental runs list the submissions
+        created since a minute before it (``config.ID_ORDER_SLACK_SECONDS``).
+    recent_ids : list of int
+        The dataset's submissions created in that last minute: an incremental run exports
+        the listed submissions that are not among them, so none is exported twice.
+    rows_gone_upstream : int
+        Rows the dataset keeps whose submissions the server no longer has (deleted by their
+        owner, or by the form's retention period), as found by the last full export.
+    rows_dropped : int
+        Rows the last full export removed because the server no longer has them
+        (``mirror_deletions=True``).
     partitions : list of str
         The form's Parquet files, relative to the dataset root.
     """
@@ -58,6 +71,10 @@ class FormRecord:
     submissions_count: int | None = None
     form_updated_at: str | None = None
     high_water_mark: int | None = None
+    high_water_time: str | None = None
+    recent_ids: list[int] = field(default_factory=list)
+    rows_gone_upstream: int = 0
+    rows_dropped: int = 0
     partitions: list[str] = field(default_factory=list)
 
     @classmethod
@@ -126,6 +143,8 @@ def save_manifest(fs: Any, root: str, manifest: Manifest) -> None:
     """Write the manifest so that readers see the old or the new one, never half of one."""
     path = f"{root}/{MANIFEST_NAME}"
     tmp = f"{root}/_{uuid.uuid4().hex}.tmp"
+    # The dataset's folder may not exist yet (a new local destination); object stores ignore this.
+    fs.makedirs(root, exist_ok=True)
     with fs.open(tmp, "w", encoding="utf-8") as handle:
         handle.write(manifest.to_json())
     fs.mv(tmp, path)

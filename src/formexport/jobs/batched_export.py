@@ -71,7 +71,9 @@ class BatchedExport(ExportStrategy):
         deadline = None if timeout is None else time.monotonic() + timeout
 
         def report(rows: int) -> None:
-            progress.update(ProgressEvent("batches", rows, self.total))
+            # The count was taken before the listing: submissions arriving since may be in too.
+            expected = None if self.total is None else max(self.total, rows)
+            progress.update(ProgressEvent("batches", rows, expected))
 
         report(0)
         with atomic_destination(path) as out:

@@ -22,6 +22,7 @@ from formexport.jobs.strategy import ExportStrategy
 from formexport.local.job_records import JobRecords
 from formexport.opnform.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo
+from formexport.opnform.submissions import ExactCollector
 from formexport.progress.reporters import ProgressEvent, ProgressOption
 from formexport.reading import sinks
 from formexport.reading.source import OpenedExport
@@ -70,9 +71,13 @@ class ExportJob:
 
     Examples
     --------
-    >>> job = client.start_export(123)                  # doctest: +SKIP
-    >>> job.wait(progress="log", timeout=600)            # doctest: +SKIP
-    >>> df = job.to_dataframe()                          # doctest: +SKIP
+    >>> import formexport as fx
+    >>> with fx.Client() as client:
+    ...     job = client.start_export(2)
+    ...     status = job.wait(timeout=600)
+    ...     df = job.to_dataframe()
+    >>> status.status, df.shape
+    ('completed', (2500, 15))
     """
 
     def __init__(
@@ -111,9 +116,16 @@ class ExportJob:
         answer: CsvExport | AsyncExport,
         *,
         submission_ids: Sequence[int] | None = None,
+        listed_values: ExactCollector | None = None,
     ) -> ExportJob:
-        """Wrap the server's answer to an export request."""
+        """Wrap the server's answer to an export request.
+
+        ``listed_values`` holds the raw values of the exported submissions when they were
+        listed to choose them (exact values, at no extra request).
+        """
         strategy = strategy_for_answer(api, form.id, answer)
+        if listed_values is not None:
+            strategy.exact = listed_values.values()
         return cls(api, form, columns, strategy, submission_ids=submission_ids)
 
     @classmethod

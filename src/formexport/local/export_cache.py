@@ -195,8 +195,9 @@ def clear_cache() -> int:
     Examples
     --------
     >>> import formexport as fx
-    >>> fx.clear_cache()                                # doctest: +SKIP
-    3
+    >>> df = fx.load_export(1, cache=True)      # keeps the export on this machine
+    >>> fx.clear_cache()                        # the cached CSV and the record of its request
+    2
     """
     root = folder.root_dir()
     return ExportCache(root).clear() + JobRecords(root).clear()

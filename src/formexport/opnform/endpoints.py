@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -35,6 +35,7 @@ from formexport.opnform.export_request import (
     export_payload,
     may_repeat,
 )
+from formexport.opnform.listing import Listed, SubmissionsPage, list_submissions
 from formexport.opnform.models import ExportStatus, FormInfo, FormSummary
 from formexport.opnform.ratelimit import limit_of, shared_pace
 from formexport.opnform.retry import RetryPolicy
@@ -46,6 +47,7 @@ __all__ = [
     "AsyncExport",
     "CsvExport",
     "FormRef",
+    "Listed",
     "OpnFormAPI",
     "SubmissionsPage",
     "form_path",
@@ -53,17 +55,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("formexport")
-
-
-@dataclass(frozen=True)
-class SubmissionsPage:
-    """One page of ``GET /open/forms/{id}/submissions``."""
-
-    ids: tuple[int, ...]
-    total: int
-    last_page: int
-    # The submissions themselves, raw stored values included (exact values read them).
-    items: tuple[Mapping[str, Any], ...] = ()
 
 
 class OpnFormAPI:
@@ -196,13 +187,21 @@ class OpnFormAPI:
         return FormInfo.from_json(body)
 
     def submissions_page(
-        self, form: FormRef, page: int, per_page: int = config.SUBMISSIONS_PAGE_SIZE
+        self,
+        form: FormRef,
+        page: int,
+        per_page: int = config.SUBMISSIONS_PAGE_SIZE,
+        *,
+        status: str = "all",
     ) -> SubmissionsPage:
-        """``GET /open/forms/{form}/submissions``: one page of submission ids, newest first."""
+        """``GET /open/forms/{form}/submissions``: one page of submission ids, newest first.
+
+        ``status`` is the server's filter: ``"completed"``, ``"partial"`` or ``"all"``.
+        """
         body = self._get_json(
             f"/open/forms/{form_path(form)}/submissions",
             subject=f"submissions of form {form!r}",
-            params={"page": page, "per_page": per_page, "status": "all"},
+            params={"page": page, "per_page": per_page, "status": status},
         )
         try:
             items = tuple(body["data"])
@@ -261,33 +260,46 @@ class OpnFormAPI:
         """All submissions of a form, partial ones included (what the server's export counts)."""
         return self.submissions_page(form, page=1, per_page=1).total
 
+    def list_submissions(self, form: FormRef, *, status: str = "all") -> Iterator[Listed]:
+        """Every submission of the form, each once, roughly newest first, while it changes.
+
+        Submissions that exist when the listing starts are all listed exactly once, whatever
+        arrives, is deleted or comes in another order meanwhile; those arriving later are not
+        (see :mod:`formexport.opnform.listing`). Lazy: one request per page read. ``status``
+        is the server's filter, as for :meth:`submissions_page`.
+        """
+        return list_submissions(partial(self.submissions_page, form, status=status))
+
     def iter_submission_ids(
         self,
         form: FormRef,
         *,
         newer_than: int | None = None,
+        since: datetime | None = None,
         on_item: Callable[[int, Mapping[str, Any]], None] | None = None,
     ) -> Iterator[int]:
-        """Submission ids, newest first, each once even if new ones arrive meanwhile.
+        """Submission ids, roughly newest first, each once (see :meth:`list_submissions`).
 
-        With ``newer_than``, only ids above it: the listing stops at the first older one, since
-        ids grow with submission time. ``on_item`` receives each submission's JSON as it is
-        listed (its raw values come with the ids at no extra cost).
+        ``since`` keeps those created at or after it, and the listing stops below it. With
+        ``newer_than``, only ids above it are kept: ids grow with submission time, but not
+        exactly (submissions of one second, concurrent ones), so the listing goes on
+        ``config.ID_ORDER_SLACK_SECONDS`` past the first older id. ``on_item`` receives each
+        kept submission's JSON as it is listed (its raw values come at no extra cost).
         """
-        seen: set[int] = set()
-        page, last_page = 1, 1
-        while page <= last_page:
-            result = self.submissions_page(form, page)
-            last_page = result.last_page
-            for submission_id, item in zip(result.ids, result.items, strict=False):
-                if newer_than is not None and submission_id <= newer_than:
+        cutoff = since
+        for row in self.list_submissions(form):
+            when = row.created_at
+            if cutoff is not None and when is not None and when < cutoff:
+                return  # rows come newest first within a page, and later pages are older
+            if newer_than is not None and row.id <= newer_than:
+                if when is None:
                     return
-                if submission_id not in seen:
-                    seen.add(submission_id)
-                    if on_item is not None:
-                        on_item(submission_id, item)
-                    yield submission_id
-            page += 1
+                slack = when - timedelta(seconds=config.ID_ORDER_SLACK_SECONDS)
+                cutoff = slack if cutoff is None else max(cutoff, slack)
+                continue
+            if on_item is not None:
+                on_item(row.id, row.item)
+            yield row.id
 
     def post_export(
         self,

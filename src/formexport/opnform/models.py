@@ -204,6 +204,31 @@ class FormField:
     hidden: bool = False
     definition: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The choices of a select, radio or multi-select field, in the form's order.
+
+        ``()`` for other fields. OpnForm keeps them as ``{"id", "name"}`` objects under the
+        field's type (``select.options``); answers store the name.
+        """
+        for key in (self.type, "select"):
+            section = self.definition.get(key)
+            choices = section.get("options") if isinstance(section, Mapping) else None
+            if isinstance(choices, list):
+                return tuple(_option_name(choice) for choice in choices)
+        return ()
+
+    @property
+    def required(self) -> bool:
+        """Whether respondents must answer the field."""
+        return self.definition.get("required") is True
+
+    @property
+    def help(self) -> str | None:
+        """The help text shown under the field, if any (as the form stores it, maybe HTML)."""
+        text = self.definition.get("help")
+        return str(text) if text not in (None, "") else None
+
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> FormField:
         """Build from one entry of a form's ``properties``."""
@@ -214,6 +239,12 @@ class FormField:
             hidden=bool(block.get("hidden", False)),
             definition=dict(block),
         )
+
+
+def _option_name(choice: object) -> str:
+    if isinstance(choice, Mapping):
+        return str(choice.get("name", choice.get("id", "")))
+    return str(choice)
 
 
 def _input_fields(blocks: object) -> tuple[FormField, ...]:

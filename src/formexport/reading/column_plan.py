@@ -38,6 +38,9 @@ ID, FIELD, ATTRIBUTION, CREATED_AT, STATUS, EXTRA = (
     "status",
     "extra",
 )
+#: The ``status`` column's values, as the server writes them (a partial submission first
+#: shows as in progress).
+STATUS_VALUES = ("Completed", "In Progress")
 # PCRE without /u: "\s" is ASCII whitespace and "." stops at a newline.
 _HEADER_NOISE = re.compile(r"[ \t\n\x0b\f\r]\(.*\)")
 # What PhpSpreadsheet's value binder turns into a number (the sync writer's headers too).

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 NUMERIC_TYPES = frozenset({"number", "rating", "scale", "slider"})
 BOOLEAN_TYPES = frozenset({"checkbox", "toggle_switch"})
 LIST_TYPES = frozenset({"multi_select", "files", "signature"})
+#: Fields that hold one of the form's options: read as categories in the form's order.
+CHOICE_TYPES = frozenset({"select", "radio"})
 _TRUE = ("1", "TRUE", "true", "True")
 _FALSE = ("0", "FALSE", "false", "False")
 # pyarrow arrays (their stubs are generic; the converters accept any value type).
@@ -120,6 +122,62 @@ class Converter:
         if isinstance(value, list):
             return [",".join(str(v) for v in value)]
         return [str(value)]
+
+    def merge(
+        self, found: ArrowArray, exact: Sequence[Any], csv_values: ArrowArray, kind: Any
+    ) -> ArrowArray:
+        """``csv_values`` with the exact values (from :meth:`from_json`) where ``found``."""
+        pa, pc = arrow(), compute()
+        return pc.if_else(found, pa.array(exact, kind), csv_values)
+
+
+class CategoryConverter(Converter):
+    """One of the form's options: a dictionary array whose values are the options in the form's
+    order, then any other value met (a removed option, free text), in order of appearance.
+
+    Every block's dictionary starts with the same values, so pandas builds one ``Categorical``
+    from them whatever the number of blocks, and options nobody chose stay categories.
+    """
+
+    label = "category"
+
+    def __init__(self, options: Sequence[str]) -> None:
+        self.options = list(dict.fromkeys(options))
+        self._extras: list[str] = []
+        self._dictionary: ArrowArray = None
+
+    def types(self) -> list[pa.DataType]:
+        pa = arrow()
+        return [pa.dictionary(pa.int32(), pa.string())]
+
+    def _values(self) -> ArrowArray:
+        if self._dictionary is None:
+            self._dictionary = arrow().array([*self.options, *self._extras], arrow().string())
+        return self._dictionary
+
+    def convert(self, values: ArrowArray) -> list[ArrowArray]:
+        pa, pc = arrow(), compute()
+        dictionary = self._values()
+        indices = pc.index_in(values, value_set=dictionary)
+        unknown = pc.and_(pc.is_valid(values), pc.is_null(indices))
+        if pc.any(unknown).as_py():
+            # unique() keeps the order of first appearance.
+            self._extras += pc.unique(values.filter(unknown)).to_pylist()
+            self._dictionary = None
+            dictionary = self._values()
+            indices = pc.index_in(values, value_set=dictionary)
+        return [pa.DictionaryArray.from_arrays(indices, dictionary)]
+
+    def merge(
+        self, found: ArrowArray, exact: Sequence[Any], csv_values: ArrowArray, kind: Any
+    ) -> ArrowArray:
+        pa, pc = arrow(), compute()
+        text = pc.if_else(found, pa.array(exact, pa.string()), csv_values.dictionary_decode())
+        return self.convert(text)[0]
+
+    def restart(self) -> None:
+        """Forget the values met outside the options (a new pass over the export)."""
+        self._extras, self._dictionary = [], None
 
 
 class BooleanConverter(Converter):

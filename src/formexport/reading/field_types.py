@@ -5,9 +5,11 @@ from __future__ import annotations
 from formexport.opnform.models import FormField
 from formexport.reading.converters import (
     BOOLEAN_TYPES,
+    CHOICE_TYPES,
     NUMERIC_TYPES,
     STEP_KEYS,
     BooleanConverter,
+    CategoryConverter,
     Converter,
     ListConverter,
     MatrixConverter,
@@ -40,6 +42,8 @@ def converter_for(field: FormField) -> Converter:
             with_time=bool(definition.get("with_time")),
             date_range=bool(definition.get("date_range")),
         )
+    if kind in CHOICE_TYPES:
+        return CategoryConverter(field.options)
     if kind == "multi_select":
         return ListConverter(",")
     if kind in ("files", "signature"):

@@ -197,7 +197,8 @@ def readings(text: str | None, *, coerced: bool, known: Collection[int] | None =
     coerced : bool
         True for the synchronous writer, which prints numeric-looking hashids as numbers.
     known : collection of int, optional
-        Submission ids known to exist (from the JSON list); other readings are dropped.
+        Submission ids known to exist (from the JSON list): when some readings are among them,
+        the others are dropped.
     """
     if not text:
         return set()
@@ -212,7 +213,11 @@ def readings(text: str | None, *, coerced: bool, known: Collection[int] | None =
         found = {n for s in [text, *_spellings(text)] if (n := decode_one(s)) is not None}
     # Submission ids are database integers: a longer "hashid" is something else.
     found = {n for n in found if n < _MAX_ID}
-    return found if known is None else {n for n in found if n in known}
+    if known is None:
+        return found
+    # Known ids settle between readings. A submission the JSON list did not hold (deleted, or
+    # added, between the export and the listing) is read as if nothing were known: never lost.
+    return {n for n in found if n in known} or readings(text, coerced=coerced)
 
 
 def decode(text: str | None, *, coerced: bool, known: Collection[int] | None = None) -> int | None:
@@ -235,7 +240,6 @@ class IdColumn:
     def __init__(self, *, coerced: bool, known: Collection[int] | None = None) -> None:
         self.coerced, self.known = coerced, known
         self.undecoded: list[str] = []
-        self._known_array: Any = None
 
     def types(self) -> list[Any]:
         """Arrow types: the id text and the 64-bit submission id."""
@@ -255,8 +259,6 @@ class IdColumn:
             slow = np.ones(len(values), bool)
         else:
             numbers, ok = decoded
-            if self.known is not None:
-                ok &= np.isin(numbers, self._known())
             slow = np.zeros(len(values), bool)
             if self.coerced:
                 # Hashids the synchronous writer may have printed as numbers have other readings.
@@ -273,14 +275,6 @@ class IdColumn:
         if missing.any():
             self.undecoded.extend(values.filter(pa.array(missing)).to_pylist())
         return [values, pa.array(numbers, pa.int64(), mask=~ok)]
-
-    def _known(self) -> Any:
-        import numpy as np
-
-        if self._known_array is None:
-            assert self.known is not None
-            self._known_array = np.fromiter(self.known, np.int64, len(self.known))
-        return self._known_array
 
     def _read_slowly(self, values: Any, slow: Any, numbers: Any, ok: Any) -> tuple[Any, Any]:
         """Read the cells marked ``slow`` one by one, with every reading they may have."""

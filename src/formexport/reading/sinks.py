@@ -9,8 +9,10 @@ file carries the pandas metadata of the default dtype backend and the ``DataFram
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -77,8 +79,11 @@ def make_reader(
     :func:`blocks.detect_writer` sees.
     """
     header = blocks.read_header(source)
-    if form is None or columns is None or not header:
+    if form is None or columns is None:
         plan = column_plan.text_plan(header)
+    elif not header:
+        # No submissions: the server writes no header, but the columns follow from the request.
+        plan = column_plan.plan_columns(form, columns)
     else:
         plan = column_plan.match_header(column_plan.plan_columns(form, columns), header)
     return TypedReader(
@@ -87,6 +92,7 @@ def make_reader(
         naming=naming,
         exact=exact,
         context=context,
+        empty=not header,
     )
 
 
@@ -99,14 +105,17 @@ def read_arrow(source: blocks.CsvSource | BinaryIO, reader: TypedReader) -> pa.T
         batches: list[pa.RecordBatch] = []
         reader.begin()
         try:
-            if reader.columns:
+            if reader.columns and not reader.empty:
                 for batch in blocks.iter_batches(source, len(reader.columns), block_size):
                     batches.append(reader.convert(batch))
         except (Restart, blocks.BlockTooSmall) as exc:
             block_size = _before_second_pass(source, exc, block_size)
             continue
         reader.finish()
-        return pa.Table.from_batches(batches, schema=reader.schema())
+        if not batches:
+            batches.append(reader.empty_batch())
+        # One dictionary for every block of a category column: the last, the longest.
+        return pa.Table.from_batches(batches, schema=reader.schema()).unify_dictionaries()
 
 
 def _before_second_pass(
@@ -149,14 +158,16 @@ def _write_once(
         count = len(reader.columns)
         # Typing each block is the slow stage: Arrow's read-ahead would only pile up blocks.
         batches = (
-            blocks.iter_batches(source, count, block_size, threads=False) if reader.columns else ()
+            blocks.iter_batches(source, count, block_size, threads=False)
+            if reader.columns and not reader.empty
+            else ()
         )
         for batch in batches:
             typed = reader.convert(batch)
             # The first block settles what blocks cannot tell in advance (a date's UTC offset).
             if writer is None:
-                target = parquet_schema(reader)
-                writer, group.metadata = pq.ParquetWriter(where, target), target.metadata
+                group.schema = parquet_schema(reader)
+                writer = pq.ParquetWriter(where, group.schema)
             group.add(typed, writer)
         if writer is None:
             writer = pq.ParquetWriter(where, parquet_schema(reader))
@@ -174,12 +185,12 @@ class _RowGroup:
     """
 
     def __init__(self) -> None:
-        self.metadata: Any = None
+        self.schema: Any = None
         self._batches: list[pa.RecordBatch] = []
         self._rows = 0
 
     def add(self, batch: pa.RecordBatch, writer: pq.ParquetWriter) -> None:
-        self._batches.append(batch.replace_schema_metadata(self.metadata))
+        self._batches.append(batch)
         self._rows += batch.num_rows
         if self._rows >= ROW_GROUP_ROWS:
             self.flush(writer)
@@ -187,22 +198,37 @@ class _RowGroup:
     def flush(self, writer: pq.ParquetWriter) -> None:
         import pyarrow as pa
 
-        if self._batches:
-            writer.write_table(pa.Table.from_batches(self._batches), row_group_size=self._rows)
+        if self._rows:
+            table = pa.Table.from_batches(self._batches).unify_dictionaries()
+            writer.write_table(table.cast(self.schema), row_group_size=self._rows)
         self._batches, self._rows = [], 0
 
 
 def parquet_schema(reader: TypedReader) -> pa.Schema:
-    """The reader's schema plus what pandas needs to rebuild the default DataFrame."""
+    """The reader's schema as Parquet holds it, plus what pandas needs to rebuild the default
+    DataFrame.
+
+    Dates without time are stored as midnight timestamps: ``pandas.read_parquet`` turns Parquet
+    dates into ``datetime.date`` objects, and timestamps into the ``datetime64`` column that
+    :func:`to_pandas` gives.
+    """
     import pyarrow as pa
 
     base = reader.schema()
+    fields = [f.with_type(_stored_type(f.type)) for f in base]
     empty = to_pandas(base.empty_table(), DEFAULT_DTYPE_BACKEND, {})
     pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
-    metadata = dict(base.metadata or {})
+    metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
     metadata[b"pandas"] = pandas_meta[b"pandas"]
     metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
-    return base.with_metadata(metadata)
+    return pa.schema(fields, metadata=metadata)
+
+
+def _stored_type(kind: pa.DataType) -> pa.DataType:
+    """The Arrow type a column has in pandas' default backend (dates become timestamps)."""
+    import pyarrow as pa
+
+    return pa.timestamp("us") if pa.types.is_date32(kind) else kind
 
 
 def _nullable_types() -> dict[Any, Any]:
@@ -219,12 +245,55 @@ def _nullable_types() -> dict[Any, Any]:
 
 
 def to_pandas(table: pa.Table, dtype_backend: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
-    """A DataFrame with nullable NumPy dtypes or Arrow-backed dtypes, ``attrs`` attached."""
+    """A DataFrame with nullable NumPy dtypes or Arrow-backed dtypes, ``attrs`` attached.
+
+    The default backend gives option fields as ``Categorical`` (the form's options first, in
+    order), lists as Python lists, and dates without time as ``datetime64[us]``.
+    """
     import pandas as pd
 
+    table = table.unify_dictionaries()
     if dtype_backend == "pyarrow":
         frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     else:
-        frame = table.to_pandas(types_mapper=_nullable_types().get)
+        with _collection_paused():
+            frame = _nullable_frame(table)
     frame.attrs.update(attrs)
+    return frame
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while cells become Python objects.
+
+    Lists and matrix dicts are container objects: creating millions of them sets off full
+    collections that walk every object the process holds, which costs more than the
+    conversion itself. None of them can be part of a cycle.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _nullable_frame(table: pa.Table) -> pd.DataFrame:
+    import pandas as pd
+    import pyarrow as pa
+
+    lists: dict[int, pa.ChunkedArray[Any]] = {}
+    for index, field in enumerate(table.schema):
+        if pa.types.is_date32(field.type):
+            dates = table.column(index).cast(pa.timestamp("us"))
+            table = table.set_column(index, field.with_type(dates.type), dates)
+        elif pa.types.is_list(field.type):
+            # Converted below, straight to Python lists (Arrow would make NumPy arrays).
+            lists[index] = table.column(index)
+            table = table.set_column(index, field.with_type(pa.null()), pa.nulls(len(table)))
+    frame = table.to_pandas(types_mapper=_nullable_types().get)
+    for index, column in lists.items():
+        # Lists are what json.dumps takes; to_pylist builds them in one call per column.
+        frame.isetitem(index, pd.Series(column.to_pylist(), dtype=object).to_numpy())
     return frame

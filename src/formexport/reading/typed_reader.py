@@ -22,7 +22,7 @@ from formexport.opnform.models import ExactValues
 from formexport.reading import column_plan, dates, field_types
 from formexport.reading.blocks import unique_names
 from formexport.reading.column_plan import PlannedColumn
-from formexport.reading.converters import ArrowArray, Converter, NotThisType
+from formexport.reading.converters import ArrowArray, CategoryConverter, Converter, NotThisType
 from formexport.reading.ids import IdColumn
 
 if TYPE_CHECKING:
@@ -77,10 +77,15 @@ class _Column:
         planned = self.planned
         info: dict[str, Any] = {"kind": planned.kind, "header": planned.header}
         info["position"] = position
-        if planned.field is not None:
-            info.update(field_id=planned.field.id, field_type=planned.field.type)
+        field = planned.field
+        if field is not None:
+            info.update(field_id=field.id, field_name=field.name, field_type=field.type)
+            info.update(required=field.required, help=field.help)
             if planned.deleted:
                 info["deleted"] = True
+        options = _options(planned)
+        if options:
+            info["options"] = options
         if isinstance(self.reader, IdColumn):
             info["type"] = "submission_id" if part else "text"
         else:
@@ -88,6 +93,12 @@ class _Column:
             if part:
                 info["part"] = part
         return info
+
+
+def _options(planned: PlannedColumn) -> list[str]:
+    if planned.kind == column_plan.STATUS:
+        return list(column_plan.STATUS_VALUES)
+    return list(planned.field.options) if planned.field is not None else []
 
 
 class TypedReader:
@@ -105,6 +116,8 @@ class TypedReader:
         Raw values from the JSON list, used instead of the CSV's for field columns.
     context : ExportContext, optional
         Recorded in the metadata.
+    empty : bool
+        The export has no rows (nor a header): every column is still there, typed.
     """
 
     def __init__(
@@ -115,8 +128,10 @@ class TypedReader:
         naming: str = "name",
         exact: ExactValues | None = None,
         context: ExportContext | None = None,
+        empty: bool = False,
     ) -> None:
         self.writer, self.naming, self.exact = writer, naming, exact
+        self.empty = empty
         self.context = context or ExportContext()
         known = exact.by_id.keys() if exact is not None else None
         self.columns = [_Column(p, self._reader_for(p, known)) for p in plan]
@@ -126,6 +141,8 @@ class TypedReader:
             return IdColumn(coerced=self.writer == "sync", known=known)
         if planned.kind == column_plan.CREATED_AT:
             return dates.CreatedAtConverter()
+        if planned.kind == column_plan.STATUS:
+            return CategoryConverter(column_plan.STATUS_VALUES)
         if planned.kind == column_plan.FIELD and planned.field is not None and not planned.deleted:
             return field_types.converter_for(planned.field)
         # Deleted fields and columns no field explains (utm_*) stay text.
@@ -214,6 +231,13 @@ class TypedReader:
             raise Restart
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema())
 
+    def empty_batch(self) -> pa.RecordBatch:
+        """A typed batch of no rows (category columns still carry the form's options)."""
+        import pyarrow as pa
+
+        texts = [pa.array([], pa.string())] * len(self.columns)
+        return self.convert(pa.RecordBatch.from_arrays(texts, [f"c{i}" for i in range(len(texts))]))
+
     def _fall_back(self, column: _Column, exc: NotThisType) -> None:
         reader = column.reader
         assert isinstance(reader, Converter)
@@ -235,7 +259,6 @@ class TypedReader:
         self, column: _Column, out: list[ArrowArray], submission_ids: ArrowArray
     ) -> list[ArrowArray]:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         planned, reader = column.planned, column.reader
         assert self.exact is not None
@@ -257,10 +280,9 @@ class TypedReader:
         for index, (csv_values, kind) in enumerate(zip(out, reader.types(), strict=True)):
             part = [None if p is None else p[index] for p in parsed]
             try:
-                exact_values = pa.array(part, kind)
+                merged.append(reader.merge(found, part, csv_values, kind))
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
                 raise NotThisType(next(p for p in part if p is not None)) from None
-            merged.append(pc.if_else(found, exact_values, csv_values))
         return merged
 
     def begin(self) -> None:
@@ -268,6 +290,8 @@ class TypedReader:
         for column in self.columns:
             if isinstance(column.reader, IdColumn):
                 column.reader.undecoded.clear()
+            elif isinstance(column.reader, CategoryConverter):
+                column.reader.restart()
 
     def finish(self) -> None:
         """Warn about ``id`` cells that are not OpnForm hashids (their submission id is missing)."""

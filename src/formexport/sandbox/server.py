@@ -13,6 +13,7 @@ from formexport.sandbox.backend.faults import FaultQueue
 from formexport.sandbox.backend.seed import DEMO_USER_ID
 from formexport.sandbox.backend.settings import SandboxConfig
 from formexport.sandbox.backend.state import Backend
+from formexport.sandbox.backend.traffic import ArrivalFeed, check_retention
 from formexport.sandbox.data.fields import make_field
 from formexport.sandbox.http.app import ApiApp
 from formexport.sandbox.http.control import ControlApp
@@ -205,6 +206,83 @@ class Sandbox:
             )
             return submission.id
 
+    # --- a form that lives while it is exported ------------------------------------------
+
+    def start_arrivals(
+        self, form_id: int, every: float = 0.1, *, count: int | None = None
+    ) -> ArrivalFeed:
+        """Keep adding submissions with generated answers to a form, in the background.
+
+        Each arrives ``every`` seconds (real time) and is created "now" in sandbox time, so
+        ten a second share their ``created_at`` second, as on a busy form. A feed already
+        running on the form is stopped first; :meth:`reset` and :meth:`close` stop them all.
+
+        Parameters
+        ----------
+        form_id : int
+            The form.
+        every : float
+            Seconds between two arrivals.
+        count : int, optional
+            Stop after this many; ``None`` runs until stopped.
+
+        Returns
+        -------
+        ArrivalFeed
+            ``.ids`` (added so far) and ``.stop()``; as a context manager it stops at the end.
+
+        Examples
+        --------
+        >>> with Sandbox() as sb, sb.start_arrivals(1, every=0.01, count=3) as feed:
+        ...     added = feed.stop()
+        >>> len(added) <= 3
+        True
+        """
+        return self._backend.start_arrivals(form_id, every, count)
+
+    def arrivals(self, form_id: int) -> ArrivalFeed | None:
+        """The feed last started on a form and not stopped since (running or done), if any."""
+        return self._backend.feed(form_id)
+
+    def stop_arrivals(self, form_id: int | None = None) -> list[int]:
+        """Stop the arrivals of one form (or of every form); return the ids they added."""
+        return self._backend.stop_arrivals(form_id)
+
+    def add_generated_submissions(
+        self, form_id: int, count: int, *, every: float = 0.1, until: Any = None
+    ) -> list[int]:
+        """Add ``count`` submissions with generated answers, created ``every`` seconds apart.
+
+        The last is created at ``until`` (a datetime, ISO string or Unix seconds; default
+        now, sandbox time): the history of a busy form, many submissions per second sharing
+        their ``created_at``. Returns the new ids, oldest first.
+        """
+        if count < 0 or not every >= 0:
+            raise ValueError("count and every must be >= 0")
+        with self._backend.lock:
+            form = self._backend.form(form_id)
+            last = self.clock.now() if until is None else to_timestamp(until)
+            catalog = self._backend.catalog
+            return [
+                catalog.add_generated(form, last - (count - 1 - n) * every).id for n in range(count)
+            ]
+
+    def delete_submissions(self, form_id: int, submission_ids: list[int]) -> list[int]:
+        """Delete submissions of a form, as its owner can; return the ids that existed."""
+        return self._backend.delete_submissions(form_id, [int(i) for i in submission_ids])
+
+    def set_retention(self, form_id: int, value: int | None, unit: str | None) -> None:
+        """A form's ``submission_retention_value`` and ``_unit`` (``day``, ``week``, ``month``,
+        ``year``); ``None, None`` keeps every submission. :meth:`run_retention` applies it."""
+        retention = check_retention(value, unit)
+        with self._backend.lock:
+            self._backend.form(form_id).retention = retention
+
+    def run_retention(self) -> dict[int, int]:
+        """Run OpnForm's hourly purge job now: every form with a retention period loses the
+        submissions last updated before it (by sandbox time). Returns ``{form_id: deleted}``."""
+        return self._backend.run_retention()
+
     # --- knobs, faults, log ------------------------------------------------------------
 
     @property
@@ -276,6 +354,7 @@ class Sandbox:
                 return
             self._closed = True
             file_server, self._file_server = self._file_server, None
+        self._backend.stop_arrivals()
         self._api.close()
         if file_server is not None:
             file_server.close()

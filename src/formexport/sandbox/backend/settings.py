@@ -17,11 +17,13 @@ from formexport.sandbox.platform.profiles import Profile, parse_version, profile
 STATUS_ACCESS = ("blocked", "open")
 JOB_PROGRESSIONS = ("immediate", "per_poll", "timed", "stuck")
 FILE_HOSTS = ("local", "s3")
+TIE_ORDERS = ("id", "random")
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "status_access": STATUS_ACCESS,
     "job_progression": JOB_PROGRESSIONS,
     "file_host": FILE_HOSTS,
+    "tie_order": TIE_ORDERS,
 }
 _BOOLS = ("docs_status_route", "range_requests", "rate_limits")
 _INTS = ("link_lifetime_hours", "sync_threshold")
@@ -62,6 +64,11 @@ class SandboxConfig:
         Exports with more rows than this run as background jobs.
     status_ttl_seconds : float
         How long a job status entry lives after its last write.
+    tie_order : {"id", "random"}
+        The order of submissions created in the same second in the submissions list, which
+        OpnForm sorts by ``created_at`` alone: highest id first, or ``"random"``, a fresh order
+        for every request, as MySQL and PostgreSQL may return rows with equal sort keys under
+        ``LIMIT``/``OFFSET`` (so one page may repeat a submission and miss another).
 
     Examples
     --------
@@ -86,6 +93,7 @@ class SandboxConfig:
     rate_window_seconds: float = 60.0
     sync_threshold: int = 1000
     status_ttl_seconds: float = 7200.0
+    tie_order: str = "id"
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, _checked(name, value))

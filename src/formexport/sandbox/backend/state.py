@@ -20,6 +20,7 @@ from formexport.sandbox.backend.faults import FaultQueue
 from formexport.sandbox.backend.ratelimit import RateLimiter
 from formexport.sandbox.backend.seed import seed_accounts, seed_forms
 from formexport.sandbox.backend.settings import SandboxConfig
+from formexport.sandbox.backend.traffic import ArrivalFeed, retention_cutoff
 from formexport.sandbox.backend.worker import READY_WAIT, FileTask, FileWriter
 from formexport.sandbox.data.catalog import Catalog, Form
 from formexport.sandbox.platform.clock import Clock, file_stamp, iso_micro
@@ -84,6 +85,7 @@ class Backend:
         self.jobs: dict[str, QueuedExport] = {}
         self.writer = FileWriter()
         self._tasks: dict[str, FileTask] = {}
+        self._feeds: dict[int, ArrivalFeed] = {}
         self.token = self._populate()
 
     def _populate(self) -> Token:
@@ -106,7 +108,8 @@ class Backend:
         return self.clock.now()
 
     def reset(self, config: SandboxConfig) -> None:
-        """Seeded data, the given settings, no faults, limits, jobs, files or log."""
+        """Seeded data, the given settings, no faults, limits, jobs, files, log or arrivals."""
+        self.stop_arrivals()  # before taking the lock: a feed takes it to add a row
         with self.lock:
             self.config = config
             self.faults.clear()
@@ -143,6 +146,55 @@ class Backend:
         if form is None:
             raise KeyError(f"no form {form_id}")
         return form
+
+    def start_arrivals(self, form_id: int, every: float, count: int | None) -> ArrivalFeed:
+        """Add a generated submission to a form every ``every`` seconds, in the background.
+
+        A feed already running on that form is stopped first.
+        """
+        with self.lock:
+            self.form(form_id)
+
+        def add() -> int:
+            with self.lock:
+                return self.catalog.add_generated(self.form(form_id), self.now()).id
+
+        self.stop_arrivals(form_id)
+        feed = ArrivalFeed(add, every, count)
+        with self.lock:
+            self._feeds[form_id] = feed
+        return feed
+
+    def feed(self, form_id: int) -> ArrivalFeed | None:
+        """The arrival feed last started on a form, if any."""
+        with self.lock:
+            return self._feeds.get(form_id)
+
+    def stop_arrivals(self, form_id: int | None = None) -> list[int]:
+        """Stop the feed of one form (or every feed); return the ids it added."""
+        with self.lock:
+            chosen = [form_id] if form_id is not None else list(self._feeds)
+            feeds = [feed for key in chosen if (feed := self._feeds.pop(key, None)) is not None]
+        return [i for feed in feeds for i in feed.stop()]
+
+    def delete_submissions(self, form_id: int, submission_ids: list[int]) -> list[int]:
+        """Delete some of a form's submissions; return the ids that existed."""
+        with self.lock:
+            return self.form(form_id).submissions.delete(submission_ids)
+
+    def run_retention(self) -> dict[int, int]:
+        """OpnForm's hourly purge, now: each form with a retention period loses its old rows."""
+        deleted = {}
+        with self.lock:
+            now = self.now()
+            for form in self.catalog.forms.values():
+                if form.retention is None:
+                    continue
+                cutoff = retention_cutoff(now, *form.retention)
+                gone = form.submissions.delete(form.submissions.created_until(cutoff))
+                if gone:
+                    deleted[form.id] = len(gone)
+        return deleted
 
     # --- export jobs ---------------------------------------------------------------
 

@@ -307,6 +307,35 @@ class GeneratedBatch:
         return rows
 
 
+class Answers:
+    """Generated answers to a form's fields, one submission at a time (for rows added later).
+
+    Parameters
+    ----------
+    fields : list of dict
+        Blocks that receive values (current and removed fields).
+    seed : int or str
+        Same seed, same fields → the same sequence of answers.
+    partial_rate : float
+        Share of partial submissions (they answer only the first half of the fields).
+    """
+
+    def __init__(self, fields: list[dict[str, Any]], seed: int | str, partial_rate: float) -> None:
+        self._makers = [(str(f["id"]), maker_for(f)) for f in fields if not is_layout(f)]
+        self._rng = random.Random(f"answers:{seed}")
+        self._partial_rate = partial_rate
+        self._lock = threading.Lock()
+
+    def __call__(self) -> tuple[dict[str, Any], bool, dict[str, Any] | None]:
+        """``(data, partial, meta)`` of the next submission."""
+        with self._lock:
+            rng = self._rng
+            partial = self._partial_rate > 0 and rng.random() < self._partial_rate
+            makers = self._makers[: (len(self._makers) + 1) // 2] if partial else self._makers
+            data = {fid: value for fid, make in makers if (value := make(rng)) is not _MISSING}
+            return data, partial, _attribution(rng)
+
+
 def _attribution(rng: random.Random) -> dict[str, Any] | None:
     if rng.random() >= 0.25:
         return None

@@ -15,7 +15,14 @@ GET      /_sandbox/faults                 queued faults
 POST     /_sandbox/faults                 add a fault (JSON of a Fault)
 DELETE   /_sandbox/faults                 remove all faults
 POST     /_sandbox/forms                  ``add_form`` arguments → form resource
+PATCH    /_sandbox/forms/{id}             ``{"submission_retention_value", "…_unit"}``
 POST     /_sandbox/forms/{id}/submissions ``add_submission`` arguments → ``{"id"}``
+DELETE   /_sandbox/forms/{id}/submissions ``{"ids": [...]}`` → ``{"deleted": [...]}``
+POST     /_sandbox/forms/{id}/generated   ``{"count", "every", "until"}`` → ``{"ids"}``
+POST     /_sandbox/forms/{id}/arrivals    ``{"every": 0.1, "count": null}``: start arriving
+GET      /_sandbox/forms/{id}/arrivals    ``{"running", "added": [...]}``
+DELETE   /_sandbox/forms/{id}/arrivals    stop arriving → ``{"added": [...]}``
+POST     /_sandbox/retention/run          the hourly purge, now → ``{"deleted": {id: n}}``
 POST     /_sandbox/tokens                 ``{"abilities": [...], "user_id"}`` → token
 DELETE   /_sandbox/tokens                 ``{"token": "..."}``
 GET      /_sandbox/requests               the request log
@@ -32,10 +39,11 @@ from typing import Any, Protocol
 
 from formexport.sandbox.backend.faults import Fault, FaultQueue
 from formexport.sandbox.backend.settings import SandboxConfig
+from formexport.sandbox.backend.traffic import ArrivalFeed
 from formexport.sandbox.platform.clock import Clock, iso_micro
 from formexport.sandbox.platform.wire import RecordedRequest, Request, Response
 
-_SUBMISSIONS = re.compile(r"^/_sandbox/forms/(\d+)/submissions/?$")
+_FORM_ROUTE = re.compile(r"^/_sandbox/forms/(\d+)(/[a-z]+)?$")
 
 
 class Controlled(Protocol):
@@ -81,6 +89,24 @@ class Controlled(Protocol):
         meta: dict[str, Any] | None = None,
     ) -> int: ...
 
+    def add_generated_submissions(
+        self, form_id: int, count: int, *, every: float = 0.1, until: Any = None
+    ) -> list[int]: ...
+
+    def delete_submissions(self, form_id: int, submission_ids: list[int]) -> list[int]: ...
+
+    def start_arrivals(
+        self, form_id: int, every: float = 0.1, *, count: int | None = None
+    ) -> ArrivalFeed: ...
+
+    def arrivals(self, form_id: int) -> ArrivalFeed | None: ...
+
+    def stop_arrivals(self, form_id: int | None = None) -> list[int]: ...
+
+    def set_retention(self, form_id: int, value: int | None, unit: str | None) -> None: ...
+
+    def run_retention(self) -> dict[int, int]: ...
+
     def add_token(self, abilities: list[str] | None = None, user_id: int | None = None) -> str: ...
 
     def revoke_token(self, token: str) -> None: ...
@@ -110,6 +136,16 @@ class ControlApp:
             ("DELETE", "/_sandbox/tokens"): self._revoke_token,
             ("GET", "/_sandbox/requests"): self._requests,
             ("DELETE", "/_sandbox/requests"): self._clear_requests,
+            ("POST", "/_sandbox/retention/run"): self._run_retention,
+        }
+        self._form_routes: dict[tuple[str, str], Callable[[int, Any], Response]] = {
+            ("PATCH", ""): self._patch_form,
+            ("POST", "/submissions"): self._add_submission,
+            ("DELETE", "/submissions"): self._delete_submissions,
+            ("POST", "/generated"): self._add_generated,
+            ("POST", "/arrivals"): self._start_arrivals,
+            ("GET", "/arrivals"): self._arrivals,
+            ("DELETE", "/arrivals"): self._stop_arrivals,
         }
 
     def handle(self, req: Request) -> Response:
@@ -120,9 +156,11 @@ class ControlApp:
         except ValueError:
             return _json(400, {"error": "the body is not valid JSON"})
         try:
-            match = _SUBMISSIONS.match(path)
-            if match and req.method == "POST":
-                return self._add_submission(int(match.group(1)), payload)
+            match = _FORM_ROUTE.match(path)
+            if match:
+                form_route = self._form_routes.get((req.method, match.group(2) or ""))
+                if form_route is not None:
+                    return form_route(int(match.group(1)), payload)
             route = self._routes.get((req.method, path))
             if route is None:
                 return _json(404, {"error": f"no control route {req.method} {path}"})
@@ -160,6 +198,43 @@ class ControlApp:
 
     def _add_submission(self, form_id: int, payload: Any) -> Response:
         return _json(201, {"id": self._sandbox.add_submission(form_id, **payload)})
+
+    def _delete_submissions(self, form_id: int, payload: Any) -> Response:
+        deleted = self._sandbox.delete_submissions(form_id, list(payload["ids"]))
+        return _json(200, {"deleted": deleted})
+
+    def _add_generated(self, form_id: int, payload: Any) -> Response:
+        count = int(payload["count"])
+        every = float(payload.get("every", 0.1))
+        ids = self._sandbox.add_generated_submissions(
+            form_id, count, every=every, until=payload.get("until")
+        )
+        return _json(201, {"ids": ids})
+
+    def _patch_form(self, form_id: int, payload: Any) -> Response:
+        value = payload.get("submission_retention_value")
+        unit = payload.get("submission_retention_unit")
+        self._sandbox.set_retention(form_id, value, unit)
+        body = {"submission_retention_value": value, "submission_retention_unit": unit}
+        return _json(200, {"id": form_id, **body})
+
+    def _run_retention(self, _: Any) -> Response:
+        deleted = self._sandbox.run_retention()
+        return _json(200, {"deleted": {str(k): v for k, v in deleted.items()}})
+
+    def _start_arrivals(self, form_id: int, payload: Any) -> Response:
+        every, count = float(payload.get("every", 0.1)), payload.get("count")
+        feed = self._sandbox.start_arrivals(form_id, every, count=count)
+        return _json(201, {"form_id": form_id, "every": feed.every, "count": feed.count})
+
+    def _arrivals(self, form_id: int, _: Any) -> Response:
+        feed = self._sandbox.arrivals(form_id)
+        if feed is None:
+            return _json(200, {"running": False, "added": []})
+        return _json(200, {"running": feed.running, "added": feed.ids})
+
+    def _stop_arrivals(self, form_id: int, _: Any) -> Response:
+        return _json(200, {"added": self._sandbox.stop_arrivals(form_id)})
 
     def _add_token(self, payload: Any) -> Response:
         token = self._sandbox.add_token(payload.get("abilities"), payload.get("user_id"))

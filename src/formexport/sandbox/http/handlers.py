@@ -7,6 +7,7 @@ models (404), checks policies (403) and renders a resource.
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Sequence
 
@@ -96,7 +97,9 @@ def submissions(ctx: Context) -> Response:
         ids = _search(form, ids, query["search"])
     page = page_number(query.get("page"))
     # A negative per_page is not guarded: Laravel drops the limit and the offset.
-    chosen = ids if per_page < 0 else ids[(page - 1) * per_page : page * per_page]
+    start, stop = (0, len(ids)) if per_page < 0 else ((page - 1) * per_page, page * per_page)
+    ties = random.Random() if ctx.config.tie_order == "random" else None
+    chosen = form.submissions.window(ids, start, stop, ties)
     profile, backend = ctx.profile, ctx.backend
     link = backend.exporter.file_link(
         root=ctx.req.root,

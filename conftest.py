@@ -37,6 +37,9 @@ def _doctest_session(
         return
     sandbox = request.getfixturevalue("_doctest_server")
     sandbox.reset()  # type: ignore[attr-defined]
+    from formexport.opnform.ratelimit import forget_paces
+
+    forget_paces()  # the emulator's rate-limit windows start afresh: so does the client's count
     for name in list(os.environ):
         if name.startswith(_OWN_PREFIXES):
             monkeypatch.delenv(name)

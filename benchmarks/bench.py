@@ -242,6 +242,7 @@ def bench_lag(sandbox: Sandbox, durations: list[float]) -> list[dict[str, Any]]:
 def bench_fallback(sandbox: Sandbox, rows: int, window: float) -> dict[str, Any]:
     sandbox.config.status_access = "blocked"
     sandbox.config.rate_window_seconds = window
+    config.RATE_LIMIT_WINDOW = window  # the client keeps to the same windows
     form = sandbox.add_form("Fallback", realistic_fields(), rows, seed=5)
     started = time.perf_counter()
     df = fx.load_export(form["id"], token=sandbox.token, base_url=sandbox.base_url, progress=None)

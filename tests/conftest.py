@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from formexport import config
+from formexport.opnform.ratelimit import forget_paces
 from formexport.sandbox import Sandbox
 
 _OWN_PREFIXES = ("OPNFORM_", "FORMEXPORT_")
@@ -21,6 +22,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
             monkeypatch.delenv(name)
     # Outside tmp_path, which some tests expect to stay empty.
     monkeypatch.setenv("FORMEXPORT_CACHE_DIR", str(tmp_path_factory.mktemp("formexport-cache")))
+    # Each test's emulator starts with fresh rate-limit windows; so does the client's count.
+    forget_paces()
 
 
 @pytest.fixture(scope="session")

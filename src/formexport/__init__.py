@@ -22,6 +22,7 @@ from formexport.errors import (
     CsvFormatError,
     DatasetError,
     DownloadError,
+    ExportCancelled,
     ExportExpiredError,
     ExportFailedError,
     ExportInterrupted,
@@ -42,12 +43,19 @@ from formexport.errors import (
 )
 
 if TYPE_CHECKING:
-    from formexport.api import download_export, export_to_parquet, load_export
+    from formexport.api import (
+        download_export,
+        export_to_parquet,
+        load_export,
+        load_export_async,
+        start_export,
+    )
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
     from formexport.describe import describe_form
     from formexport.forms import list_forms
+    from formexport.futures import ExportFuture
     from formexport.jobs.export_job import ExportJob
     from formexport.local.export_cache import cache_dir, clear_cache
     from formexport.opnform.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
@@ -60,6 +68,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Client": "formexport.client",
     "ColumnPlanWarning": "formexport.reading.column_plan",
+    "ExportFuture": "formexport.futures",
     "ExportJob": "formexport.jobs.export_job",
     "ExportStatus": "formexport.opnform.models",
     "FormField": "formexport.opnform.models",
@@ -79,6 +88,8 @@ _LAZY = {
     "export_to_parquet": "formexport.api",
     "list_forms": "formexport.forms",
     "load_export": "formexport.api",
+    "load_export_async": "formexport.api",
+    "start_export": "formexport.api",
 }
 
 
@@ -107,8 +118,10 @@ __all__ = [
     "CsvFormatError",
     "DatasetError",
     "DownloadError",
+    "ExportCancelled",
     "ExportExpiredError",
     "ExportFailedError",
+    "ExportFuture",
     "ExportInterrupted",
     "ExportJob",
     "ExportJobNotFoundError",
@@ -144,4 +157,6 @@ __all__ = [
     "export_to_parquet",
     "list_forms",
     "load_export",
+    "load_export_async",
+    "start_export",
 ]

@@ -23,6 +23,7 @@ from formexport.local.folder import request_key
 from formexport.local.job_records import JobRecord, JobRecords
 from formexport.opnform.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
+from formexport.opnform.retry import RetryPolicy
 from formexport.opnform.selection import Selection, Since, select_ids
 from formexport.opnform.submissions import ExactCollector
 
@@ -49,6 +50,9 @@ class Client:
         Let the token travel over plain ``http://`` to a host that is not loopback (a private
         network you trust). ``None`` (the default) reads ``FORMEXPORT_ALLOW_INSECURE_HTTP``;
         otherwise such a base URL raises :class:`~formexport.ConfigurationError`.
+    retry : RetryPolicy, optional
+        When to ask the server again and how to wait (requests, rate limits and polling);
+        the defaults of :mod:`formexport.config` otherwise.
 
     Examples
     --------
@@ -67,11 +71,12 @@ class Client:
         *,
         session: requests.Session | None = None,
         allow_insecure_http: bool | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.settings = config.resolve_settings(
             token, base_url, allow_insecure_http=allow_insecure_http
         )
-        self.api = OpnFormAPI(self.settings, session=session)
+        self.api = OpnFormAPI(self.settings, session=session, retry=retry)
 
     @property
     def base_url(self) -> str:

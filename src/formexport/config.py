@@ -75,6 +75,15 @@ MIN_RATE_LIMIT_WAIT = 1.0
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 RATE_LIMIT_RETRIES = 10
 
+# OpnForm 2.x's per-user limits, in requests per window: export requests, status requests, and
+# every other API request. Every export of a process keeps to them together (one pace per token
+# and server, formexport.opnform.ratelimit), so that no request of its own is refused with 429.
+RATE_LIMITS = {"export": 10, "export-status": 180, "api": 100}
+RATE_LIMIT_WINDOW = 60.0
+# The server's window opens when a request *arrives*; sent requests are spaced by a window plus
+# this margin, so that the time a request spends on the way cannot put one too many in it.
+RATE_LIMIT_MARGIN = 1.0
+
 # The docs ask clients to poll every 2-5 seconds.
 POLL_MIN_INTERVAL = 2.0
 POLL_MAX_INTERVAL = 5.0

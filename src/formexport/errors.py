@@ -21,6 +21,7 @@ Catch :class:`FormExportError` to handle any of them. The tree::
     ├── ExportFailedError             the server reported the export job as failed
     ├── ExportTimeoutError            the export did not finish within the timeout
     ├── ExportExpiredError            the file's link expired and no fresh export replaced it
+    ├── ExportCancelled               a background export was cancelled; its job runs on
     ├── DownloadError                 the export file could not be downloaded intact
     ├── CsvFormatError                the export file is not CSV as OpnForm writes it
     └── DatasetError                  a Parquet dataset cannot be written or its manifest read
@@ -37,6 +38,7 @@ the ids in attributes; their message adds the Python way, and the command render
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import CancelledError
 
 __all__ = [
     "APIError",
@@ -46,6 +48,7 @@ __all__ = [
     "CsvFormatError",
     "DatasetError",
     "DownloadError",
+    "ExportCancelled",
     "ExportExpiredError",
     "ExportFailedError",
     "ExportInterrupted",
@@ -248,6 +251,30 @@ class ExportTimeoutError(FormExportError):
 
 class ExportExpiredError(FormExportError):
     """The export file's link expired, and no fresh export could replace it."""
+
+
+class ExportCancelled(FormExportError, CancelledError):
+    """A background export was cancelled: nobody watches it, its job runs on the server.
+
+    Raised by :meth:`formexport.ExportFuture.result` after :meth:`~formexport.ExportFuture.cancel`
+    (also a :class:`concurrent.futures.CancelledError`).
+
+    Attributes
+    ----------
+    job_id : str or None
+        The job left running, to pick up again.
+    form_id : int or None
+        Its form.
+    reason : str
+        The message without its next step (re-attaching from Python).
+    """
+
+    def __init__(self, description: str, *, job_id: str | None, form_id: int | None = None) -> None:
+        hint = f" Re-attach with {_python_reattach(form_id, job_id)}." if job_id is not None else ""
+        super().__init__(description + hint)
+        self.job_id = job_id
+        self.form_id = form_id
+        self.reason = description
 
 
 class DownloadError(FormExportError):

@@ -73,7 +73,9 @@ def test_log_mode_without_logging_configured_writes_to_stderr(sandbox: Sandbox) 
     lines = run.stderr.splitlines()
     assert re.fullmatch(rf"formexport: Server export \(job {UUID}\): 0% - queued", lines[0])
     assert any(re.match(rf"formexport: Download \(job {UUID}\): ", line) for line in lines)
-    assert re.fullmatch(rf"formexport: Read CSV \(job {UUID}\): 2500/2500 rows", lines[-1])
+    assert re.fullmatch(rf"formexport: Read CSV \(job {UUID}\): 2500/2500 rows", lines[-2])
+    done = r"formexport: Done · 2 500 rows × 15 columns · \d+\.\d s · job [0-9a-f]{8}"
+    assert re.fullmatch(done, lines[-1])
     assert sandbox.token not in run.stderr
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import formexport as fx
-from formexport.progress.events import ProgressEvent
+from formexport.progress.events import ProgressEvent, describe
 from formexport.sandbox import Sandbox
 from tests.integration.helpers import exports
 
@@ -135,7 +136,7 @@ def test_wait_then_read_is_one_display_closed_once(client: fx.Client, sandbox: S
     job.wait(progress=shown)
     assert shown.closes == 0  # the download and the reading follow
     job.to_dataframe()
-    assert shown.phases == ["export", "download", "parse"]
+    assert shown.phases == ["export", "download", "parse", "done"]
     assert shown.closes == 1
     assert shown.after_close == []
 
@@ -144,15 +145,17 @@ def test_a_one_call_verb_is_one_display_closed_once(env: Sandbox) -> None:
     env.config.status_access = "open"
     shown = Recorder()
     fx.load_export(2, progress=shown)
-    assert shown.phases == ["export", "download", "parse"]
+    assert shown.phases == ["export", "download", "parse", "done"]
     assert (shown.closes, shown.after_close) == (1, [])
+    assert describe(shown.events[-1]).startswith("Done · 2 500 rows × 15 columns · ")
 
 
 def test_batches_are_one_display_closed_once(env: Sandbox, tmp_path: Path) -> None:
     shown = Recorder()
     fx.download_export(2, tmp_path / "events.csv", progress=shown)
-    assert shown.phases == ["batches"]
+    assert shown.phases == ["batches", "done"]
     assert (shown.closes, shown.after_close) == (1, [])
+    assert re.fullmatch(r"Done · 1\.\d MB → events\.csv · \d+\.\d s", describe(shown.events[-1]))
 
 
 def test_a_failed_wait_closes_its_display(client: fx.Client, sandbox: Sandbox) -> None:
@@ -160,9 +163,11 @@ def test_a_failed_wait_closes_its_display(client: fx.Client, sandbox: Sandbox) -
     sandbox.config.job_progression = "stuck"
     shown = Recorder()
     job = client.start_export(2)
-    with pytest.raises(fx.ExportTimeoutError):
+    with pytest.raises(fx.ExportTimeoutError) as raised:
         job.wait(progress=shown, timeout=0.1)
     assert (shown.closes, shown.after_close) == (1, [])
+    assert shown.events[-1].phase == "failed"  # the display says why it ended
+    assert shown.events[-1].message == f"ExportTimeoutError: {raised.value.reason}"
 
 
 def test_reading_again_is_a_new_display(client: fx.Client, sandbox: Sandbox) -> None:
@@ -173,4 +178,4 @@ def test_reading_again_is_a_new_display(client: fx.Client, sandbox: Sandbox) -> 
     job.to_dataframe()
     job.to_dataframe()  # from the downloaded file: only the reading, in a display of its own
     assert shown.closes == 2
-    assert [event.phase for event in shown.after_close] == ["parse"]
+    assert [event.phase for event in shown.after_close] == ["parse", "done"]

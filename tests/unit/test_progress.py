@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from formexport.errors import InvalidArgumentError
+from formexport.errors import ExportTimeoutError, InvalidArgumentError
+from formexport.progress.events import delivered, describe, failure
 from formexport.progress.reporters import (
     CallbackReporter,
     LogReporter,
@@ -77,6 +78,38 @@ def test_text_bar_shows_phases_without_carriage_return_floods() -> None:
     assert "Server export" in text
     assert "job j1" in text
     assert "Download" in text
+
+
+def test_the_final_line_says_what_was_delivered() -> None:
+    event = delivered(5.06, rows=2500, columns=15, job_id="acfc3703-5b0f-4c61-a8f4-1e9d2b7c6a30")
+    assert describe(event) == "Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703"
+    assert (event.phase, event.fraction) == ("done", 1.0)
+    one = delivered(0.04, rows=1, columns=1, file="one.parquet")
+    assert describe(one) == "Done · 1 row × 1 column → one.parquet · 0.0 s"
+    saved = delivered(1.25, size=1_338_812, file="events.csv", job_id="5b0f3c9e-7d2a")
+    assert describe(saved) == "Done · 1.3 MB → events.csv · 1.2 s · job 5b0f3c9e"
+
+
+def test_a_failure_line_names_the_error_and_the_job_once() -> None:
+    error = ExportTimeoutError("Export job 5b0f3c9e-7d2a did not finish.", job_id="5b0f3c9e-7d2a")
+    event = failure(error, job_id="5b0f3c9e-7d2a")
+    said = "Failed · ExportTimeoutError: Export job 5b0f3c9e-7d2a did not finish."
+    assert describe(event) == said  # the re-attach hint comes with the error, where it is handled
+    other = failure(ValueError("boom"), job_id="5b0f3c9e-7d2a")
+    assert describe(other) == "Failed · ValueError: boom · job 5b0f3c9e"
+
+
+def test_log_and_text_bar_end_on_the_final_line(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="formexport.progress")
+    done = delivered(2.0, rows=10, columns=3, job_id="j1")
+    LogReporter().update(done)
+    assert caplog.records[-1].getMessage() == "Done · 10 rows × 3 columns · 2.0 s · job j1"
+    out = io.StringIO()
+    reporter = TqdmReporter(file=out)
+    reporter.update(ProgressEvent("parse", 10, 10, job_id="j1"))
+    reporter.update(done)
+    reporter.close()
+    assert out.getvalue().splitlines()[-1] == "Done · 10 rows × 3 columns · 2.0 s · job j1"
 
 
 JOB = "e0d0b93b-1c2d-4e5f-8a9b-0c1d2e3f4a5b"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from typing import Any
 
 import pytest
 
+from formexport.errors import ExportFailedError
+from formexport.progress.events import delivered, failure
 from formexport.progress.reporters import (
     ProgressEvent,
     detect_progress_mode,
@@ -143,6 +146,75 @@ def test_widget_without_ipywidgets_falls_back_to_text(
 def test_outside_jupyter_nothing_is_attached() -> None:
     assert not jupyter.in_jupyter_kernel()
     assert not jupyter.frontend_attached()
+
+
+def test_a_delivered_export_ends_on_what_was_delivered() -> None:
+    reporter, shown = _reporter([0.0])
+    job = "acfc3703-5b0f-4c61-a8f4-1e9d2b7c6a30"
+    reporter.update(ProgressEvent("parse", 2500, 2500, job_id=job))
+    reporter.update(delivered(5.06, rows=2500, columns=15, job_id=job))
+    reporter.close()
+    label, bar, text = reporter.widget.children
+    assert "Done" in label.value
+    assert (bar.value, bar.bar_style) == (1.0, "success")
+    assert "2 500 rows × 15 columns · 5.1 s" in text.value
+    assert f'title="{job}">acfc3703</code>' in text.value
+    assert "stopped" not in text.value
+    assert shown[-1]["text/plain"] == "Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703"
+
+
+def test_a_failed_export_turns_red_with_the_message() -> None:
+    reporter, shown = _reporter([0.0])
+    reporter.update(ProgressEvent("export", 40, 100, "processing", job_id="j-3"))
+    error = ExportFailedError("Export job j-3 failed <here>.", job_id="j-3", error_message="x")
+    reporter.update(failure(error, job_id="j-3"))
+    reporter.close()
+    label, bar, text = reporter.widget.children
+    assert "Failed" in label.value
+    assert bar.bar_style == "danger"
+    assert bar.value == pytest.approx(0.4)  # where it stopped
+    assert "ExportFailedError: Export job j-3 failed &lt;here&gt;." in text.value
+    assert shown[-1]["text/plain"] == "Failed · ExportFailedError: Export job j-3 failed <here>."
+
+
+def test_the_bar_shown_again_keeps_every_view_s_twin_current() -> None:
+    reporter, shown = _reporter([0.0])
+    handles: list[Handle] = []
+    original = reporter._display
+
+    def display(bundle: dict[str, Any]) -> Handle:
+        handle = original(bundle)
+        handles.append(handle)
+        return handle
+
+    reporter._display = display
+    reporter.update(ProgressEvent("export", 10, 100, job_id="j-4"))
+    reporter.show_again()
+    assert len(handles) == 2
+    assert {b[WIDGET_MIME]["model_id"] for b in shown} == {reporter.widget.model_id}
+    before = len(shown)
+    reporter.update(delivered(1.0, rows=3, columns=2, job_id="j-4"))
+    assert len(shown) == before + 2  # both views' twins say it is done
+    done = "Done · 3 rows × 2 columns · 1.0 s · job j-4"
+    assert shown[-1]["text/plain"] == shown[-2]["text/plain"] == done
+
+
+def test_updates_from_two_threads_draw_one_at_a_time() -> None:
+    reporter, _ = _reporter([0.0])
+    reporter.update(ProgressEvent("download", 0, 1000))
+
+    def move() -> None:
+        for done in range(1, 1001):
+            reporter.update(ProgressEvent("download", done, 1000))
+
+    thread = threading.Thread(target=move)
+    thread.start()
+    for _ in range(50):
+        reporter.show_again()
+    thread.join()
+    reporter.close()
+    _, bar, _ = reporter.widget.children
+    assert (bar.value, bar.bar_style) == (1.0, "success")
 
 
 def test_the_widget_shows_a_short_job_id_and_keeps_the_whole_one_at_hand() -> None:

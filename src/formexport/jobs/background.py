@@ -137,6 +137,7 @@ class BackgroundJob(ExportStrategy):
             form_id=self.form_id,
             on_status=report,
             first_poll_at=first_poll_at,
+            retry=self._api.retry,
         )
 
     def _started(self, status: ExportStatus | None) -> datetime | None:

@@ -222,11 +222,19 @@ class ExportJob:
         """
         return self._delivery.strategy.refresh()
 
-    def wait(self, progress: ProgressOption = "auto", timeout: float | None = None) -> ExportStatus:
+    def wait(
+        self,
+        progress: ProgressOption = "auto",
+        timeout: float | None = None,
+        *,
+        since: float | None = None,
+    ) -> ExportStatus:
         """Wait until the export file is ready, showing progress.
 
         The display stays open for the download and the reading that follow (a later
-        :meth:`to_dataframe`, :meth:`to_parquet` or :meth:`download`), which close it.
+        :meth:`to_dataframe`, :meth:`to_parquet` or :meth:`download`), which close it on what
+        was delivered (``Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703``) or on the
+        error.
 
         Parameters
         ----------
@@ -235,16 +243,19 @@ class ExportJob:
             the code runs.
         timeout : float, optional
             Seconds to wait at most; ``None`` waits as long as it takes.
+        since : float, optional
+            The :func:`time.monotonic` value the display's time counts from (the call that
+            started the export); now by default.
 
         Raises
         ------
         ExportFailedError, ExportTimeoutError, ExportInterrupted
         """
-        self._delivery.progress.start(progress)
+        self._delivery.progress.start(progress, since=since)
         try:
             return self._delivery.ready(timeout)
-        except BaseException:
-            self._delivery.progress.finish()
+        except BaseException as exc:
+            self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
 
     def _changed(self) -> None:
@@ -283,8 +294,12 @@ class ExportJob:
         """
         try:
             dest = self._save(path)
-        finally:
-            self._delivery.progress.finish()
+        except BaseException as exc:
+            self._delivery.progress.finish(exc, job_id=self.job_id)
+            raise
+        self._delivery.progress.deliver(
+            size=dest.stat().st_size, file=dest.name, job_id=self.job_id
+        )
         self._delivered()
         return dest
 
@@ -333,8 +348,10 @@ class ExportJob:
             frame = sinks.to_pandas(table, dtype_backend, reader.attrs())
             rows = len(frame)
             self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
-        finally:
-            self._delivery.progress.finish()
+        except BaseException as exc:
+            self._delivery.progress.finish(exc, job_id=self.job_id)
+            raise
+        self._delivery.progress.deliver(rows=rows, columns=frame.shape[1], job_id=self.job_id)
         self._delivered()
         return frame
 
@@ -343,8 +360,12 @@ class ExportJob:
         sinks.check_options(naming=naming, values=values)
         try:
             table = self._delivery.read(_table_and_reader, naming, values)[0]
-        finally:
-            self._delivery.progress.finish()
+        except BaseException as exc:
+            self._delivery.progress.finish(exc, job_id=self.job_id)
+            raise
+        self._delivery.progress.deliver(
+            rows=table.num_rows, columns=table.num_columns, job_id=self.job_id
+        )
         self._delivered()
         return table
 
@@ -359,8 +380,13 @@ class ExportJob:
         try:
             with atomic_destination(dest) as out:
                 self._delivery.read(partial(_write_parquet, out), naming, values)
-        finally:
-            self._delivery.progress.finish()
+        except BaseException as exc:
+            self._delivery.progress.finish(exc, job_id=self.job_id)
+            raise
+        rows, columns = _parquet_shape(dest)
+        self._delivery.progress.deliver(
+            rows=rows, columns=columns, file=dest.name, job_id=self.job_id
+        )
         self._delivered()
         return dest
 
@@ -373,6 +399,14 @@ def _write_parquet(out: BinaryIO, opened: OpenedExport, reader: TypedReader) -> 
     out.seek(0)  # a streamed attempt that gave way to the file may have written some
     out.truncate()
     sinks.write_parquet(opened.body, out, reader)
+
+
+def _parquet_shape(path: Path) -> tuple[int, int]:
+    """Rows and columns of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.ParquetFile(path).metadata
+    return metadata.num_rows, metadata.num_columns
 
 
 def _destination(path: PathArg, form: FormInfo) -> Path:

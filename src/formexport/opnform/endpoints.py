@@ -37,6 +37,7 @@ from formexport.opnform.export_request import (
 )
 from formexport.opnform.listing import Listed, SubmissionsPage, list_submissions
 from formexport.opnform.models import ExportStatus, FormInfo, FormSummary
+from formexport.opnform.ratelimit import limit_of, shared_pace
 from formexport.opnform.retry import RetryPolicy
 from formexport.opnform.status_route import STATUS_PATHS, StatusRoute
 from formexport.opnform.transport_errors import transport_error
@@ -68,6 +69,9 @@ class OpnFormAPI:
     retry : RetryPolicy, optional
         When to ask again and how long to wait (its ``sleep`` and ``clock`` are injectable for
         tests); the defaults of :mod:`formexport.config` otherwise.
+
+    Every request keeps to OpnForm's per-user rate limits together with every other client of
+    this process for the same token and server (:mod:`formexport.opnform.ratelimit`).
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class OpnFormAPI:
         self.settings = settings
         self.retry = retry if retry is not None else RetryPolicy()
         self.session = http.api_session(settings, session, retry=self.retry)
+        self.pace = shared_pace(settings, self.retry)
         self._status_route = StatusRoute()
 
     def __repr__(self) -> str:
@@ -89,13 +94,23 @@ class OpnFormAPI:
         """Close the HTTP session."""
         self.session.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request (urllib3 retrying what it may inside it); no answer is a NetworkError."""
+    def _request(
+        self, method: str, path: str, *, deadline: float | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """One request, sent when the rate limits allow (urllib3 retrying what it may inside
+        it); no answer is a NetworkError. A 429 holds back every request of its kind."""
+        limit = limit_of(method, path)
+        self.pace.acquire(
+            limit, deadline=deadline, subject=f"{method} {path}", sleep=self.retry.sleep
+        )
         url = self.settings.base_url + path
         try:
-            return self.session.request(method, url, timeout=http.timeout(), **kwargs)
+            response = self.session.request(method, url, timeout=http.timeout(), **kwargs)
         except requests.RequestException as exc:
             raise transport_error(exc, method, url, base_url=self.settings.base_url) from exc
+        if response.status_code == 429:
+            self.pace.hold(limit, self.retry.rate_limit_wait(http.retry_after_seconds(response)))
+        return response
 
     def _send(
         self,
@@ -115,7 +130,7 @@ class OpnFormAPI:
         refused = failures = 0
         while True:
             try:
-                response = self._request(method, path, **kwargs)
+                response = self._request(method, path, deadline=deadline, **kwargs)
             except ConnectionFailedError:
                 raise  # the transport has tried to connect as often as the policy allows
             except NetworkError:

@@ -2,7 +2,9 @@
 
 The phases, in order: ``"export"`` (the server builds the file, in percent), ``"batches"``
 (synchronous batches, in rows, when the status route is closed), ``"download"`` (bytes) and
-``"parse"`` (rows).
+``"parse"`` (rows). One of three final events ends an export's display: ``"done"`` (what was
+delivered, e.g. ``Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703``), ``"failed"`` (the
+error) or ``"stopped"`` (nobody watches any more; the job runs on).
 """
 
 from __future__ import annotations
@@ -11,17 +13,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-__all__ = ["LABELS", "UNITS", "ProgressEvent", "ProgressReporter", "describe"]
+__all__ = [
+    "FINAL_PHASES",
+    "LABELS",
+    "UNITS",
+    "ProgressEvent",
+    "ProgressReporter",
+    "delivered",
+    "describe",
+    "failure",
+]
 
 # Enough to tell jobs apart at a glance; logs and errors carry the whole id.
 SHORT_ID_LENGTH = 8
-UNITS = {"export": "%", "batches": "rows", "download": "B", "parse": "rows"}
+UNITS = {"export": "%", "batches": "rows", "download": "B", "parse": "rows", "done": "rows"}
 LABELS = {
     "export": "Server export",
     "batches": "Export in batches",
     "download": "Download",
     "parse": "Read CSV",
+    "done": "Done",
+    "failed": "Failed",
+    "stopped": "Stopped",
 }
+FINAL_PHASES = frozenset({"done", "failed", "stopped"})
 
 
 @dataclass(frozen=True)
@@ -31,7 +46,9 @@ class ProgressEvent:
     Attributes
     ----------
     phase : str
-        ``"export"``, ``"batches"``, ``"download"`` or ``"parse"``.
+        ``"export"``, ``"batches"``, ``"download"`` or ``"parse"``; then ``"done"``,
+        ``"failed"`` or ``"stopped"``, whose ``message`` says what was delivered, the error,
+        or where the job can be picked up.
     completed : float
         Done so far, in ``unit``.
     total : float or None
@@ -86,8 +103,16 @@ class ProgressReporter(Protocol):
 
 
 def describe(event: ProgressEvent) -> str:
-    """One line for ``event``, e.g. ``"Download (job 5b0f...): 1.2 MB of 3.4 MB"``."""
+    """One line for ``event``, e.g. ``"Download (job 5b0f...): 1.2 MB of 3.4 MB"``.
+
+    A final event reads ``"Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703"``.
+    """
     label = LABELS.get(event.phase, event.phase)
+    if event.phase in FINAL_PHASES:
+        parts = [label, event.message]
+        if event.job_id and event.job_id not in event.message:
+            parts.append(f"job {event.short_job_id}")
+        return " · ".join(part for part in parts if part)
     job = f" (job {event.job_id})" if event.job_id else ""
     if event.phase == "download":
         done = _megabytes(event.completed)
@@ -104,3 +129,50 @@ def describe(event: ProgressEvent) -> str:
 
 def _megabytes(value: float | None) -> str:
     return f"{(value or 0) / 1e6:.1f} MB"
+
+
+def _count(value: int) -> str:
+    """``2 500``: thousands apart, as the progress line shows them."""
+    return f"{value:,}".replace(",", " ")
+
+
+def delivered(
+    seconds: float,
+    *,
+    rows: int | None = None,
+    columns: int | None = None,
+    size: int | None = None,
+    file: str | None = None,
+    job_id: str | None = None,
+) -> ProgressEvent:
+    """The ``"done"`` event: what was delivered, where to, and how long the export took.
+
+    Examples
+    --------
+    >>> describe(delivered(5.06, rows=2500, columns=15, job_id="acfc3703-5b0f-4c61"))
+    'Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703'
+    >>> describe(delivered(0.4, size=1_338_812, file="events.csv"))
+    'Done · 1.3 MB → events.csv · 0.4 s'
+    """
+    what = []
+    if rows is not None:
+        shape = f"{_count(rows)} row{'s' if rows != 1 else ''}"
+        if columns is not None:
+            shape += f" × {_count(columns)} column{'s' if columns != 1 else ''}"
+        what.append(shape)
+    elif size is not None:
+        what.append(_megabytes(size))
+    if file is not None:
+        what.append(f"→ {file}")
+    message = " ".join(what) + f" · {seconds:.1f} s"
+    return ProgressEvent("done", rows or 0, rows or 0, message, job_id=job_id)
+
+
+def failure(error: BaseException, *, job_id: str | None = None) -> ProgressEvent:
+    """The ``"failed"`` event for ``error``: its type and what happened.
+
+    An error that keeps its next step apart (``reason``) shows only what happened: the next
+    step depends on where the error is handled (Python, the command line) and comes with it.
+    """
+    said = getattr(error, "reason", None) or str(error)
+    return ProgressEvent("failed", 0, None, f"{type(error).__name__}: {said}", job_id=job_id)

@@ -17,7 +17,13 @@ from typing import Any
 from formexport.config import PROGRESS_ENV
 from formexport.errors import InvalidArgumentError
 from formexport.progress import jupyter
-from formexport.progress.events import LABELS, ProgressEvent, ProgressReporter, describe
+from formexport.progress.events import (
+    FINAL_PHASES,
+    LABELS,
+    ProgressEvent,
+    ProgressReporter,
+    describe,
+)
 
 __all__ = [
     "CallbackReporter",
@@ -161,7 +167,16 @@ class TqdmReporter:
         return bar_class(**options)
 
     def update(self, event: ProgressEvent) -> None:
-        """Move the current bar, opening a new one when the phase changes."""
+        """Move the current bar, opening a new one when the phase changes.
+
+        A final event (done, failed, stopped) closes the bar and prints its line under it.
+        """
+        if event.phase in FINAL_PHASES:
+            self.close()
+            from tqdm.std import tqdm as bar_class
+
+            bar_class.write(describe(event), file=self._file or sys.stderr)
+            return
         if event.phase != self._phase:
             self.close()
             self._bar = self._open(event)

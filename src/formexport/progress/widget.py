@@ -4,25 +4,38 @@ One widget follows the export through its phases (server export, download, readi
 shows one line that moves instead of a stack of bars. The widget is displayed with a plain-text
 twin describing the latest state: where widgets cannot render (a notebook viewed on GitHub, an
 nbconvert HTML page, a front-end without the widget manager) readers see that line instead of
-``HBox(children=...)``.
+``HBox(children=...)``. The bar ends on what was delivered (``Done · 2 500 rows × 15 columns ·
+5.1 s · job acfc3703``, green), on the error (red), or on where the job can be picked up
+(orange).
+
+A background export (:func:`formexport.start_export`) updates the bar from its own thread while
+other cells run: widget updates reach the front-end whichever cell is running, and the twin's
+updates go out with the running cell's request, which nbclient and papermill route to the
+export's own output (JupyterLab only updates an output while its cell runs; the widget itself
+keeps moving).
 """
 
 from __future__ import annotations
 
 import html
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from formexport.progress.events import LABELS, ProgressEvent, describe
+from formexport.progress.events import FINAL_PHASES, LABELS, ProgressEvent, describe
 
 # Redraw at most this often while the state stays the same (download chunks arrive quickly).
 MIN_REDRAW_SECONDS = 0.1
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# The bar's colour at the end of each final phase.
+FINAL_STYLES = {"done": "success", "failed": "danger", "stopped": "warning"}
 
 
 def _detail(event: ProgressEvent) -> str:
     """The text right of the bar: percent, amounts, the server's message and the short job id."""
+    if event.phase in FINAL_PHASES:
+        return _final_detail(event)
     parts = []
     fraction = event.fraction
     if fraction is not None:
@@ -36,6 +49,15 @@ def _detail(event: ProgressEvent) -> str:
         parts.append(html.escape(event.message))
     if event.job_id:
         # The short id fits the line; the whole one shows on hover (and in logs and errors).
+        whole, short = html.escape(event.job_id), html.escape(event.short_job_id or "")
+        parts.append(f'job <code title="{whole}">{short}</code>')
+    return " · ".join(parts)
+
+
+def _final_detail(event: ProgressEvent) -> str:
+    """What was delivered, the error, or where the job is; the short job id (whole on hover)."""
+    parts = [html.escape(event.message)] if event.message else []
+    if event.job_id and event.job_id not in event.message:
         whole, short = html.escape(event.job_id), html.escape(event.short_job_id or "")
         parts.append(f'job <code title="{whole}">{short}</code>')
     return " · ".join(parts)
@@ -74,6 +96,10 @@ class WidgetReporter:
         self._drawn: tuple[str, str, int] | None = None
         self._drawn_at = 0.0
         self._phase_shown: str | None = None
+        self._handles: list[Any] = []
+        # A background export updates from its own thread while the cell's thread may show the
+        # bar again (a re-run cell): one at a time.
+        self._lock = threading.RLock()
 
     @property
     def widget(self) -> Any:
@@ -98,6 +124,13 @@ class WidgetReporter:
         )
         self._box.add_class("formexport-progress")
         self._handle = self._display(self._bundle())
+        self._handles.append(self._handle)
+
+    def show_again(self) -> None:
+        """Show the same bar in the running cell too (a second view of one widget)."""
+        with self._lock:
+            if self._box is not None:
+                self._handles.append(self._display(self._bundle()))
 
     def _bundle(self) -> dict[str, Any]:
         bundle: dict[str, Any] = dict(self._box._repr_mimebundle_())
@@ -107,6 +140,10 @@ class WidgetReporter:
 
     def update(self, event: ProgressEvent) -> None:
         """Move the bar; switch its label when the phase changes."""
+        with self._lock:
+            self._update(event)
+
+    def _update(self, event: ProgressEvent) -> None:
         self._last = event
         if self._box is None:
             self._build()
@@ -122,24 +159,39 @@ class WidgetReporter:
 
     def _draw(self, event: ProgressEvent) -> None:
         self._label.value = _nowrap(f"<b>{html.escape(LABELS.get(event.phase, event.phase))}</b>")
-        self._bar.bar_style = "info"
-        self._bar.value = event.fraction if event.fraction is not None else 0.0
-        self._text.value = _nowrap(_detail(event))
+        final = FINAL_STYLES.get(event.phase)
+        self._bar.bar_style = final or "info"
+        if event.fraction is not None:
+            self._bar.value = event.fraction
+        elif final is None:
+            self._bar.value = 0.0
+        # An error message is long: it may wrap; progress stays on one line.
+        self._text.value = _detail(event) if event.phase == "failed" else _nowrap(_detail(event))
         if event.phase != self._phase_shown:
             self._phase_shown = event.phase
             self._refresh_fallback()
 
     def _refresh_fallback(self) -> None:
-        update = getattr(self._handle, "update", None)
-        if callable(update):
-            update(self._bundle(), raw=True)
+        bundle = self._bundle()
+        for handle in self._handles:
+            update = getattr(handle, "update", None)
+            if callable(update):
+                update(bundle, raw=True)
 
     def close(self) -> None:
         """Draw the final state: green when the phase finished, orange when it stopped early."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         event = self._last
         if event is None or self._box is None:
             return
         self._draw(event)
+        if event.phase in FINAL_PHASES:  # drawn as it ends: delivered, failed or stopped
+            self._drawn = None
+            self._refresh_fallback()
+            return
         done = event.fraction is not None and event.fraction >= 1.0
         self._bar.bar_style = "success" if done else "warning"
         if not done:

@@ -1,0 +1,137 @@
+"""ExportFuture without a server: the concurrent.futures contract, callbacks, cancelling."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+
+import pytest
+
+from formexport.errors import ExportCancelled, ExportFailedError
+from formexport.futures import ExportFuture, run_in_background
+from formexport.progress.events import ProgressEvent
+
+
+class Shown:
+    def __init__(self) -> None:
+        self.events: list[ProgressEvent] = []
+        self.closes = 0
+
+    def update(self, event: ProgressEvent) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+def start(work, shown: Shown | None = None, key: object = None):  # type: ignore[no-untyped-def]
+    key = key if key is not None else object()
+    return run_in_background(work, form=7, reporter=shown or Shown(), key=key, turn=key)
+
+
+def test_it_is_a_concurrent_future_whose_callbacks_get_it() -> None:
+    gate = threading.Event()
+    seen: list[object] = []
+    fut = start(lambda f: gate.wait(5) and 42)
+    assert isinstance(fut, concurrent.futures.Future)
+    assert fut.running()
+    assert not fut.done()
+    fut.add_done_callback(seen.append)
+    with pytest.raises(concurrent.futures.TimeoutError):
+        fut.result(timeout=0.01)
+    gate.set()
+    done, _ = concurrent.futures.wait([fut], timeout=5)
+    assert done == {fut}
+    assert fut.result() == 42
+    assert seen == [fut]
+    assert repr(fut) == "ExportFuture(form=7, state='finished', job_id=None)"
+
+
+def test_the_display_shows_at_once_and_a_failure_ends_it_red() -> None:
+    shown = Shown()
+
+    def fail(future: ExportFuture[int]) -> int:
+        raise ExportFailedError("Export job j failed: disk full.", job_id="j", error_message="x")
+
+    fut = start(fail, shown)
+    assert isinstance(fut.exception(timeout=5), ExportFailedError)
+    assert [e.phase for e in shown.events] == ["export", "failed"]
+    assert shown.events[0].message == "starting"
+    assert shown.closes == 1
+    with pytest.raises(ExportFailedError, match="disk full"):
+        fut.result()
+
+
+def test_cancel_stops_the_work_at_its_next_wait_and_result_says_where_the_job_is() -> None:
+    shown = Shown()
+    reached = threading.Event()
+
+    def work(future: ExportFuture[int]) -> int:
+        reached.set()
+        future.sleep(60)  # a retry policy's wait: ends at once when cancelled
+        return 1
+
+    fut = start(work, shown)
+    assert reached.wait(5)
+    assert fut.cancel()
+    assert fut.cancelled()
+    with pytest.raises(ExportCancelled, match="before the server named a job") as raised:
+        fut.result()
+    assert isinstance(raised.value, concurrent.futures.CancelledError)
+    with pytest.raises(ExportCancelled):
+        fut.exception()
+    assert shown.events[-1].phase == "stopped"
+    assert shown.closes == 1
+
+
+def test_the_same_key_returns_the_running_future_and_a_finished_one_is_replaced() -> None:
+    gate = threading.Event()
+    key = ("server", "form", "columns")
+    first = start(lambda f: gate.wait(5), key=key)
+    assert start(lambda f: None, key=key) is first
+    gate.set()
+    first.result(timeout=5)
+    second = start(lambda f: 2, key=key)
+    assert second is not first
+    assert second.result(timeout=5) == 2
+
+
+def test_the_same_turn_runs_one_after_the_other() -> None:
+    gate = threading.Event()
+    order: list[str] = []
+    shown = Shown()
+
+    def slow(f: ExportFuture[None]) -> None:
+        gate.wait(5)
+        order.append("first")
+
+    first = run_in_background(slow, form=7, reporter=Shown(), key=1, turn="form 7")
+    second = run_in_background(
+        lambda f: order.append("second"), form=7, reporter=shown, key=2, turn="form 7"
+    )
+    assert not second.done()
+    gate.set()
+    concurrent.futures.wait([first, second], timeout=5)
+    assert order == ["first", "second"]
+    assert "one at a time" in shown.events[1].message
+
+
+def test_await_gives_the_result_and_a_cancelled_task_cancels_the_future() -> None:
+    async def main() -> tuple[int, ExportFuture[int]]:
+        value = await start(lambda f: 5)
+        waiting = start(lambda f: (f.sleep(60), 6)[1])
+        task = asyncio.ensure_future(_await(waiting))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return value, waiting
+
+    value, waiting = asyncio.run(main())
+    assert value == 5
+    assert waiting.cancelled()
+
+
+async def _await(future: ExportFuture[int]) -> int:
+    return await future

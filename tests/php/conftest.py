@@ -42,7 +42,8 @@ class PhpWriter:
 
     def write(self, rows: Sequence[Sequence[str]], *, bom: bool = False) -> bytes:
         """The bytes PHP writes for ``rows`` (a header and data rows alike)."""
-        assert self._process.stdin is not None and self._process.stdout is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
         request = json.dumps({"rows": [list(r) for r in rows], "bom": bom}) + "\n"
         self._process.stdin.write(request.encode())
         self._process.stdin.flush()
@@ -51,7 +52,8 @@ class PhpWriter:
         return base64.b64decode(answer)
 
     def close(self) -> None:
-        assert self._process.stdin is not None and self._process.stdout is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
         self._process.stdin.close()
         self._process.wait(timeout=10)
         self._process.stdout.close()

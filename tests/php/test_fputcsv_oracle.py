@@ -70,7 +70,8 @@ def read_with_arrow(standard: bytes, width: int) -> list[list[str]]:
     """The text cells Arrow reads, as the typed reader reads them (header included)."""
     batches = list(blocks.iter_batches(standard, width, threads=False))
     header = blocks.read_header(standard)
-    rows = [row for batch in batches for row in zip(*(c.to_pylist() for c in batch.columns))]
+    columns = ([c.to_pylist() for c in batch.columns] for batch in batches)
+    rows = [row for batch in columns for row in zip(*batch, strict=True)]
     return [header, *([cell or "" for cell in row] for row in rows)]
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from formexport.errors import CsvFormatError
 from formexport.reading import blocks, fputcsv, sinks
 from formexport.reading.fputcsv_readings import Readings, doubled_positions
-from formexport.sandbox.writers.csv_writers import async_line, write_async_csv
+from formexport.sandbox.writers.csv_writers import write_async_csv
 
 HEADER = ["id", "a", "b", "c"]
 ROWS = [

@@ -55,7 +55,7 @@ _MARKS = re.compile(
     rb'\\"(?:(?P<text>)(?=[^,\n])|(?P<closing>)(?=[,\n]' + _TEXT_AFTER + rb'(?<!\\)"[^",\n]))?'
 )
 _TEXT = 1
-# What reading a \\" in doubt as text found.
+# What reading a \" in doubt as text found.
 _CLOSING, _EXACT, _WAIT = range(3)
 
 

@@ -315,7 +315,8 @@ class FormInfo:
     def check_columns(self, keys: Iterable[str]) -> None:
         """Raise :class:`~formexport.InvalidArgumentError` for keys OpnForm would refuse (it
         answers 422 for any key it does not know, whatever its value)."""
-        refused = [key for key in keys if key not in self.column_keys()]
+        accepted = self.column_keys()
+        refused = [key for key in keys if key not in accepted]
         if refused:
             raise InvalidArgumentError(
                 f"OpnForm would refuse the columns {', '.join(refused)} of form {self.id} "

@@ -238,6 +238,23 @@ def test_a_malformed_record_is_named_by_number_and_byte(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["export.csv"]  # no half-written copy
 
 
+def test_a_quote_left_open_is_traced_to_its_record(tmp_path: Path) -> None:
+    """No \\" is in doubt after it, so only the file's end shows the quote was never closed:
+    reading the file again with the exact reader alone finds the record that opened it."""
+    good = written([[f"r{i}", "a b", "c", "d"] for i in range(3000)], bom=False)
+    bad_record = b'zz,"open \\" and on,x,y\n'
+    cut = good.index(b"\nr5,") + 1  # record 7: the header is 1, r0 is 2
+    data = good[:cut] + bad_record + good[cut:]
+    source = tmp_path / "export.csv"
+    source.write_bytes(data)
+    quote = cut + len(bad_record) + len("r5,")
+    expected = (7, cut, "a quote inside quotes is neither doubled nor last", quote)
+    assert failure(lambda: fputcsv.to_standard(data)) == expected
+    assert failure(lambda: fputcsv.to_standard(source)) == expected
+    with pytest.raises(CsvFormatError, match="not CSV as OpnForm"):
+        streamed(data, list(range(0, len(data), 4096)))
+
+
 @pytest.mark.parametrize(
     ("record", "reason", "offset"),
     [

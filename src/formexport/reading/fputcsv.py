@@ -21,7 +21,9 @@ Every byte string ``fputcsv`` writes for rows of strings reads back to those str
 linear in the file; memory stays within a few chunks plus the longest record (and the longest
 stretch that two readings share, a record or two in practice). A file no reading explains
 raises :class:`~formexport.errors.CsvFormatError` naming the record and the byte where the last
-reading failed; a file with no ambiguous ``\\"`` is handed on as it is, for Arrow to check.
+reading failed; a file or bytes that fail are read again by the exact reader alone, which names
+the first damaged record. Where no ``\\"`` is in doubt, the bytes are handed on as they are, for
+Arrow to check.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from formexport.errors import CsvFormatError
-from formexport.reading.fputcsv_readings import Reading, Readings, Unreadable, doubled_positions
+from formexport.reading.fputcsv_readings import (
+    Reading,
+    Readings,
+    Unreadable,
+    doubled_positions,
+    first_damage,
+)
 
 _MARK = b'\\"'
 _CHUNK = 1 << 20
@@ -85,6 +93,7 @@ class _Rewriter:
         self.data = b""  # the input from file position `base` on
         self.base = 0
         self.kept = 0  # a record's start: the exact reader may start here, so bytes are kept
+        self.examined, self.examined_odd = 0, 0  # quotes from `kept` to there: odd or even
         self.emitted = 0  # standard CSV is handed on up to here
         self.scan = 0  # every \" before here is settled
         self.waiting: int | None = None  # reading the \" at `scan` as text: at this byte
@@ -94,9 +103,9 @@ class _Rewriter:
         self.readings: Readings | None = None
         self.started = False
         self.chunk, self.chunk_start = b"", 0  # handed on whole when nothing in it changes
-        self.out: list[memoryview] = []
+        self.out: list[bytes | memoryview] = []
 
-    def feed(self, chunk: bytes, final: bool) -> list[memoryview]:
+    def feed(self, chunk: bytes, final: bool) -> list[bytes | memoryview]:
         """Add ``chunk`` (the last one when ``final``); the standard CSV settled so far."""
         self._append(chunk)
         if not self.started and not self._start(final):
@@ -133,7 +142,7 @@ class _Rewriter:
         if len(self.data) < len(_BOM) and not final:
             return False
         start = len(_BOM) if self.data.startswith(_BOM) else 0
-        self.kept = self.emitted = self.scan = start
+        self.kept = self.emitted = self.scan = self.examined = start
         self.readings = Readings(start, 0, start)
         self.started = True
         return True
@@ -195,17 +204,19 @@ class _Rewriter:
 
     def _record_start(self, limit: int) -> int:
         """The start of the record that holds ``limit``: after the last line feed before it
-        with an even number of quotes since :attr:`kept`."""
-        base, kept = self.base, self.kept
-        cut = self.data.rfind(b"\n", kept - base, limit - base)
-        odd = self._quotes(kept, base + cut) & 1 if cut >= 0 else 0
+        with an even number of quotes since :attr:`kept`. Line feeds before :attr:`examined`
+        were all inside quotes, so each byte is looked at once."""
+        base, floor = self.base, max(self.examined, self.kept)
+        odd = (self.examined_odd ^ self._quotes(floor, limit)) & 1
+        self.examined, self.examined_odd = limit, odd
+        cut = self.data.rfind(b"\n", floor - base, limit - base)
         while cut >= 0:
+            odd ^= self._quotes(base + cut, limit) & 1  # at the line feed itself
             if not odd:
                 return base + cut + 1
-            line_end = self.data.rfind(b"\n", kept - base, cut)
-            odd ^= self._quotes(base + max(line_end, kept - base), base + cut) & 1
-            cut = line_end
-        return kept
+            limit = base + cut
+            cut = self.data.rfind(b"\n", floor - base, cut)
+        return self.kept
 
     def _ends_in_quotes(self) -> bool:
         return bool(self._quotes(self.kept, self.base + len(self.data)) & 1)
@@ -239,13 +250,7 @@ class _Rewriter:
 
     def _error(self, exc: Unreadable) -> CsvFormatError:
         assert self.record is not None
-        record = self.record + exc.records
-        return CsvFormatError(
-            f"The export is not CSV as OpnForm's background writer (PHP fputcsv) writes it: "
-            f"in record {record} (the header is record 1), which starts at byte "
-            f"{exc.record_start}, {exc.reason} at byte {exc.offset}. Download the export "
-            "again; if the same error comes back, the file was damaged on the server."
-        )
+        return damaged(exc, self.record + exc.records)
 
     # --- output and bookkeeping --------------------------------------------------------
 
@@ -257,11 +262,11 @@ class _Rewriter:
         first, last = (bisect.bisect_right(doubled, p) for p in (self.emitted, until))
         whole = (self.emitted, until) == (self.chunk_start, self.chunk_start + len(self.chunk))
         if first == last and whole:
-            self.out.append(memoryview(self.chunk))
+            self.out.append(self.chunk)
         else:
             view, start = memoryview(self.data), self.emitted - base
             for position in doubled[first:last]:
-                self.out += (view[start : position - base], memoryview(b'"'))
+                self.out += (view[start : position - base], b'"')
                 start = position - base
             self.out.append(view[start : until - base])
         self.emitted = until
@@ -274,7 +279,8 @@ class _Rewriter:
         if records is None and self.record is not None and self.count_records:
             records = self._count_records(self.kept, start)
         self.record = None if records is None or self.record is None else self.record + records
-        self.kept = start
+        self.kept = self.examined = start
+        self.examined_odd = 0
         del self.doubled[: bisect.bisect_right(self.doubled, min(start, self.emitted))]
 
     def _count_records(self, start: int, end: int) -> int:
@@ -306,21 +312,36 @@ def _pieces(chunks: Iterable[bytes], count_records: bool) -> Iterator[bytes]:
     rewriter = _Rewriter(count_records)
     for chunk in itertools.chain(filter(None, chunks), [b""]):
         pieces = rewriter.feed(chunk, final=not chunk)
-        whole = pieces[0].obj if len(pieces) == 1 else None
-        if isinstance(whole, bytes) and len(whole) == len(pieces[0]):
-            yield whole
+        if len(pieces) == 1 and isinstance(pieces[0], bytes):
+            yield pieces[0]
         elif pieces:
             yield b"".join(pieces)
 
 
-def _counted_on_failure(chunks: Callable[[], Iterable[bytes]]) -> Iterator[bytes]:
-    """The pieces, without counting records; a failure is read again to name its record."""
+def damaged(exc: Unreadable, record: int) -> CsvFormatError:
+    """The error for a file no reading explains, ``record`` being the number of the record
+    where the reading that got furthest failed."""
+    return CsvFormatError(
+        f"The export is not CSV as OpnForm's background writer (PHP fputcsv) writes it: "
+        f"in record {record} (the header is record 1), which starts at byte "
+        f"{exc.record_start}, {exc.reason} at byte {exc.offset}. Download the export "
+        "again; if the same error comes back, the file was damaged on the server."
+    )
+
+
+def _exact_on_failure(chunks: Callable[[], Iterable[bytes]]) -> Iterator[bytes]:
+    """The pieces, without counting records. On a failure the file is read again by the exact
+    reader alone, from its start: that names the first damaged record (the byte searches may
+    only notice a quote left open at the file's end)."""
     try:
         yield from _pieces(chunks(), count_records=False)
-    except _RecordsNotCounted:
-        for _ in _pieces(chunks(), count_records=True):
-            pass
-        raise AssertionError("the second reading must fail as the first did") from None
+    except (_RecordsNotCounted, CsvFormatError) as exc:
+        damage = first_damage(chunks())
+        if damage is not None:
+            raise damaged(damage, 1 + damage.records) from None
+        if isinstance(exc, CsvFormatError):
+            raise
+        raise CsvFormatError("The export is not CSV as OpnForm writes it.") from None
 
 
 def to_standard(source: Path | bytes, scratch: Path | None = None) -> Path | bytes:
@@ -330,11 +351,11 @@ def to_standard(source: Path | bytes, scratch: Path | None = None) -> Path | byt
     file no ``fputcsv`` writes.
     """
     if isinstance(source, bytes):
-        return b"".join(_counted_on_failure(lambda: [source]))
+        return b"".join(_exact_on_failure(lambda: [source]))
     folder = scratch or source.parent
     with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".csv", delete=False) as out:
         try:
-            for piece in _counted_on_failure(lambda: _file_blocks(source)):
+            for piece in _exact_on_failure(lambda: _file_blocks(source)):
                 out.write(piece)
         except BaseException:
             out.close()

@@ -16,17 +16,22 @@ the bytes break a rule the writer keeps:
 * every record has the header's number of fields, and ends with a line feed (or the file).
 
 Threads that meet in one state are merged (no two row lists written by ``fputcsv`` give the same
-bytes, so two pasts reaching one state only happen in files it did not write). When a single
-thread is left past the ``\\"`` that forked the reading, at a record's start, the reading is
-settled: the quotes it read as text are the ones a standard CSV reader needs doubled. Threads
-advance field by field with byte searches, each byte is read once per live thread, and there are
-rarely more than two.
+bytes, so two pasts reaching one state only happen in files it did not write; the past with the
+fewest quotes read as text is kept). The reading settles at the first record start, past the
+``\\"`` that forked it, where every other thread has already died: from there on one reading is
+left, and the quotes it read as text are the ones a standard CSV reader needs doubled. Where that
+is depends on the bytes alone, never on how they arrive in chunks or on the order threads are
+advanced in. Threads advance field by field with byte searches (whole records without a
+backslash at once), each byte is read once per live thread, and there are rarely more than two.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -34,6 +39,8 @@ from formexport.errors import CsvFormatError
 
 # Thread states.
 _FIELD, _QUOTED, _BARE, _DONE = range(4)
+# A position no reading settles past: the readings go on to the file's end.
+_NEVER = 1 << 62
 _COMMA, _LF, _QUOTE, _BACKSLASH = b",", b"\n", b'"', b"\\"
 # A bare field: nothing that would have made fputcsv quote it.
 _BARE_TEXT = re.compile(rb'[^,"\\\n\r\t ]*')
@@ -70,6 +77,8 @@ class Reading:
     record_start: int
     needs_quotes: bool  # the open quoted field holds a character fputcsv quotes for
     doubled: Doubled = None
+    # Record starts on its path where the reading may settle (copies of the thread there).
+    starts: list[Reading] = dataclasses.field(default_factory=list)
 
     def key(self) -> tuple[int, int, int, int, bool]:
         return self.pos, self.state, self.fields, self.width, self.needs_quotes
@@ -102,44 +111,94 @@ class Readings:
     def __init__(self, start: int, width: int, after: int) -> None:
         self.threads = [Reading(start, _FIELD, 0, width, 0, start, False)]
         self.after = after
+        self.ended: list[Reading] = []  # dead threads whose record starts may still settle
+        self.last_end = after  # where the furthest dead thread ended
         self._failure: Unreadable | None = None
 
     def advance(self, data: bytes, base: int, final: bool) -> Reading | None:
         """The settled reading, or None when it needs bytes past ``data`` (which starts at
         file position ``base``). Raises :class:`Unreadable` when no reading is left."""
-        while True:
-            if not self.threads:
-                assert self._failure is not None
-                raise self._failure
-            first = self.threads[0]
-            if len(self.threads) == 1 and self._settled(first):
-                return first
-            thread = min(self.threads, key=lambda t: (t.state == _DONE, t.pos))
-            if thread.state == _DONE:
-                return thread  # several readings of the whole file: not fputcsv output
+        while (settled := self._settlement()) is None:
+            alive = [t for t in self.threads if t.state != _DONE]
+            if not alive:
+                return self._whole_file_reading()
+            thread = min(alive, key=lambda t: t.pos)
             self.threads.remove(thread)
-            following = self._step(thread, data, base, final)
+            following = self._step(thread, data, base, final, self._beyond(thread))
             if following is None:
                 self.threads.append(thread)
                 return None
-            known = {t.key() for t in self.threads}
-            self.threads.extend(t for t in following if t.key() not in known)
+            for successor in following:
+                self._add(successor)
+        return settled
 
-    def _settled(self, thread: Reading) -> bool:
-        at_record_start = thread.state == _FIELD and thread.fields == 0 and thread.width > 0
-        return thread.state == _DONE or (at_record_start and thread.pos > self.after)
+    def _beyond(self, thread: Reading) -> int:
+        """Where the other threads are or ended: ``thread`` may settle only past it."""
+        return max([self.last_end, *(t.pos for t in self.threads if t is not thread)])
+
+    def _add(self, thread: Reading) -> None:
+        at_start = thread.state == _DONE or (thread.state == _FIELD and thread.fields == 0)
+        if at_start and thread.width and thread.pos > self._beyond(thread):
+            thread.starts.append(dataclasses.replace(thread, starts=[]))
+        twin = next((t for t in self.threads if t.key() == thread.key()), None)
+        if twin is None:
+            self.threads.append(thread)
+            return
+        # Two pasts for one state: keep one, the same one whatever the order they came in.
+        kept, merged = sorted((twin, thread), key=doubled_positions)
+        self.threads[self.threads.index(twin)] = kept
+        self._end(merged, merged.pos)
+
+    def _end(self, thread: Reading, at: int) -> None:
+        """``thread`` ended at ``at``: no record start it does not pass through, up to there,
+        can settle any more (so ended threads never need to be asked again)."""
+        self.last_end = max(self.last_end, at)
+        own = {id(s) for s in thread.starts}
+        for other in (*self.threads, *self.ended):
+            other.starts = [s for s in other.starts if s.pos > at or id(s) in own]
+        self.ended = [t for t in self.ended if t.starts]
+        if thread.starts:
+            self.ended.append(thread)
+
+    def _settlement(self) -> Reading | None:
+        """The first record start where one reading is left: every live thread passes
+        through it, and every other one ended before it (see :meth:`_end`)."""
+        if not self.threads:
+            candidates = [s for t in self.ended for s in t.starts]
+        else:
+            shared = set.intersection(*({id(s) for s in t.starts} for t in self.threads))
+            candidates = [s for s in self.threads[0].starts if id(s) in shared]
+        return min(candidates, key=lambda s: s.pos, default=None)
+
+    def _whole_file_reading(self) -> Reading:
+        """Every thread read to the end or died: a finished one, or the failure."""
+        finished = sorted(self.threads, key=doubled_positions)
+        if finished:
+            return finished[0]  # more than one: not fputcsv output, read one way
+        assert self._failure is not None
+        raise self._failure
 
     def _fail(self, thread: Reading, offset: int, reason: str) -> list[Reading]:
+        self._end(thread, offset)
         # The reading that got furthest explains the failure best.
-        if self._failure is None or offset >= self._failure.offset:
-            self._failure = Unreadable(offset, thread.records, thread.record_start, reason)
+        failure = Unreadable(offset, thread.records, thread.record_start, reason)
+        rank = (offset, reason, thread.records, thread.record_start)
+        if self._failure is None or rank > self._rank(self._failure):
+            self._failure = failure
         return []
+
+    @staticmethod
+    def _rank(failure: Unreadable) -> tuple[int, str, int, int]:
+        return failure.offset, failure.reason, failure.records, failure.record_start
 
     # --- one field of one thread ---------------------------------------------------------
 
-    def _step(self, thread: Reading, data: bytes, base: int, final: bool) -> list[Reading] | None:
-        if thread.state == _FIELD and thread.fields == 0 and thread.width:
-            _skip_plain_records(thread, data, base)
+    def _step(
+        self, thread: Reading, data: bytes, base: int, final: bool, beyond: int
+    ) -> list[Reading] | None:
+        at_start = thread.state == _FIELD and thread.fields == 0 and thread.width
+        if at_start and _skip_plain_records(thread, data, base, beyond):
+            return [thread]
         if thread.state == _FIELD:
             index = thread.pos - base
             if index == len(data):
@@ -202,8 +261,9 @@ class Readings:
     @staticmethod
     def _quote_in_text(thread: Reading, quote: int) -> Reading:
         """The reading where the ``\\"`` at ``quote`` is text and the field goes on."""
+        doubled = (quote + 1, thread.doubled)
         return dataclasses.replace(
-            thread, pos=quote + 1, needs_quotes=True, doubled=(quote + 1, thread.doubled)
+            thread, pos=quote + 1, needs_quotes=True, doubled=doubled, starts=list(thread.starts)
         )
 
     def _close(self, thread: Reading, quote: int, after: bytes | None) -> list[Reading]:
@@ -237,12 +297,34 @@ def _plain_record(width: int) -> re.Pattern[bytes]:
     return re.compile(_PLAIN_FIELD + rb"(?:," + _PLAIN_FIELD + rb"){%d}\n" % (width - 1))
 
 
-def _skip_plain_records(thread: Reading, data: bytes, base: int) -> None:
-    """Read whole records without backslashes at C speed: they have one reading only (while
-    another reading lives on, the records between can be many)."""
-    pattern, index, start = _plain_record(thread.width), thread.pos - base, thread.pos
-    while (record := pattern.match(data, index)) is not None:
-        index = record.end()
+def _skip_plain_records(thread: Reading, data: bytes, base: int, beyond: int) -> bool:
+    """Read whole records without backslashes at C speed (they have one reading only), up to
+    the first record start past ``beyond``; whether any was read."""
+    pattern, start = _plain_record(thread.width), thread.pos
+    while thread.pos <= beyond and (record := pattern.match(data, thread.pos - base)):
+        thread.pos = thread.record_start = base + record.end()
         thread.records += 1
-    if base + index != start:
-        thread.pos = thread.record_start = base + index
+    return thread.pos != start
+
+
+def first_damage(blocks: Iterable[bytes]) -> Unreadable | None:
+    """Where the exact reader alone, following every reading from the file's start (after a
+    byte-order mark) to its end, finds that none fits: the first damage, exactly. None when the
+    bytes are ``fputcsv`` output. Memory stays within a block or two."""
+    readings: Readings | None = None
+    data, base = b"", 0
+    for block in itertools.chain(filter(None, blocks), [b""]):
+        positions = [t.pos for t in readings.threads] if readings else [base]
+        keep = max(min(positions, default=base) - 1 - base, 0)
+        data, base = data[keep:] + block, base + keep
+        if readings is None:
+            if len(data) < len(codecs.BOM_UTF8) and block:
+                continue
+            start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+            readings = Readings(start, 0, after=_NEVER)
+        try:
+            if readings.advance(data, base, final=not block) is not None:
+                return None
+        except Unreadable as exc:
+            return exc
+    return None

@@ -16,8 +16,8 @@ the bytes break a rule the writer keeps:
 * every record has the header's number of fields, and ends with a line feed (or the file).
 
 Threads that meet in one state are merged (no two row lists written by ``fputcsv`` give the same
-bytes, so two pasts reaching one state only happen in files it did not write; the past with the
-fewest quotes read as text is kept). The reading settles at the first record start, past the
+bytes, so two pasts reaching one state only happen in files it did not write; one is kept by a
+fixed rule, the one whose list of quotes read as text sorts first). The reading settles at the first record start, past the
 ``\\"`` that forked it, where every other thread has already died: from there on one reading is
 left, and the quotes it read as text are the ones a standard CSV reader needs doubled. Where that
 is depends on the bytes alone, never on how they arrive in chunks or on the order threads are
@@ -310,7 +310,7 @@ def _skip_plain_records(thread: Reading, data: bytes, base: int, beyond: int) ->
 def first_damage(blocks: Iterable[bytes]) -> Unreadable | None:
     """Where the exact reader alone, following every reading from the file's start (after a
     byte-order mark) to its end, finds that none fits: the first damage, exactly. None when the
-    bytes are ``fputcsv`` output. Memory stays within a block or two."""
+    bytes are ``fputcsv`` output. The bytes kept start where the slowest reading is."""
     readings: Readings | None = None
     data, base = b"", 0
     for block in itertools.chain(filter(None, blocks), [b""]):

@@ -17,12 +17,13 @@ the bytes break a rule the writer keeps:
 
 Threads that meet in one state are merged (no two row lists written by ``fputcsv`` give the same
 bytes, so two pasts reaching one state only happen in files it did not write; one is kept by a
-fixed rule, the one whose list of quotes read as text sorts first). The reading settles at the first record start, past the
-``\\"`` that forked it, where every other thread has already died: from there on one reading is
-left, and the quotes it read as text are the ones a standard CSV reader needs doubled. Where that
-is depends on the bytes alone, never on how they arrive in chunks or on the order threads are
-advanced in. Threads advance field by field with byte searches (whole records without a
-backslash at once), each byte is read once per live thread, and there are rarely more than two.
+fixed rule, the one whose list of quotes read as text sorts first). The reading settles at the
+first record start, past the ``\\"`` that forked it, where every other thread has already died:
+from there on one reading is left, and the quotes it read as text are the ones a standard CSV
+reader needs doubled. Where that is depends on the bytes alone, never on how they arrive in
+chunks or on the order threads are advanced in. Threads advance field by field with byte
+searches (whole records without a backslash at once), each byte is read once per live thread,
+and there are rarely more than two.
 """
 
 from __future__ import annotations

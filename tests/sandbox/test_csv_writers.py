@@ -10,7 +10,13 @@ from hashids import Hashids
 from formexport.sandbox import Sandbox, make_field
 from formexport.sandbox.platform.php import php_float
 from formexport.sandbox.writers.cells import header_text, render_value
-from formexport.sandbox.writers.csv_writers import async_line, fputcsv_field, sync_csv, sync_text
+from formexport.sandbox.writers.csv_writers import (
+    MAX_TEXT_LENGTH,
+    async_line,
+    fputcsv_field,
+    sync_csv,
+    sync_text,
+)
 from tests.sandbox.helpers import Api
 
 BOM = "\ufeff"
@@ -158,10 +164,37 @@ def test_rows_are_newest_first(bare_api: Api, bare: Sandbox, example: dict[str, 
         (250.0, "250"),
         (0.1 + 0.2, "0.3"),
         (1e25, "1.0E+25"),
+        # Section 8, run on PhpSpreadsheet 1.30.2: CR and CRLF become LF in text cells...
+        ("a\r\nb\rc", "a\nb\nc"),
+        ("=a\r\nb", "=a\r\nb"),  # ...not in formulas
+        # U+FFFE and U+FFFF become U+FFFD.
+        ("x\ufffey\uffff", "x\ufffdy\ufffd"),
+        # Integer strings are compared with PHP_INT_MAX as floats: up to 2**63 + 1024 they
+        # become numbers (floats, printed with precision 14); larger ones stay text.
+        ("9223372036854775808", "9.2233720368548E+18"),
+        ("9223372036854776832", "9.2233720368548E+18"),
+        ("9223372036854776833", "9223372036854776833"),
+        ("-9223372036854775808", "-9223372036854775808"),
+        ("-9223372036854775809", "-9.2233720368548E+18"),
+        ("-99999999999999999999", "-1.0E+20"),
+        # Trailing whitespace is numeric; PCRE's "$" matches before a final line feed.
+        ("7\n", "7"),
+        ("7\r\n", "7\n"),
+        ("07\n", "07\n"),
+        # JSON integers beyond 64 bits are floats after json_decode.
+        (2**64, "1.844674407371E+19"),
+        (-(2**64), "-1.844674407371E+19"),
     ],
 )
 def test_sync_cell_text(value: Any, text: str) -> None:
     assert sync_text(value) == text
+
+
+def test_sync_text_cells_are_cut_at_32767_characters_then_line_ends_become_lf() -> None:
+    assert sync_text("é" * 40_000) == "é" * MAX_TEXT_LENGTH
+    # The cut comes first: 16 383 CRLF and a lone CR are left, 16 384 line feeds in the end.
+    assert sync_text("\r\n" * 20_000) == "\n" * 16_384
+    assert sync_text("=" + "x" * 40_000) == "=" + "x" * 40_000  # a formula is not a text cell
 
 
 @pytest.mark.parametrize(
@@ -183,6 +216,8 @@ def test_sync_cell_text(value: Any, text: str) -> None:
         (None, ""),
         ("", ""),
         (12.5, "12.5"),
+        (2**64, "1.844674407371E+19"),
+        ("a\r\nb", '"a\r\nb"'),
     ],
 )
 def test_fputcsv_field(value: Any, field: str) -> None:
@@ -240,3 +275,22 @@ def test_php_float_precision() -> None:
         "1.2345678901234E+14",
         "1.5E+30",
     ]
+
+
+def test_json_integers_beyond_64_bits_are_stored_as_php_floats(
+    bare_api: Api, bare: Sandbox
+) -> None:
+    """PHP's json_decode makes them floats: both writers print them with precision 14, and the
+    submissions list gives the float back."""
+    amount = make_field("number", "Amount")
+    form = bare.add_form("Big numbers", [amount], 0)
+    bare.add_submission(form["id"], {amount["id"]: 2**64})
+    columns = {amount["id"]: True}
+    sync = bare_api.export(form["id"], columns).content.decode()
+    assert sync == BOM + '"id","Amount"\n"jR","1.844674407371E+19"\n'
+    bare.config.sync_threshold = 0
+    status = bare_api.finished_job(form["id"], columns)
+    background = bare_api.session.get(status["file_url"]).content.decode()
+    assert background == BOM + "id,Amount\njR,1.844674407371E+19\n"
+    listed = bare_api.get(f"/open/forms/{form['id']}/submissions").json()["data"][0]
+    assert listed["data"][amount["id"]] == float(2**64)

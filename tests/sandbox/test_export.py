@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 
+from formexport.opnform.models import ATTRIBUTION_PARAMETERS, FormInfo
 from formexport.sandbox import Sandbox, make_field
+from formexport.sandbox.http.validation import ATTRIBUTION_PARAMS
 from tests.sandbox.helpers import Api
 
 BOM = b"\xef\xbb\xbf"
@@ -148,6 +150,27 @@ def test_invalid_keys_and_values(api: Api) -> None:
 def test_status_and_attribution_keys_are_valid_on_2_4(api: Api) -> None:
     assert api.export(1, {"status": True, "meta.attribution.gclid": True}).status_code == 200
     assert api.export(1, {"meta.attribution.nope": True}).status_code == 422
+
+
+def test_ip_address_is_not_an_export_column(api: Api) -> None:
+    """OpnForm 2.4 answers 422 (issue #1294): the validator knows field ids, removed field ids,
+    ``created_at``, ``status`` and ``meta.attribution.*`` only."""
+    response = api.export(2, {"ip_address": True, "created_at": True}, ids=[251])
+    assert response.status_code == 422
+    assert response.json()["errors"] == {
+        "columns": ["The columns contain invalid values: ip_address"]
+    }
+
+
+def test_the_client_asks_only_for_columns_the_server_accepts(api: Api) -> None:
+    """Every key formexport may send (its defaults, and every key its check lets through) is
+    accepted in one request; the two lists of attribution parameters are the same."""
+    info = FormInfo.from_json(api.form(2))
+    assert info.removed_fields  # deleted fields' ids are columns too
+    assert set(info.default_columns()) <= info.column_keys()
+    everything = dict.fromkeys(sorted(info.column_keys()), True)
+    assert api.export(2, everything, ids=[251]).status_code == 200
+    assert ATTRIBUTION_PARAMETERS == ATTRIBUTION_PARAMS
 
 
 def test_removed_field_ids_are_valid_columns(api: Api) -> None:

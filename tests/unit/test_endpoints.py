@@ -29,7 +29,14 @@ def test_columns_from_list_dict_and_names() -> None:
     assert normalize_columns(["uuid-1", "created_at"]) == {"uuid-1": True, "created_at": True}
     assert normalize_columns({"uuid-1": True, "uuid-2": 1}) == {"uuid-1": True, "uuid-2": False}  # type: ignore[dict-item]
     assert normalize_columns(["Email", "Name"], FORM) == {"uuid-2": True, "uuid-1": True}
-    assert normalize_columns(["nope"], FORM) == {"nope": True}
+
+
+@pytest.mark.parametrize("key", ["nope", "ip_address", "meta.attribution.nope", "id"])
+def test_columns_the_server_refuses_are_refused_naming_the_allowed_kinds(key: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=f"refuse the columns {key} of form 7") as info:
+        normalize_columns({"created_at": True, key: False}, FORM)
+    assert "field id" in str(info.value)
+    assert "meta.attribution.<parameter>" in str(info.value)
 
 
 @pytest.mark.parametrize("columns", [[], {}, {"a": False}, "uuid-1"])

@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from formexport.errors import UnexpectedResponseError
+from formexport.errors import InvalidArgumentError, UnexpectedResponseError
 from formexport.opnform.models import ExportStatus, FormInfo, JobState, parse_timestamp
 
 NULLS = {
@@ -105,3 +105,20 @@ def test_form_info_keeps_input_fields_in_order() -> None:
     assert [f.id for f in form.removed_fields] == ["d"]
     assert form.default_columns() == {"a": True, "c": True, "created_at": True}
     assert form.partial_submissions
+
+
+def test_columns_are_what_the_export_validator_accepts() -> None:
+    form = FormInfo.from_json(
+        {
+            "id": 77,
+            "properties": [{"id": "a", "name": "Name", "type": "text"}],
+            "removed_properties": [{"id": "d", "name": "Old", "type": "text"}],
+        }
+    )
+    keys = form.column_keys()
+    assert {"a", "d", "created_at", "status", "meta.attribution.utm_source"} <= keys
+    assert len(keys) == 4 + 16  # two fields, two system columns, 16 attribution parameters
+    assert set(form.default_columns()) <= keys
+    form.check_columns(["a", "d", "status", "meta.attribution.msclkid"])
+    with pytest.raises(InvalidArgumentError, match="ip_address, id of form 77"):
+        form.check_columns(["a", "ip_address", "id"])

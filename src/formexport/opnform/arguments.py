@@ -43,7 +43,8 @@ def normalize_columns(
     """Turn ``columns`` into the object the server wants (only ``True`` selects).
 
     A list selects its items. Items that are not field ids but match exactly one field name
-    are mapped to that field's id.
+    are mapped to that field's id; with ``form``, keys the server would refuse raise
+    :class:`InvalidArgumentError`.
     """
     if isinstance(columns, str):
         raise InvalidArgumentError("columns must be a list of field ids or a dict, not a str.")
@@ -58,7 +59,9 @@ def normalize_columns(
         )
     if form is None:
         return chosen
-    return {_field_id_for(key, form): value for key, value in chosen.items()}
+    keys = {_field_id_for(key, form): value for key, value in chosen.items()}
+    form.check_columns(keys)  # the server would answer 422
+    return keys
 
 
 def _field_id_for(key: str, form: FormInfo) -> str:

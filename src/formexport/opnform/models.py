@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from formexport import html_tables
-from formexport.errors import UnexpectedResponseError
+from formexport.errors import InvalidArgumentError, UnexpectedResponseError
 from formexport.redaction import redact_url
 
 __all__ = [
@@ -24,6 +24,29 @@ __all__ = [
 
 # Block types that hold no answer and never appear in an export.
 LAYOUT_BLOCK_PREFIX = "nf-"
+# Export column keys besides field ids; OpnForm's validator refuses any other key with a 422
+# (``FormSubmissionExportRequest``): ``ip_address``, for one, is not an export column.
+SYSTEM_COLUMNS = ("created_at", "status")
+ATTRIBUTION_PREFIX = "meta.attribution."
+#: The ``meta.attribution.<parameter>`` keys OpnForm 2.4 accepts (``SubmissionAttribution``).
+ATTRIBUTION_PARAMETERS = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_id",
+    "utm_term",
+    "utm_content",
+    "utm_source_platform",
+    "utm_creative_format",
+    "utm_marketing_tactic",
+    "gclid",
+    "gbraid",
+    "wbraid",
+    "dclid",
+    "fbclid",
+    "ttclid",
+    "msclkid",
+)
 
 
 class JobState:
@@ -305,12 +328,34 @@ class FormInfo:
     def default_columns(self) -> dict[str, bool]:
         """Every field plus ``created_at``: what ``columns=None`` exports.
 
-        ``status`` is not requested: the server adds that column by itself whenever the form
-        keeps partial submissions, and servers before 2.0 refuse it as a key.
+        Only keys OpnForm's validator accepts (see :meth:`check_columns`). ``status`` is not
+        requested: the server adds that column by itself whenever the form keeps partial
+        submissions, and servers before 2.0 refuse it as a key.
         """
         columns = {f.id: True for f in self.fields}
         columns["created_at"] = True
         return columns
+
+    def column_keys(self) -> frozenset[str]:
+        """The ``columns`` keys OpnForm accepts for this form: its field ids (deleted fields
+        too), ``created_at``, ``status`` and ``meta.attribution.<parameter>``."""
+        fields = (f.id for f in (*self.fields, *self.removed_fields))
+        attribution = (ATTRIBUTION_PREFIX + p for p in ATTRIBUTION_PARAMETERS)
+        return frozenset((*fields, *SYSTEM_COLUMNS, *attribution))
+
+    def check_columns(self, keys: Iterable[str]) -> None:
+        """Raise :class:`~formexport.InvalidArgumentError` for keys OpnForm would refuse (it
+        answers 422 for any key it does not know, whatever its value)."""
+        accepted = self.column_keys()
+        refused = [key for key in keys if key not in accepted]
+        if refused:
+            raise InvalidArgumentError(
+                f"OpnForm would refuse the columns {', '.join(refused)} of form {self.id} "
+                "(it answers 422 for any key it does not know). A column is a field id (of a "
+                "current or deleted field), a field name that matches exactly one field, "
+                f"'created_at', 'status', or '{ATTRIBUTION_PREFIX}<parameter>' with one of "
+                f"{', '.join(ATTRIBUTION_PARAMETERS)}."
+            )
 
 
 @dataclass(frozen=True)

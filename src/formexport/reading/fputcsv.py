@@ -5,53 +5,66 @@ instead of doubled, and a field that *ends* with a backslash is followed by its 
 ``\\"`` means either "a quote in the text" or "the field ends here". Standard CSV readers (Arrow's
 included) then shift or merge cells; PHP's own ``fgetcsv`` gets it wrong too.
 
-:func:`parse_record` reads one record by ``fputcsv``'s rules: at each ``\\"`` it first takes "the
-field ends here" and falls back to "a quote in the text" when that reading does not give the
-header's number of fields. Files without the two bytes ``\\"`` are standard CSV and are read as
-they are; :func:`to_standard` rewrites the others as standard CSV with few steps in Python:
+The export is rewritten as standard CSV by inserting the missing second quote after every ``\\"``
+that is a quote in the text; nothing else changes, so the rewrite is the file's own bytes, cut
+where a quote goes in, and it streams (:func:`standard_pieces`). Which ``\\"`` are text:
 
-* a ``\\"`` followed by anything but ``,``, a line end or the end of the file can only be a quote
-  in the text: one substitution over the file doubles its quote (``\\""``). A record holding only
-  these has a single reading, which a standard reader then finds;
-* a ``\\"`` before ``,`` or a line end is read as "the field ends here" by a standard reader too.
-  Its record is found by counting quotes back to the last line end after an even number of
-  them, and one regular expression checks that this reading is a whole record of the header's
-  number of fields; when it is not, the record is read by :func:`parse_record` and written with
-  every field quoted.
+* one followed by anything but ``,`` or a line end: always (a closing quote is followed by one);
+* one followed by ``,`` or a line end, when reading it as text breaks a rule of the writer within
+  the same quoted field: the next quote that is neither doubled nor after a backslash would
+  then have to close the field, yet is followed by something else. One regular expression
+  checks this, so most exports never leave byte searches;
+* otherwise the exact reader (:mod:`formexport.reading.fputcsv_readings`) follows both readings,
+  and every later one they fork into, from the record's start until one is left.
 
-Every file OpnForm can write is read as :func:`parse_record` reads it, record by record. A file
-no ``fputcsv`` writes (a quote inside an unquoted field, say) may be read on instead of
-rejected, as standard CSV always was.
+Every byte string ``fputcsv`` writes for rows of strings reads back to those strings. Time is
+linear in the file; memory stays within a few chunks plus the longest record (and the longest
+stretch that two readings share, a record or two in practice). A file no reading explains
+raises :class:`~formexport.errors.CsvFormatError` naming the record and the byte where the last
+reading failed; a file or bytes that fail are read again by the exact reader alone, which names
+the first damaged record. Where no ``\\"`` is in doubt, the bytes are handed on as they are, for
+Arrow to check.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import itertools
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
-from functools import cache
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
 
 from formexport.errors import CsvFormatError
+from formexport.reading.fputcsv_readings import (
+    Reading,
+    Readings,
+    Unreadable,
+    doubled_positions,
+    first_damage,
+)
 
 _MARK = b'\\"'
 _CHUNK = 1 << 20
 # Files are rewritten this many bytes at a time (memory stays flat).
 _BLOCK = 8 << 20
-# A record still incomplete after this many characters is not CSV as OpnForm writes it.
+# A record still incomplete after this many bytes is not CSV as OpnForm writes it.
 _MAX_RECORD = 64 << 20
-# A \" that cannot end its field: a quote in the text, doubled for standard readers.
-_QUOTE_IN_TEXT = re.compile(rb'\\"(?=[^,\n])')
-# A \" that may end its field (left as it is: a standard reader ends the field there).
-_FIELD_END = re.compile(rb'\\"[,\n]')
-# Standard CSV, strictly: every quote opens or closes a field or is doubled inside one.
-_FIELD = rb'(?:"[^"]*(?:""[^"]*)*"|[^,\n"]*)'
-# Any field parse_record accepts: inside quotes, a quote after a backslash may be text, one
-# elsewhere is doubled; the closing quote may follow a backslash.
-_ANY_FIELD = rb'(?:"(?:[^"]|(?<!\\)""|(?<=\\)")*"|[^,\n"]*)'
+_BOM = codecs.BOM_UTF8
+# Inside quotes from the byte after a \" read as text: a character, a doubled quote (never
+# right after a backslash), or a backslash with the quote it escapes.
+_TEXT_AFTER = rb'(?:[^"\\]|(?<!\\)""|\\(?:"(?![,\n]))?)*'
+# Each \" of the file: <text> when a byte follows that no closing quote is followed by;
+# <closing> when it is followed by , or a line end and reading it as text meets, before the
+# field could end, a quote that is neither doubled nor after a backslash nor closing; neither
+# group when only the exact reader can tell.
+_MARKS = re.compile(
+    rb'\\"(?:(?P<text>)(?=[^,\n])|(?P<closing>)(?=[,\n]' + _TEXT_AFTER + rb'(?<!\\)"[^",\n]))?'
+)
+_TEXT = 1
+# What reading a \" in doubt as text found.
+_CLOSING, _EXACT, _WAIT = range(3)
 
 
 def has_escaped_quotes(source: Path | bytes) -> bool:
@@ -61,237 +74,289 @@ def has_escaped_quotes(source: Path | bytes) -> bool:
     with source.open("rb") as stream:
         tail = b""
         while chunk := stream.read(_CHUNK):
-            if _MARK in tail + chunk:
+            if _MARK in tail + chunk[:1] or _MARK in chunk:
                 return True
             tail = chunk[-1:]
     return False
 
 
-# Where to resume reading a record: position, fields so far, and the text of an open quoted
-# field (None between fields).
-_State = tuple[int, list[str], list[str] | None]
-
-
-def parse_record(text: str, count: int) -> list[str] | None:
-    """The ``count`` fields of one whole record (``fputcsv`` rules), or None if it is not one.
-
-    Reads left to right; at each ambiguous ``\\"`` it first takes "the field ends here" and
-    keeps "a quote in the text" to come back to if that reading fails.
-    """
-    alternatives: list[_State] = [(0, [], None)]
-    while alternatives:
-        fields = _read(text, count, alternatives.pop(), alternatives)
-        if fields is not None:
-            return fields
-    return None
-
-
-def _read(text: str, count: int, state: _State, alternatives: list[_State]) -> list[str] | None:
-    pos, fields, buffer = state[0], list(state[1]), state[2]
-    end = len(text)
-    while True:
-        if buffer is None and text.startswith('"', pos):
-            buffer, pos = [], pos + 1
-        if buffer is None:
-            stop = pos
-            while stop < end and text[stop] not in ",\n":
-                stop += 1
-            if '"' in text[pos:stop]:
-                return None  # fputcsv quotes every field holding a quote
-            fields.append(text[pos:stop])
-            pos = stop
-        else:
-            pos = _close_quoted(text, pos, fields, buffer, alternatives)
-            if pos < 0:
-                return None
-            buffer = None
-        # After a field: a comma and another field, or the end of the record.
-        if pos >= end or text[pos] == "\n":
-            whole = pos >= end - 1
-            return fields if whole and len(fields) == count else None
-        if text[pos] != "," or len(fields) >= count:
-            return None
-        pos += 1
-
-
-def _close_quoted(
-    text: str, pos: int, fields: list[str], buffer: list[str], alternatives: list[_State]
-) -> int:
-    """Read an open quoted field into ``fields``; the position after its closing quote, or -1."""
-    end = len(text)
-    while pos < end:
-        char = text[pos]
-        if char != '"':
-            buffer.append(char)
-            pos += 1
-        elif buffer and buffer[-1] == "\\":
-            alternatives.append((pos + 1, list(fields), [*buffer, '"']))
-            break
-        elif text.startswith('"', pos + 1):
-            buffer.append('"')
-            pos += 2
-        else:
-            break
-    if pos >= end:
-        return -1
-    fields.append("".join(buffer))
-    return pos + 1
-
-
-def _standard(fields: Iterable[str]) -> str:
-    return ",".join('"' + f.replace('"', '""') + '"' for f in fields) + "\n"
-
-
-def _count_fields(header_line: str) -> int:
-    fields = parse_record(header_line, header_line.count(",") + 1)
-    if fields is not None:
-        return len(fields)
-    # Commas inside quoted header names: try fewer fields.
-    for count in range(header_line.count(","), 0, -1):
-        if parse_record(header_line, count) is not None:
-            return count
-    raise CsvFormatError("The export's header row is not valid CSV.")
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CsvFormatError(f"The export is not UTF-8 text: {exc}") from exc
-
-
-def _original(data: bytes) -> bytes:
-    """Undo the doubling of quotes in the text (the file as ``fputcsv`` wrote it)."""
-    return data.replace(b'\\""', b'\\"')
-
-
-@cache
-def _record(count: int, field: bytes) -> re.Pattern[bytes]:
-    """A whole record of ``count`` fields, line end included."""
-    return re.compile(field + rb"(?:," + field + rb"){%d}\n" % (count - 1))
-
-
-def _last_boundary(data: bytes, start: int, end: int) -> int:
-    """Where the last record starting in ``data[start:end]`` starts, for standard CSV: after the
-    last line end preceded by an even number of quotes since ``start`` (a record start)."""
-    cut = data.rfind(b"\n", start, end)
-    odd = data.count(b'"', start, cut) & 1 if cut >= 0 else 0
-    while cut >= 0:
-        if not odd:
-            return cut + 1
-        line_end = data.rfind(b"\n", start, cut)
-        odd ^= data.count(b'"', max(line_end, start), cut) & 1
-        cut = line_end
-    return start
+class _RecordsNotCounted(Exception):
+    """A reading failed where the record number is unknown (records were not counted)."""
 
 
 class _Rewriter:
-    """Standard CSV from a ``fputcsv`` export whose quotes in the text are already doubled
-    (:data:`_QUOTE_IN_TEXT`), fed in pieces that start at record boundaries."""
+    """Standard CSV from a ``fputcsv`` export fed in chunks: :meth:`feed` returns the pieces
+    settled so far (slices of the input and inserted quotes)."""
 
-    def __init__(self, count: int) -> None:
-        self.count = count
+    def __init__(self, count_records: bool) -> None:
+        self.count_records = count_records
+        self.data = b""  # the input from file position `base` on
+        self.base = 0
+        self.kept = 0  # a record's start: the exact reader may start here, so bytes are kept
+        self.examined, self.examined_odd = 0, 0  # quotes from `kept` to there: odd or even
+        self.emitted = 0  # standard CSV is handed on up to here
+        self.scan = 0  # every \" before here is settled
+        self.waiting: int | None = None  # reading the \" at `scan` as text: at this byte
+        self.doubled: list[int] = []  # after `kept`: a quote goes in before these positions
+        self.record: int | None = 1  # the number of the record at `kept` (the header is 1)
+        self.width = 0  # the header's field count
+        self.readings: Readings | None = None
+        self.started = False
+        self.chunk, self.chunk_start = b"", 0  # handed on whole when nothing in it changes
+        self.out: list[bytes | memoryview] = []
 
-    def rewrite(self, data: bytes, final: bool, start: int = 0) -> tuple[list[bytes], int]:
-        """Pieces of standard CSV for the whole records of ``data[start:]`` up to some record's
-        end, and that end (``len(data)`` when ``final``)."""
-        out: list[bytes] = []
-        copied = pos = start  # data[:copied] is in out; pos is the start of a record
-        for found in _FIELD_END.finditer(data, start):
-            if found.start() < pos:
-                continue  # in a record already read
-            start = _last_boundary(data, pos, found.start())
-            end = self._standard_end(data, start)
-            if end < 0:
-                out.append(data[copied:start])
-                done = self._exact(data, start, final)
-                if done is None:
-                    return out, start
-                text, end = done
-                out.append(text)
-                copied = end
-            pos = end
-        end = _last_boundary(data, pos, len(data))
-        out.append(data[copied:end])
-        if final and end < len(data):
-            # A last record without a line end, or the file ends inside a quoted field.
-            done = self._exact(data, end, final)
-            assert done is not None
-            out.append(done[0])
-            end = len(data)
-        return out, end
-
-    def _standard_end(self, data: bytes, start: int) -> int:
-        """The end of the record at ``start`` when a standard reader reads it as
-        :func:`parse_record` does, else -1."""
-        match = _record(self.count, _FIELD).match(data, start) if self.count else None
-        if match is None:
-            return -1
-        end = match.end()
-        # parse_record reads line by line: with a quote in the text at an earlier \", (rather
-        # than a field end) the record may end at an earlier line end.
-        inner = data.rfind(b"\n", start, end - 1)
-        if inner < 0 or data.find(b'\\",', start, inner) < 0:
-            return end
-        text = _original(data[start:end])
-        possible = _record(self.count, _ANY_FIELD)
-        line_end = text.find(b"\n")
-        while line_end < len(text) - 1:
-            if possible.fullmatch(text, 0, line_end + 1):
-                return -1
-            line_end = text.find(b"\n", line_end + 1)
-        return end
-
-    def _exact(self, data: bytes, start: int, final: bool) -> tuple[bytes, int] | None:
-        """The record at ``start`` read line by line with :func:`parse_record`, and its end; None
-        when it may run past ``data`` (not ``final``)."""
-        cursor, size = start, len(data)
-        while cursor < size:
-            line_end = data.find(b"\n", cursor)
-            if line_end < 0 and not final:
-                return None
-            cursor = size if line_end < 0 else line_end + 1
-            record = _decode(_original(data[start:cursor]))
-            if '\\"' not in record:
-                if record.count('"') % 2 == 0:
-                    return data[start:cursor], cursor
+    def feed(self, chunk: bytes, final: bool) -> list[bytes | memoryview]:
+        """Add ``chunk`` (the last one when ``final``); the standard CSV settled so far."""
+        self._append(chunk)
+        if not self.started and not self._start(final):
+            return []
+        while True:
+            if self.readings is not None:
+                settled = self._advance(final)
+                if settled is None:
+                    break
+                self._settle(settled)
+            elif self._scan(final):
                 continue
-            fields = parse_record(record, self.count)
-            if fields is not None:
-                return _standard(fields).encode("utf-8"), cursor
-            if len(record) > _MAX_RECORD:
-                raise CsvFormatError(
-                    "The export has a record that is not CSV as OpnForm writes it."
-                )
-        if not final:
-            return None
-        record = _decode(_original(data[start:]))
-        fields = parse_record(record if record.endswith("\n") else record + "\n", self.count)
-        if fields is None:
-            raise CsvFormatError("The export ends inside a quoted field.")
-        return _standard(fields).encode("utf-8"), size
+            elif final and self._ends_in_quotes():
+                self._read_exactly(self.base + len(self.data), self.base + len(self.data))
+            else:
+                break
+        self._emit(self.base + len(self.data) if final else self.scan)
+        if not final and self.readings is None:
+            self._keep_from(self._record_start(self.scan))
+        self._check_record_size()
+        out, self.out = self.out, []
+        return out
+
+    def _append(self, chunk: bytes) -> None:
+        kept = self.kept - self.base
+        if kept >= len(self.data):
+            self.data, self.base = chunk, self.kept
+        elif chunk:
+            self.data, self.base = self.data[kept:] + chunk, self.kept
+        self.chunk, self.chunk_start = chunk, self.base + len(self.data) - len(chunk)
+
+    def _start(self, final: bool) -> bool:
+        """Skip the byte-order mark and read the header exactly."""
+        if len(self.data) < len(_BOM) and not final:
+            return False
+        start = len(_BOM) if self.data.startswith(_BOM) else 0
+        self.kept = self.emitted = self.scan = self.examined = start
+        self.readings = Readings(start, 0, start)
+        self.started = True
+        return True
+
+    # --- byte searches -----------------------------------------------------------------
+
+    def _scan(self, final: bool) -> bool:
+        """Settle the ``\\"`` after :attr:`scan`; True when the exact reader took over."""
+        if self.waiting is not None and (outcome := self._text_reading(final)) != _CLOSING:
+            return outcome == _EXACT
+        data, base = self.data, self.base
+        for mark in _MARKS.finditer(data, self.scan - base):
+            kind = mark.lastindex
+            if kind == _TEXT:
+                self.doubled.append(base + mark.end())
+            elif kind is None:
+                self.scan = base + mark.start()
+                if mark.end() == len(data) and not final:
+                    return False  # the next byte decides
+                self.waiting = self.scan + 3
+                if (outcome := self._text_reading(final)) != _CLOSING:
+                    return outcome == _EXACT
+        # A last backslash may start a \" that the next chunk ends.
+        held = not final and data.endswith(b"\\")
+        self.scan = max(self.scan, base + len(data) - held)
+        return False
+
+    def _text_reading(self, final: bool) -> int:
+        """Settle the ``\\"`` at :attr:`scan` (before a comma or a line end) by reading it as
+        a quote in the text as far as :data:`_MARKS` does, resumed where the chunk ended: it
+        needs the field's next quote. :data:`_CLOSING` when that reading breaks there,
+        :data:`_EXACT` when the exact reader took over, :data:`_WAIT` for more bytes."""
+        assert self.waiting is not None
+        data, base, index = self.data, self.base, self.waiting - self.base
+        while (quote := data.find(b'"', index)) >= 0 and quote + 1 < len(data):
+            after = data[quote + 1 : quote + 2]
+            if after in (b",", b"\n"):
+                break  # closing the field, or another \" in doubt
+            if data[quote - 1 : quote] == b"\\":
+                index = quote + 1  # a quote in the text
+            elif after == b'"':
+                index = quote + 2  # a doubled quote
+            else:
+                self.waiting, self.scan = None, self.scan + 2
+                return _CLOSING
+        else:
+            if not final:
+                self.waiting = base + (len(data) if quote < 0 else quote)
+                return _WAIT
+        self.waiting = None
+        self._read_exactly(self.scan, self.scan + 1)
+        return _EXACT
+
+    def _quotes(self, start: int, end: int) -> int:
+        """Quotes in the standard CSV of ``[start, end)`` (input positions after :attr:`kept`)."""
+        doubled = self.doubled
+        inserted = bisect.bisect_right(doubled, end) - bisect.bisect_right(doubled, start)
+        return self.data.count(b'"', start - self.base, end - self.base) + inserted
+
+    def _record_start(self, limit: int) -> int:
+        """The start of the record that holds ``limit``: after the last line feed before it
+        with an even number of quotes since :attr:`kept`. Line feeds before :attr:`examined`
+        were all inside quotes, so each byte is looked at once."""
+        base, floor = self.base, max(self.examined, self.kept)
+        odd = (self.examined_odd ^ self._quotes(floor, limit)) & 1
+        self.examined, self.examined_odd = limit, odd
+        cut = self.data.rfind(b"\n", floor - base, limit - base)
+        while cut >= 0:
+            odd ^= self._quotes(base + cut, limit) & 1  # at the line feed itself
+            if not odd:
+                return base + cut + 1
+            limit = base + cut
+            cut = self.data.rfind(b"\n", floor - base, cut)
+        return self.kept
+
+    def _ends_in_quotes(self) -> bool:
+        return bool(self._quotes(self.kept, self.base + len(self.data)) & 1)
+
+    # --- the exact reader --------------------------------------------------------------
+
+    def _read_exactly(self, limit: int, after: int) -> None:
+        """Follow every reading from the start of the record holding ``limit``, until one
+        is left past ``after``."""
+        start = self._record_start(limit)
+        self._emit(start)
+        self._keep_from(start)
+        self.readings = Readings(start, self.width, after)
+
+    def _advance(self, final: bool) -> Reading | None:
+        assert self.readings is not None
+        try:
+            return self.readings.advance(self.data, self.base, final)
+        except Unreadable as exc:
+            if self.record is None:
+                raise _RecordsNotCounted from None
+            raise self._error(exc) from None
+
+    def _settle(self, reading: Reading) -> None:
+        self.readings = None
+        self.width = reading.width
+        # The quotes it doubles up to `emitted` are the ones the byte searches doubled.
+        self.doubled = doubled_positions(reading)
+        self.scan = reading.pos
+        self._keep_from(reading.pos, records=reading.records)
+
+    def _error(self, exc: Unreadable) -> CsvFormatError:
+        assert self.record is not None
+        return damaged(exc, self.record + exc.records)
+
+    # --- output and bookkeeping --------------------------------------------------------
+
+    def _emit(self, until: int) -> None:
+        """Hand on the standard CSV of ``[emitted, until)``."""
+        if until <= self.emitted:
+            return
+        doubled, base = self.doubled, self.base
+        first, last = (bisect.bisect_right(doubled, p) for p in (self.emitted, until))
+        whole = (self.emitted, until) == (self.chunk_start, self.chunk_start + len(self.chunk))
+        if first == last and whole:
+            self.out.append(self.chunk)
+        else:
+            view, start = memoryview(self.data), self.emitted - base
+            for position in doubled[first:last]:
+                self.out += (view[start : position - base], b'"')
+                start = position - base
+            self.out.append(view[start : until - base])
+        self.emitted = until
+
+    def _keep_from(self, start: int, records: int | None = None) -> None:
+        """Move :attr:`kept` on to the record starting at ``start`` (``records`` after the
+        old one, counted when not given)."""
+        if start <= self.kept:
+            return
+        if records is None and self.record is not None and self.count_records:
+            records = self._count_records(self.kept, start)
+        self.record = None if records is None or self.record is None else self.record + records
+        self.kept = self.examined = start
+        self.examined_odd = 0
+        del self.doubled[: bisect.bisect_right(self.doubled, min(start, self.emitted))]
+
+    def _count_records(self, start: int, end: int) -> int:
+        """Records in ``[start, end)`` (both record starts): line feeds after an even number of
+        quotes, counted with NumPy (a stream's records are numbered for its errors)."""
+        import numpy as np
+
+        view = np.frombuffer(self.data, np.uint8, end - start, start - self.base)
+        line_ends = np.flatnonzero(view == ord("\n"))
+        quotes = np.searchsorted(np.flatnonzero(view == ord('"')), line_ends)
+        first, last = (bisect.bisect_right(self.doubled, p) for p in (start, end))
+        if first < last:
+            inserted = np.asarray(self.doubled[first:last]) - start
+            quotes += np.searchsorted(inserted, line_ends, side="right")
+        return int(line_ends.size - np.count_nonzero(quotes & 1))
+
+    def _check_record_size(self) -> None:
+        if len(self.data) - (self.kept - self.base) > _MAX_RECORD:
+            where = f"record {self.record}" if self.record is not None else "a record"
+            raise CsvFormatError(
+                f"The export is not CSV as OpnForm writes it: {where}, which starts at byte "
+                f"{self.kept}, is longer than {_MAX_RECORD >> 20} MiB (an unclosed quote?)."
+            )
 
 
-def _header_count(header: bytes) -> int:
-    return _count_fields(_decode(header)) if header else 0
+def _pieces(chunks: Iterable[bytes], count_records: bool) -> Iterator[bytes]:
+    """The standard CSV settled after each chunk, in one piece (a chunk with nothing to
+    rewrite is handed on as it is)."""
+    rewriter = _Rewriter(count_records)
+    for chunk in itertools.chain(filter(None, chunks), [b""]):
+        pieces = rewriter.feed(chunk, final=not chunk)
+        if len(pieces) == 1 and isinstance(pieces[0], bytes):
+            yield pieces[0]
+        elif pieces:
+            yield b"".join(pieces)
+
+
+def damaged(exc: Unreadable, record: int) -> CsvFormatError:
+    """The error for a file no reading explains, ``record`` being the number of the record
+    where the reading that got furthest failed."""
+    return CsvFormatError(
+        f"The export is not CSV as OpnForm's background writer (PHP fputcsv) writes it: "
+        f"in record {record} (the header is record 1), which starts at byte "
+        f"{exc.record_start}, {exc.reason} at byte {exc.offset}. Download the export "
+        "again; if the same error comes back, the file was damaged on the server."
+    )
+
+
+def _exact_on_failure(chunks: Callable[[], Iterable[bytes]]) -> Iterator[bytes]:
+    """The pieces, without counting records. On a failure the file is read again by the exact
+    reader alone, from its start: that names the first damaged record (the byte searches may
+    only notice a quote left open at the file's end)."""
+    try:
+        yield from _pieces(chunks(), count_records=False)
+    except (_RecordsNotCounted, CsvFormatError) as exc:
+        damage = first_damage(chunks())
+        if damage is not None:
+            raise damaged(damage, 1 + damage.records) from None
+        if isinstance(exc, CsvFormatError):
+            raise
+        raise CsvFormatError("The export is not CSV as OpnForm writes it.") from None
 
 
 def to_standard(source: Path | bytes, scratch: Path | None = None) -> Path | bytes:
     """A standard-CSV copy of a ``fputcsv`` export (bytes in, bytes out; a file for a file).
 
-    The byte-order mark is dropped.
+    The byte-order mark is dropped. Raises :class:`~formexport.errors.CsvFormatError` for a
+    file no ``fputcsv`` writes.
     """
     if isinstance(source, bytes):
-        start = len(codecs.BOM_UTF8) if source.startswith(codecs.BOM_UTF8) else 0
-        line_end = source.find(b"\n")
-        header = source[start:] if line_end < 0 else source[start : line_end + 1]
-        rewriter = _Rewriter(_header_count(header))
-        pieces, _ = rewriter.rewrite(_QUOTE_IN_TEXT.sub(rb'\\""', source), True, start)
-        return b"".join(pieces)
+        return b"".join(_exact_on_failure(lambda: [source]))
     folder = scratch or source.parent
     with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".csv", delete=False) as out:
         try:
-            _rewrite_file(source, out)
+            for piece in _exact_on_failure(lambda: _file_blocks(source)):
+                out.write(piece)
         except BaseException:
             out.close()
             Path(out.name).unlink(missing_ok=True)
@@ -299,35 +364,16 @@ def to_standard(source: Path | bytes, scratch: Path | None = None) -> Path | byt
     return Path(out.name)
 
 
-def _rewrite_file(source: Path, out: IO[bytes]) -> None:
+def _file_blocks(source: Path) -> Iterator[bytes]:
     with source.open("rb") as stream:
-        out.writelines(standard_pieces(iter(lambda: stream.read(_BLOCK), b"")))
+        yield from iter(lambda: stream.read(_BLOCK), b"")
 
 
 def standard_pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Standard CSV, piece by piece, from the chunks of a ``fputcsv`` export as they come.
 
     Memory stays within a few chunks (plus the longest record); the byte-order mark is dropped.
-    Raises :class:`~formexport.errors.CsvFormatError` for a file no ``fputcsv`` writes.
+    Raises :class:`~formexport.errors.CsvFormatError` (naming the record and the byte) for a
+    file no ``fputcsv`` writes.
     """
-    rewriter: _Rewriter | None = None
-    raw = pending = b""  # pending: whole lines, quotes in the text doubled
-    for block in itertools.chain(filter(None, chunks), [b""]):
-        raw += block
-        if rewriter is None:
-            if block and b"\n" not in raw:
-                continue  # the header row is still incomplete
-            raw = _strip_bom(raw)
-            line_end = raw.find(b"\n")
-            rewriter = _Rewriter(_header_count(raw if line_end < 0 else raw[: line_end + 1]))
-        # A \" at the end of what was read may still turn out to end its field.
-        cut = len(raw) if not block else raw.rfind(b"\n") + 1
-        pending += _QUOTE_IN_TEXT.sub(rb'\\""', raw[:cut])
-        raw = raw[cut:]
-        pieces, used = rewriter.rewrite(pending, final=not block)
-        yield from pieces
-        pending = pending[used:]
-
-
-def _strip_bom(data: bytes) -> bytes:
-    return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    return _pieces(chunks, count_records=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 from formexport.sandbox.data.fields import Submission, check_fields
 from formexport.sandbox.data.generator import Answers, GeneratedBatch
+from formexport.sandbox.platform.php import php_json_value
 
 #: ``created_at`` of the first generated row, so CSVs are reproducible.
 BASE_TIME = int(datetime(2026, 8, 1, tzinfo=timezone.utc).timestamp())
@@ -273,10 +274,10 @@ class Catalog:
         submission = Submission(
             id=self._next_submission_id,
             form_id=form.id,
-            data=dict(data),
+            data=php_json_value(dict(data)),
             partial=partial,
             created_at=int(created_at),
-            meta=meta,
+            meta=php_json_value(meta),
             completion_time=None if partial else 60,
         )
         self._next_submission_id += 1

@@ -1,8 +1,9 @@
 """PHP semantics the emulator must copy byte for byte.
 
-String conversion of scalars (``precision = 14`` for floats), ``implode``, Laravel's two
-JSON encodings (controllers escape slashes; the exception handler pretty-prints) and
-``parse_str`` for bracketed query strings such as ``columns[created_at]=1``.
+String conversion of scalars (``precision = 14`` for floats), integers as ``json_decode`` gives
+them (beyond 64 bits, floats), ``implode``, Laravel's two JSON encodings (controllers escape
+slashes; the exception handler pretty-prints) and ``parse_str`` for bracketed query strings
+such as ``columns[created_at]=1``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 _PRECISION = 14
+PHP_INT_MAX = 2**63 - 1
+PHP_INT_MIN = -(2**63)
 
 
 def php_float(value: float) -> str:
@@ -38,6 +41,28 @@ def php_float(value: float) -> str:
     return f"{mantissa}E{'+' if power >= 0 else '-'}{abs(power)}"
 
 
+def php_int(value: int) -> int | float:
+    """An integer as PHP holds it after ``json_decode``: a float beyond 64 bits.
+
+    Examples
+    --------
+    >>> php_int(2**63 - 1), php_int(2**64)
+    (9223372036854775807, 1.8446744073709552e+19)
+    """
+    return value if PHP_INT_MIN <= value <= PHP_INT_MAX else float(value)
+
+
+def php_json_value(value: Any) -> Any:
+    """A decoded JSON value as PHP's ``json_decode`` holds it (integers via :func:`php_int`)."""
+    if value.__class__ is int:
+        return php_int(value)
+    if isinstance(value, list):
+        return [php_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: php_json_value(item) for key, item in value.items()}
+    return value
+
+
 def php_str(value: Any) -> str:
     """PHP's string conversion of a decoded JSON value (arrays become ``Array``)."""
     if value.__class__ is str:
@@ -50,6 +75,9 @@ def php_str(value: Any) -> str:
         return php_float(value)
     if isinstance(value, (list, dict)):
         return "Array"
+    if isinstance(value, int):
+        number = php_int(value)
+        return php_float(number) if isinstance(number, float) else str(number)
     return str(value)
 
 

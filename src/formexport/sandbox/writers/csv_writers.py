@@ -1,13 +1,17 @@
-"""OpnForm's two CSV writers (reference notes section 2.1).
+"""OpnForm's two CSV writers (reference notes sections 2.1 and 8).
 
-* **sync** (Laravel-Excel + PhpSpreadsheet): BOM, every field quoted, ``TRUE`` for true;
-  ``''``, ``0``, ``0.0`` and ``false`` never become cells (empty); numeric-looking strings
-  are converted to numbers by the default value binder (``+336…`` loses its ``+``).
+* **sync** (Laravel-Excel + PhpSpreadsheet 1.30): BOM, every field quoted, ``TRUE`` for true;
+  ``''``, ``0``, ``0.0`` and ``false`` never become cells (empty). Strings go through
+  ``DefaultValueBinder``: U+FFFE and U+FFFF become U+FFFD; numeric-looking strings become
+  numbers (``+336…`` loses its ``+``; integer strings are compared with PHP_INT_MAX as floats,
+  so up to 9223372036854776832 they print as ``9.2233720368548E+18``; ``"7\\n"`` is ``7``);
+  a text cell is cut at 32 767 characters and its CR and CRLF become LF; formulas stay as written.
 * **async** (PHP ``fputcsv``): minimal quoting, ``1``/empty booleans, values verbatim,
   and the escape-character quirk (a ``"`` right after ``\\`` is not doubled); BOM from
   v2.3.0.
 
-Both end lines with ``\\n``.
+Both end lines with ``\\n``, and both print JSON integers beyond 64 bits as floats (``json_decode``
+made them floats): ``1.844674407371E+19``.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
-from formexport.sandbox.platform.php import php_float, php_str
+from formexport.sandbox.platform.php import PHP_INT_MAX, php_float, php_str
 from formexport.sandbox.writers.cells import CellValue
 
 BOM = "\ufeff"
-_PHP_INT_MAX = 2**63 - 1
+# DataType::MAX_STRING_LENGTH: longer text cells are cut (in characters).
+MAX_TEXT_LENGTH = 32_767
+# StringHelper::sanitizeUTF8 replaces these two noncharacters.
+_NONCHARACTERS = str.maketrans({"\ufffe": "\ufffd", "\uffff": "\ufffd"})
 # DefaultValueBinder::dataTypeForValue; PCRE "$" also matches before a final "\n".
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\d*\.?\d+)([Ee][-+]?[0-2]?\d{1,3})?$", re.ASCII)
 _special = re.compile(r'[,"\\\n\r\t ]').search
@@ -38,32 +45,38 @@ def sync_text(value: CellValue) -> str:
     --------
     >>> [sync_text(v) for v in (True, False, 0, 0.0, "", "+33612345678", "1.50", "0123")]
     ['TRUE', '', '', '', '', '33612345678', '1.5', '0123']
+    >>> sync_text("a\\r\\nb"), sync_text("9223372036854775808"), sync_text("7\\n")
+    ('a\\nb', '9.2233720368548E+18', '7')
     """
     if value is None or value is False or value == "":
         return ""
     if value is True:
         return "TRUE"
-    if isinstance(value, int):
-        return str(value) if value else ""
-    if isinstance(value, float):
-        return php_float(value) if value else ""
-    return _bound_string(value)
+    if isinstance(value, (int, float)):
+        return php_str(value) if value else ""
+    text = value.translate(_NONCHARACTERS)
+    if len(text) > 1 and text[0] == "=":
+        return text  # a formula: kept as written, never computed
+    number = _number_text(text)
+    if number is not None:
+        return number
+    # DataType::checkString: cut, then CR and CRLF to LF.
+    return text[:MAX_TEXT_LENGTH].replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _bound_string(text: str) -> str:
-    """A string cell after the default value binder (numeric strings become numbers)."""
+def _number_text(text: str) -> str | None:
+    """How a numeric-looking string prints once the value binder made it a number; None
+    when it stays text (``DefaultValueBinder::dataTypeForValue``)."""
     if not _NUMERIC.match(text):
-        return text
+        return None
     digits = text.lstrip("+-")
     if len(digits) > 1 and digits[0] == "0" and digits[1] != ".":
-        return text  # leading zeros stay text
-    is_integer = not any(c in text for c in ".eE")
-    if "." not in text and float(text) > _PHP_INT_MAX:
-        return text  # above PHP_INT_MAX stays text
-    if is_integer:
-        number = int(text)
-        if -_PHP_INT_MAX - 1 <= number <= _PHP_INT_MAX:
-            return str(number)
+        return None  # leading zeros stay text
+    # `$value > PHP_INT_MAX` compares a numeric string with an int as floats.
+    if "." not in text and float(text) > float(PHP_INT_MAX):
+        return None
+    if not any(c in text for c in ".eE"):
+        return php_str(int(text))  # `0 + $value`: a float past 64 bits
     return php_float(float(text))
 
 

@@ -372,13 +372,13 @@ def export_forms(
     --------
     >>> import formexport as fx
     >>> manifest = fx.export_forms([1, 2], "exports")
-    >>> {form: record.rows for form, record in manifest.forms.items()}
+    >>> {form: manifest.forms[form].rows for form in sorted(manifest.forms)}
     {'1': 250, '2': 2500}
     >>> import pandas as pd
     >>> len(pd.read_parquet("exports/form_id=2"))
     2500
     >>> again = fx.export_forms([1, 2], "exports", incremental=True)   # nothing new since
-    >>> {form: record.rows for form, record in again.forms.items()}
+    >>> {form: again.forms[form].rows for form in sorted(again.forms)}
     {'1': 0, '2': 0}
     """
     fs, root = _filesystem(dest, storage_options)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from formexport.cli import _since
+from formexport.cli.parser import _since
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.selection import Selection
 

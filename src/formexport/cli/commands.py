@@ -1,4 +1,4 @@
-"""What each ``formexport`` command does; :mod:`formexport.cli` parses, prints errors, exits.
+"""What each ``formexport`` command does; :mod:`formexport.cli` parses, tells errors, exits.
 
 Each command imports what it needs, so that ``formexport --help`` answers at once.
 """

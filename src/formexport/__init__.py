@@ -43,13 +43,8 @@ from formexport.errors import (
 )
 
 if TYPE_CHECKING:
-    from formexport.api import (
-        download_export,
-        export_to_parquet,
-        load_export,
-        load_export_async,
-        start_export,
-    )
+    from formexport.api import download_export, export_to_parquet, load_export
+    from formexport.background import load_export_async, start_export
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
@@ -88,8 +83,8 @@ _LAZY = {
     "export_to_parquet": "formexport.api",
     "list_forms": "formexport.forms",
     "load_export": "formexport.api",
-    "load_export_async": "formexport.api",
-    "start_export": "formexport.api",
+    "load_export_async": "formexport.background",
+    "start_export": "formexport.background",
 }
 
 

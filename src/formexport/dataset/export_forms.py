@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,18 +38,25 @@ from formexport.dataset.manifest import (
     save_manifest,
     utc_now,
 )
+from formexport.dataset.planning import (
+    FULL,
+    INCREMENTAL,
+    SKIP,
+    Plan,
+    filesystem,
+    plan_for,
+    resolve_forms,
+    stamp,
+)
 from formexport.dataset.retained import Retained, keep_gone_rows
 from formexport.errors import (
-    DatasetError,
     ExportJobNotFoundError,
     FormExportError,
-    InvalidArgumentError,
     PartialExportError,
     StatusUnavailableError,
 )
 from formexport.jobs.export_job import ExportJob
 from formexport.opnform.endpoints import FormRef
-from formexport.opnform.models import FormSummary
 from formexport.progress.reporters import (
     ProgressEvent,
     ProgressOption,
@@ -58,75 +65,6 @@ from formexport.progress.reporters import (
 )
 
 logger = logging.getLogger("formexport")
-
-FULL, INCREMENTAL, SKIP = "full", "incremental", "skip"
-
-
-@dataclass(frozen=True)
-class _Plan:
-    form: FormSummary
-    mode: str
-    previous: FormRecord | None
-
-
-def _filesystem(dest: str | Path, storage_options: Mapping[str, Any] | None) -> tuple[Any, str]:
-    import fsspec
-
-    try:
-        fs, root = fsspec.core.url_to_fs(str(dest), **dict(storage_options or {}))
-    except (ImportError, ValueError) as exc:
-        raise DatasetError(
-            f"Cannot open {dest!r} ({exc}). Remote URLs need their fsspec package, e.g. "
-            "pip install s3fs for s3://, gcsfs for gs://, adlfs for abfs://."
-        ) from exc
-    return fs, str(root).rstrip("/")
-
-
-def _resolve_forms(client: Client, forms_or_workspace: Any) -> list[FormSummary]:
-    if isinstance(forms_or_workspace, (list, tuple)):
-        return [_summary(client, form) for form in forms_or_workspace]
-    if isinstance(forms_or_workspace, (int, str)) and not isinstance(forms_or_workspace, bool):
-        return client.api.list_workspace_forms(_workspace_id(client, forms_or_workspace))
-    raise InvalidArgumentError(
-        "Pass a workspace (its id or name) or a list of form ids/slugs, not "
-        f"{type(forms_or_workspace).__name__}."
-    )
-
-
-def _workspace_id(client: Client, workspace: int | str) -> int:
-    if isinstance(workspace, int) or workspace.isdigit():
-        return int(workspace)
-    named = [wid for wid, name in client.api.list_workspaces() if name == workspace]
-    if len(named) != 1:
-        raise InvalidArgumentError(
-            f"{len(named) or 'No'} workspaces are named {workspace!r}; pass the workspace id."
-        )
-    return named[0]
-
-
-def _summary(client: Client, form: FormRef) -> FormSummary:
-    info = client.get_form(form)
-    return FormSummary(
-        info.id, info.slug, info.title, info.workspace_id, info.submissions_count, info.updated_at
-    )
-
-
-def _stamp(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _plan(form: FormSummary, previous: FormRecord | None, incremental: bool, full: bool) -> _Plan:
-    done_before = previous is not None and previous.status in (OK, UNCHANGED)
-    if full or not done_before:
-        return _Plan(form, FULL, previous)
-    if incremental:
-        return _Plan(form, INCREMENTAL, previous)
-    assert previous is not None
-    same = (previous.submissions_count, previous.form_updated_at) == (
-        form.submissions_count,
-        _stamp(form.updated_at),
-    )
-    return _Plan(form, SKIP if same else FULL, previous)
 
 
 class _Run:
@@ -153,7 +91,7 @@ class _Run:
         self.done = 0
         self.total = 0
 
-    def run(self, plans: Sequence[_Plan], workers: int) -> None:
+    def run(self, plans: Sequence[Plan], workers: int) -> None:
         self.total = len(plans)
         self._report("starting")
         with ThreadPoolExecutor(
@@ -170,7 +108,7 @@ class _Run:
             self.manifest.put(record)
             save_manifest(self.fs, self.root, self.manifest)
 
-    def _one(self, plan: _Plan) -> None:
+    def _one(self, plan: Plan) -> None:
         form = plan.form
         record = self._start_record(plan)
         began = time.monotonic()
@@ -190,7 +128,7 @@ class _Run:
             self.done += 1
             self._report(f"{form.title or form.id}: {record.status}")
 
-    def _start_record(self, plan: _Plan) -> FormRecord:
+    def _start_record(self, plan: Plan) -> FormRecord:
         previous = plan.previous
         base = FormRecord(form_id=plan.form.id) if previous is None else replace(previous)
         return replace(
@@ -202,10 +140,10 @@ class _Run:
             error=None,
             started_at=utc_now(),
             submissions_count=plan.form.submissions_count,
-            form_updated_at=_stamp(plan.form.updated_at),
+            form_updated_at=stamp(plan.form.updated_at),
         )
 
-    def _export(self, client: Client, plan: _Plan, record: FormRecord) -> FormRecord:
+    def _export(self, client: Client, plan: Plan, record: FormRecord) -> FormRecord:
         ids: list[int] | None = None
         edge: Edge | None = None
         if plan.mode == INCREMENTAL:
@@ -223,7 +161,7 @@ class _Run:
         return record
 
     def _job(
-        self, client: Client, plan: _Plan, record: FormRecord, ids: list[int] | None
+        self, client: Client, plan: Plan, record: FormRecord, ids: list[int] | None
     ) -> ExportJob:
         previous = plan.previous
         if previous is not None and previous.status == RUNNING and previous.job_id:
@@ -246,7 +184,7 @@ class _Run:
 
     def _publish(
         self,
-        plan: _Plan,
+        plan: Plan,
         record: FormRecord,
         job: ExportJob,
         local: Path,
@@ -381,14 +319,15 @@ def export_forms(
     >>> {form: again.forms[form].rows for form in sorted(again.forms)}
     {'1': 0, '2': 0}
     """
-    fs, root = _filesystem(dest, storage_options)
+    fs, root = filesystem(dest, storage_options)
     reporter = make_reporter(progress)
     try:
         with Client(token, base_url) as client:
-            forms = _resolve_forms(client, forms_or_workspace)
+            forms = resolve_forms(client, forms_or_workspace)
             manifest = load_manifest(fs, root, client.base_url)
             plans = [
-                _plan(form, manifest.record(form.id), incremental, full_refresh) for form in forms
+                plan_for(form, manifest.record(form.id), incremental, full_refresh)
+                for form in forms
             ]
             run = _Run(
                 client,

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from formexport import config, html_tables
-from formexport.errors import InvalidArgumentError
 from formexport.jobs.background import BackgroundJob
 from formexport.jobs.delivery import Delivery
+from formexport.jobs.files import destination, parquet_shape
 from formexport.jobs.reexport import strategy_for_answer
 from formexport.jobs.strategy import ExportStrategy
 from formexport.local.job_records import JobRecords
@@ -27,7 +27,7 @@ from formexport.progress.reporters import ProgressEvent, ProgressOption
 from formexport.reading import sinks
 from formexport.reading.source import OpenedExport
 from formexport.reading.typed_reader import TypedReader
-from formexport.transfer.download import atomic_destination, safe_filename
+from formexport.transfer.download import atomic_destination
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -313,7 +313,7 @@ class ExportJob:
         return dest
 
     def _save(self, path: PathArg) -> Path:
-        dest = _destination(path, self.form)
+        dest = destination(path, self.form)
         self._delivery.ready()
         self._delivery.fetch(dest)
         return dest
@@ -383,7 +383,7 @@ class ExportJob:
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
-        rows, columns = _parquet_shape(dest)
+        rows, columns = parquet_shape(dest)
         self._delivery.progress.deliver(
             rows=rows, columns=columns, file=dest.name, job_id=self.job_id
         )
@@ -399,22 +399,3 @@ def _write_parquet(out: BinaryIO, opened: OpenedExport, reader: TypedReader) -> 
     out.seek(0)  # a streamed attempt that gave way to the file may have written some
     out.truncate()
     sinks.write_parquet(opened.body, out, reader)
-
-
-def _parquet_shape(path: Path) -> tuple[int, int]:
-    """Rows and columns of a Parquet file, from its footer."""
-    import pyarrow.parquet as pq
-
-    metadata = pq.ParquetFile(path).metadata
-    return metadata.num_rows, metadata.num_columns
-
-
-def _destination(path: PathArg, form: FormInfo) -> Path:
-    """Where :meth:`ExportJob.download` writes: ``path``, or a file named after the form in it."""
-    dest = Path(path).expanduser()
-    if dest.is_dir():
-        # The slug comes from the server: it must not lead out of the folder.
-        dest = dest / f"{safe_filename(form.slug, str(form.id))}-submissions.csv"
-    if dest.name in ("", ".", ".."):
-        raise InvalidArgumentError(f"{path!r} is not a file path to write the export to.")
-    return dest

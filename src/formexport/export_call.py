@@ -1,0 +1,83 @@
+"""One export call, from the request to a job waited for: what every verb shares.
+
+The blocking verbs (:mod:`formexport.api`) and the background ones
+(:mod:`formexport.background`) differ only in the thread they run in and what they deliver.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from formexport.client import Client
+from formexport.errors import InvalidArgumentError
+from formexport.jobs.cached import CachedExport
+from formexport.jobs.export_job import ExportJob
+from formexport.local.export_cache import ExportCache, MaxAge
+from formexport.opnform.endpoints import FormRef
+from formexport.opnform.selection import Since
+from formexport.progress.reporters import ProgressOption
+
+Columns = Mapping[str, bool] | Sequence[str]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What every verb asks for: which export, and how to wait for and reuse it."""
+
+    form: FormRef
+    columns: Columns | None
+    progress: ProgressOption
+    timeout: float | None
+    cache: bool
+    max_age: MaxAge
+    reattach: bool
+    since: Since | None = None
+    status: str | None = None
+
+
+def checked_timeout(timeout: float | None) -> float | None:
+    if timeout is not None and not timeout >= 0:
+        raise InvalidArgumentError(f"timeout is a number of seconds >= 0 or None; got {timeout!r}.")
+    return timeout
+
+
+def ready_job(
+    client: Client,
+    request: ExportRequest,
+    *,
+    started: float | None = None,
+    on_job: Callable[[ExportJob], None] | None = None,
+) -> ExportJob:
+    """The export started (or picked up, or read from the cache) and waited for.
+
+    ``started`` is when the call began (the display counts from it); ``on_job`` is told of the
+    job as soon as the server has accepted it.
+    """
+    started = time.monotonic() if started is None else started
+    timeout = checked_timeout(request.timeout)
+    # One budget for the whole export: the request (rate limits) and the wait.
+    deadline = None if timeout is None else started + timeout
+    use_cache = request.cache or request.max_age is not None
+    job = client.start_export(
+        request.form,
+        request.columns,
+        cache=use_cache,
+        max_age=request.max_age,
+        reattach=request.reattach,
+        timeout=timeout,
+        since=request.since,
+        status=request.status,
+    )
+    try:
+        if on_job is not None:
+            on_job(job)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        job.wait(progress=request.progress, timeout=left, since=started)
+        if use_cache and job.strategy != CachedExport.name and job.request_key is not None:
+            ExportCache().store(job.request_key, job)
+    except BaseException:
+        job.close()
+        raise
+    return job

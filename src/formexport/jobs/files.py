@@ -1,0 +1,31 @@
+"""Where an export's files go, and what a written Parquet file holds."""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+from formexport.errors import InvalidArgumentError
+from formexport.opnform.models import FormInfo
+from formexport.transfer.download import safe_filename
+
+PathArg = str | PathLike[str]
+
+
+def parquet_shape(path: Path) -> tuple[int, int]:
+    """Rows and columns of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.ParquetFile(path).metadata
+    return metadata.num_rows, metadata.num_columns
+
+
+def destination(path: PathArg, form: FormInfo) -> Path:
+    """Where :meth:`ExportJob.download` writes: ``path``, or a file named after the form in it."""
+    dest = Path(path).expanduser()
+    if dest.is_dir():
+        # The slug comes from the server: it must not lead out of the folder.
+        dest = dest / f"{safe_filename(form.slug, str(form.id))}-submissions.csv"
+    if dest.name in ("", ".", ".."):
+        raise InvalidArgumentError(f"{path!r} is not a file path to write the export to.")
+    return dest

@@ -12,6 +12,7 @@ from formexport.opnform.ratelimit import forget_paces
 from formexport.sandbox import Sandbox
 
 _OWN_PREFIXES = ("OPNFORM_", "FORMEXPORT_")
+TEST_RATE_WINDOW = 2.0
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +43,10 @@ def sandbox(_emulator: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[San
     # Retry as often as users get, with no back-off pauses (the formula is unit-tested on a fake
     # clock); only the waits a real server asks for (Retry-After) stay real.
     monkeypatch.setattr(config, "HTTP_BACKOFF_FACTOR", 0.0)
+    # OpnForm's limits per 2-s window instead of per minute, on both sides: tests that export
+    # more than ten times keep to the limits without waiting a real minute.
+    _emulator.config.rate_window_seconds = TEST_RATE_WINDOW
+    monkeypatch.setattr(config, "RATE_LIMIT_WINDOW", TEST_RATE_WINDOW)
     yield _emulator
     _emulator.faults.clear()
     _emulator.check()

@@ -158,6 +158,19 @@ def test_batches_are_one_display_closed_once(env: Sandbox, tmp_path: Path) -> No
     assert re.fullmatch(r"Done · 1\.\d MB → events\.csv · \d+\.\d s", describe(shown.events[-1]))
 
 
+def test_a_parquet_file_counts_the_columns_of_the_frame(env: Sandbox, tmp_path: Path) -> None:
+    shown = Recorder()
+    fx.export_to_parquet(2, tmp_path / "events.parquet", progress=shown)
+    # The matrix is one struct column (two leaves in the file), as in the DataFrame.
+    assert describe(shown.events[-1]).startswith("Done · 2 500 rows × 15 columns → events.parquet")
+
+
+def test_a_small_file_is_told_in_kilobytes(env: Sandbox, tmp_path: Path) -> None:
+    shown = Recorder()
+    fx.download_export(1, tmp_path / "feedback.csv", progress=shown)
+    assert re.fullmatch(r"Done · \d+ kB → feedback\.csv · \d+\.\d s", describe(shown.events[-1]))
+
+
 def test_a_failed_wait_closes_its_display(client: fx.Client, sandbox: Sandbox) -> None:
     sandbox.config.status_access = "open"
     sandbox.config.job_progression = "stuck"

@@ -16,8 +16,9 @@ def parquet_shape(path: Path) -> tuple[int, int]:
     """Rows and columns of a Parquet file, from its footer."""
     import pyarrow.parquet as pq
 
-    metadata = pq.ParquetFile(path).metadata
-    return metadata.num_rows, metadata.num_columns
+    parquet = pq.ParquetFile(path)
+    # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
+    return parquet.metadata.num_rows, len(parquet.schema_arrow)
 
 
 def destination(path: PathArg, form: FormInfo) -> Path:

@@ -115,8 +115,9 @@ def describe(event: ProgressEvent) -> str:
         return " · ".join(part for part in parts if part)
     job = f" (job {event.job_id})" if event.job_id else ""
     if event.phase == "download":
-        done = _megabytes(event.completed)
-        amount = f"{done} of {_megabytes(event.total)}" if event.total else done
+        scale = event.total or event.completed
+        done = _size(event.completed, scale)
+        amount = f"{done} of {_size(event.total, scale)}" if event.total else done
     elif event.total:
         amount = f"{event.completed:.0f}/{event.total:.0f} {event.unit}"
     else:
@@ -127,7 +128,11 @@ def describe(event: ProgressEvent) -> str:
     return f"{label}{job}: {amount}{message}"
 
 
-def _megabytes(value: float | None) -> str:
+def _size(value: float | None, scale: float | None = None) -> str:
+    """``1.3 MB``, or ``42 kB`` below a megabyte (``scale``, the larger figure of the line,
+    picks the unit, so that one line never mixes two)."""
+    if (scale if scale is not None else value or 0) < 1e6:
+        return f"{(value or 0) / 1e3:.0f} kB"
     return f"{(value or 0) / 1e6:.1f} MB"
 
 
@@ -161,7 +166,7 @@ def delivered(
             shape += f" × {_count(columns)} column{'s' if columns != 1 else ''}"
         what.append(shape)
     elif size is not None:
-        what.append(_megabytes(size))
+        what.append(_size(size))
     if file is not None:
         what.append(f"→ {file}")
     message = " ".join(what) + f" · {seconds:.1f} s"

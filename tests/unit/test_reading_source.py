@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from formexport.reading import blocks, sinks
+from formexport.reading import blocks, fputcsv, sinks
 from formexport.reading.source import open_export, standard_file
 from formexport.sandbox.writers.csv_writers import sync_csv, write_async_csv
 
@@ -35,7 +35,7 @@ def chunks(data: bytes, size: int) -> Iterator[bytes]:
 
 
 def rows_of(body: object) -> list[list[str]]:
-    assert isinstance(body, (bytes, Path)) or hasattr(body, "read")
+    assert isinstance(body, (bytes, Path, fputcsv.StandardCopy)) or hasattr(body, "read")
     batches = blocks.iter_batches(body, len(HEADER))  # type: ignore[arg-type]
     return [
         ["" if cell is None else cell for cell in row.values()]
@@ -63,16 +63,18 @@ def test_writers_are_told_apart() -> None:
     assert open_export(chunks(answered_bytes(), 3)).writer == "sync"
 
 
-def test_a_file_holding_escaped_quotes_is_rewritten_in_scratch(tmp_path: Path) -> None:
+def test_a_file_holding_escaped_quotes_is_rewritten_on_the_way(tmp_path: Path) -> None:
     source = tmp_path / "export.csv"
     source.write_bytes(background_bytes())
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    opened = open_export(source, scratch)
-    assert isinstance(opened.body, Path)
-    assert opened.body.parent == scratch
-    assert rows_of(opened.body) == ROWS
-    assert sinks.readable(source, scratch)[1] == "async"
+    opened = open_export(source)
+    assert opened.body == fputcsv.StandardCopy(source)
+    assert not opened.is_stream
+    # Read twice, as a second pass after a type change does; no copy is left on disk.
+    for _ in range(2):
+        assert rows_of(opened.body) == ROWS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.csv"]
+    assert opened.header == HEADER
+    assert sinks.readable(source)[1] == "async"
 
 
 def test_a_standard_file_is_read_where_it_is(tmp_path: Path) -> None:

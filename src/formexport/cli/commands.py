@@ -122,7 +122,7 @@ def _csv_shape(path: Path) -> tuple[int, int]:
     from typing import BinaryIO, cast
 
     from formexport.reading import blocks, fputcsv
-    from formexport.reading.stream import ChunkReader
+    from formexport.reading.chunks import ChunkReader
 
     header = blocks.read_header(path)
     if not header:

@@ -138,7 +138,7 @@ class Delivery:
         self.ready()
 
         def from_file() -> T:
-            opened = open_export(self.local_file(), self.scratch.folder())
+            opened = open_export(self.local_file())
             return consume(opened, self._reader(opened, naming, values))
 
         def from_stream(chunks: Iterator[bytes]) -> T:

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formexport.errors import CsvFormatError
+from formexport.reading.fputcsv import StandardCopy
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-CsvSource = Path | bytes
+#: A whole export, which can be read any number of times.
+CsvSource = Path | bytes | StandardCopy
 
 # Large blocks keep the reader fast; a block must hold the longest row.
 BLOCK_SIZE = 16 << 20
@@ -48,9 +50,22 @@ def unique_names(names: Sequence[str]) -> list[str]:
     return result
 
 
+def can_read_again(source: CsvSource | BinaryIO) -> bool:
+    """True for a whole export; False for a stream, which is read once."""
+    return isinstance(source, (bytes, Path, StandardCopy))
+
+
+def _open(source: CsvSource) -> BinaryIO:
+    if isinstance(source, bytes):
+        return io.BytesIO(source)
+    if isinstance(source, StandardCopy):
+        return io.BufferedReader(source.open())
+    return open(source, "rb")
+
+
 def read_header(source: CsvSource) -> list[str]:
     """The first CSV record (the header), BOM removed; ``[]`` for an empty export."""
-    raw: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+    raw = _open(source)
     with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         try:
             header = next(csv.reader(text), [])
@@ -85,6 +100,8 @@ def _input(source: CsvSource | BinaryIO) -> Any:
         return pa.BufferReader(source)
     if isinstance(source, Path):
         return str(source)
+    if isinstance(source, StandardCopy):
+        return source.open()
     return source  # a stream: Arrow reads it as it arrives
 
 
@@ -176,11 +193,10 @@ def detect_writer(source: CsvSource) -> str:
     The synchronous writer quotes every field, so its header starts ``"id"``; ``fputcsv``
     leaves ``id`` bare.
     """
-    if isinstance(source, bytes):
-        head = source[:8]
-    else:
-        with open(source, "rb") as stream:
-            head = stream.read(8)
+    if isinstance(source, StandardCopy):
+        return "async"
+    with _open(source) as stream:
+        head = stream.read(8)
     return "sync" if strip_bom(head).startswith(b'"') else "async"
 
 

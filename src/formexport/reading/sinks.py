@@ -54,12 +54,12 @@ def check_options(
         )
 
 
-def readable(source: blocks.CsvSource, scratch: Path | None = None) -> tuple[blocks.CsvSource, str]:
+def readable(source: blocks.CsvSource) -> tuple[blocks.CsvSource, str]:
     """The export in a form Arrow reads exactly, and which OpnForm writer wrote it.
 
     The file case of :func:`formexport.reading.source.open_export`, which reads streams too.
     """
-    return standard_file(source, scratch)
+    return standard_file(source)
 
 
 def make_reader(
@@ -122,7 +122,7 @@ def _before_second_pass(
     source: blocks.CsvSource | BinaryIO, exc: Exception, block_size: int
 ) -> int:
     """The block size for reading the source again; a stream cannot be read twice."""
-    if not isinstance(source, (bytes, Path)):
+    if not blocks.can_read_again(source):
         raise exc
     return blocks.larger(block_size) if isinstance(exc, blocks.BlockTooSmall) else block_size
 

@@ -3,9 +3,9 @@
 OpnForm has two CSV writers: the synchronous one (standard CSV, every field quoted) and PHP's
 ``fputcsv`` for background jobs, whose ``\\"`` is not standard CSV. Whatever the export's form,
 :func:`open_export` decides once which writer wrote it and hands the typed reader standard CSV
-(see :mod:`formexport.reading.fputcsv`): for a file, rewritten into a scratch copy only when it
-holds ``\\"``; for a stream of chunks, rewritten on the way, so parsing still overlaps the
-download.
+(see :mod:`formexport.reading.fputcsv`), rewritten on the way: for a file only when it holds
+``\\"``, with no copy on disk; for a stream of chunks as they arrive, so parsing still overlaps
+the download.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from formexport.reading import blocks, fputcsv
-from formexport.reading.stream import ChunkReader, read_head
+from formexport.reading.chunks import ChunkReader
+from formexport.reading.stream import read_head
 
 __all__ = ["OpenedExport", "open_export", "standard_file"]
 
@@ -50,23 +51,19 @@ class OpenedExport:
     @property
     def is_stream(self) -> bool:
         """True when the body is still arriving (it cannot be read a second time)."""
-        return not isinstance(self.body, (bytes, Path))
+        return not blocks.can_read_again(self.body)
 
 
-def open_export(
-    data: blocks.CsvSource | Iterable[bytes], scratch: Path | None = None
-) -> OpenedExport:
+def open_export(data: blocks.CsvSource | Iterable[bytes]) -> OpenedExport:
     """Open a file (its path or bytes) or a stream (an iterable of byte chunks) for reading.
 
     Parameters
     ----------
     data : Path, bytes or iterable of bytes
         The finished export, or its chunks in order as they arrive.
-    scratch : Path, optional
-        Where a file holding ``\\"`` is rewritten; beside the file by default.
     """
-    if isinstance(data, (bytes, Path)):
-        body, writer = standard_file(data, scratch)
+    if isinstance(data, (bytes, Path, fputcsv.StandardCopy)):
+        body, writer = standard_file(data)
         return OpenedExport(writer=writer, head=body, body=body)
     chunks = iter(data)
     head = read_head(chunks)
@@ -76,15 +73,13 @@ def open_export(
     return OpenedExport(writer=writer, head=head, body=cast(BinaryIO, ChunkReader(pieces)))
 
 
-def standard_file(
-    data: blocks.CsvSource, scratch: Path | None = None
-) -> tuple[blocks.CsvSource, str]:
+def standard_file(data: blocks.CsvSource) -> tuple[blocks.CsvSource, str]:
     """A finished export in a form Arrow reads exactly, and which OpnForm writer wrote it.
 
-    ``fputcsv`` exports holding ``\\"`` are rewritten as standard CSV into ``scratch`` (or beside
-    the file); every other export is returned as it is.
+    ``fputcsv`` exports holding ``\\"`` are read through the rewrite as standard CSV
+    (:class:`~formexport.reading.fputcsv.StandardCopy`); every other export is returned as it is.
     """
     writer = blocks.detect_writer(data)
-    if writer == "async" and fputcsv.has_escaped_quotes(data):
-        return fputcsv.to_standard(data, scratch), writer
+    if writer == "async" and isinstance(data, (bytes, Path)) and fputcsv.has_escaped_quotes(data):
+        return fputcsv.StandardCopy(data), writer
     return data, writer

@@ -1,4 +1,4 @@
-"""Reading an export while it arrives: a file object over chunks, and the stream's first record.
+"""Reading an export while it arrives: the stream's first record.
 
 The chunks come from a download running in another thread (see :mod:`formexport.transfer.tee`);
 reading knows nothing of where they come from.
@@ -6,40 +6,9 @@ reading knows nothing of where they come from.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 from formexport.reading.blocks import split_header
-
-
-class ChunkReader(io.RawIOBase):
-    """A read-only file over an iterator of byte chunks (what Arrow's CSV reader consumes).
-
-    A read returns as many bytes as asked for unless the chunks run out: Arrow makes one block
-    of each read, and small blocks would cost the typed reader per-block work many times over.
-    """
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        super().__init__()
-        self._chunks = chunks
-        self._buffer = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        filled = 0
-        while filled < len(buffer):
-            if not self._buffer:
-                chunk = next(self._chunks, None)
-                if chunk is None:
-                    break
-                self._buffer = memoryview(chunk)
-            size = min(len(buffer) - filled, len(self._buffer))
-            buffer[filled : filled + size] = self._buffer[:size]
-            self._buffer = self._buffer[size:]
-            filled += size
-        return filled
 
 
 def read_head(chunks: Iterator[bytes], minimum: int = 64 << 10) -> bytes:

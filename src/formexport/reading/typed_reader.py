@@ -135,6 +135,7 @@ class TypedReader:
         self.context = context or ExportContext()
         known = exact.by_id.keys() if exact is not None else None
         self.columns = [_Column(p, self._reader_for(p, known)) for p in plan]
+        self._schema: tuple[tuple[Any, ...], pa.Schema] | None = None
 
     def _reader_for(self, planned: PlannedColumn, known: Any) -> Converter | IdColumn:
         if planned.kind == column_plan.ID:
@@ -188,9 +189,16 @@ class TypedReader:
 
     def schema(self) -> pa.Schema:
         """The Arrow schema of every batch, with field ids and types in its metadata."""
+        types = [t for column in self.columns for t in column.reader.types()]
+        # Built again only when a column's type changed: every block of an export needs it.
+        key = (*types, *(getattr(column.reader, "label", "id") for column in self.columns))
+        if self._schema is None or self._schema[0] != key:
+            self._schema = (key, self._build_schema(types))
+        return self._schema[1]
+
+    def _build_schema(self, types: list[pa.DataType]) -> pa.Schema:
         import pyarrow as pa
 
-        types = [t for column in self.columns for t in column.reader.types()]
         described = self.describe()
         fields = [
             pa.field(name, kind, metadata={METADATA_KEY: json.dumps(described[name])})

@@ -91,7 +91,7 @@ def export_file(sandbox: Sandbox, fields: list[dict[str, Any]], rows: int, folde
 
 def typed_read(job: Any, path: Path, scratch: Path) -> pd.DataFrame:
     """What ``ExportJob.to_dataframe()`` does once the file is here."""
-    source, writer = sinks.readable(path, scratch)
+    source, writer = sinks.readable(path)
     reader = sinks.make_reader(source, form=job.form, columns=job.columns, writer=writer)
     table = sinks.read_arrow(source, reader)
     return sinks.to_pandas(table, sinks.DEFAULT_DTYPE_BACKEND, reader.attrs())
@@ -118,8 +118,8 @@ def breakdown(job: Any, path: Path, scratch: Path) -> dict[str, float]:
         return now
 
     started = time.perf_counter()
-    source, writer = sinks.readable(path, scratch)
-    rewritten = source != path
+    source, writer = sinks.readable(path)
+    rewritten = source != path  # a StandardCopy reads through the rewrite
     started = clock("fputcsv rewrite" if rewritten else "writer check", started)
     reader = sinks.make_reader(source, form=job.form, columns=job.columns, writer=writer)
     count, block = len(reader.columns), sinks.TABLE_BLOCK_SIZE

@@ -252,13 +252,14 @@ class ExportFuture(concurrent.futures.Future[T]):
         except BaseException as exc:
             if self._stop.is_set():
                 return  # cancelled: the future and the display say so already
-            self._watch.end(failure(exc, job_id=self._job_id()))
+            # Forgotten before the display ends: a call made once it shows the end starts anew.
             _forget(self)
+            self._watch.end(failure(exc, job_id=self._job_id()))
             with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled meanwhile
                 self.set_exception(exc)
             return
-        self._watch.close()
         _forget(self)
+        self._watch.close()
         with contextlib.suppress(concurrent.futures.InvalidStateError):
             self.set_result(value)
 

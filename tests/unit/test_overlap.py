@@ -116,3 +116,23 @@ def test_a_reader_error_stops_the_download() -> None:
         read_while_downloading(download, broken, never)
     assert download.cancelled.wait(5)
     assert not download.finished.is_set()
+
+
+def test_a_damaged_stream_is_named_from_the_finished_file() -> None:
+    """Records are not counted while streaming: the finished file, read again, names the one
+    that is not what fputcsv writes."""
+    from formexport.errors import CsvFormatError
+    from formexport.reading import blocks
+    from formexport.reading.source import open_export
+
+    good = [b"id,a,b\n"] + [f"r{i},x,y\n".encode() for i in range(200)]
+    damaged = [*good[:5], b'zz,"open \\" and on,x,y\n', *good[5:]]
+    download = FakeDownload(chunks=damaged)
+
+    def read(source: object) -> int:
+        opened = open_export(source)  # type: ignore[arg-type]
+        return sum(b.num_rows for b in blocks.iter_batches(opened.body, 3))
+
+    with pytest.raises(CsvFormatError, match=r"in record 6 \(the header is record 1\)"):
+        read_while_downloading(download, read, lambda: read(download.file.getvalue()))
+    assert download.finished.is_set()

@@ -11,7 +11,6 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -119,21 +118,15 @@ def _shape(path: Path, fmt: str) -> tuple[int, int]:
 
 
 def _csv_shape(path: Path) -> tuple[int, int]:
-    from typing import BinaryIO, cast
-
-    from formexport.reading import blocks, fputcsv
-    from formexport.reading.chunks import ChunkReader
+    from formexport.reading import blocks
+    from formexport.reading.source import standard_file
 
     header = blocks.read_header(path)
     if not header:
         return 0, 0
-    with path.open("rb") as stream:
-        chunks: Iterator[bytes] = iter(lambda: stream.read(1 << 20), b"")
-        if blocks.detect_writer(path) == "async":
-            chunks = fputcsv.standard_pieces(chunks)  # records counted as the server meant
-        source = cast(BinaryIO, ChunkReader(chunks))
-        batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
-        return sum(batch.num_rows for batch in batches), len(header)
+    source, _ = standard_file(path)
+    batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
+    return sum(batch.num_rows for batch in batches), len(header)
 
 
 def export_all(args: argparse.Namespace) -> int:

@@ -11,7 +11,10 @@ flat. A stream can be read once, in order, and some exports cannot be read that 
 * a column turns out not to fit its field's type halfway through
   (:class:`~formexport.reading.typed_reader.Restart`): every block must be read again as text;
 * a row is longer than a block (:class:`~formexport.reading.blocks.BlockTooSmall`): the blocks
-  must be read again, larger.
+  must be read again, larger;
+* the bytes are not what ``fputcsv`` writes
+  (:class:`~formexport.reading.fputcsv.DamageNotLocated`): records are not counted while
+  streaming, so the finished file is read to name the damaged one.
 
 In each case the reader stops, the download runs on to its end, and the finished file is read
 instead. Any other error, or Ctrl-C, stops the download too.
@@ -25,13 +28,14 @@ from typing import TypeVar
 
 from formexport import config
 from formexport.reading.blocks import BlockTooSmall
+from formexport.reading.fputcsv import DamageNotLocated
 from formexport.reading.typed_reader import Restart
 from formexport.transfer.tee import ChunkPipe, DownloadCancelled, StreamBroken, Tee
 
 T = TypeVar("T")
 
 #: What makes a streamed read give way to the finished file.
-FALLBACK = (StreamBroken, Restart, BlockTooSmall)
+FALLBACK = (StreamBroken, Restart, BlockTooSmall, DamageNotLocated)
 
 
 def read_while_downloading(

@@ -409,6 +409,27 @@ class StandardCopy:
         return (data[start : start + _CHUNK] for start in range(0, len(data), _CHUNK))
 
 
+class DamageNotLocated(CsvFormatError):
+    """A stream is not what ``fputcsv`` writes, at a record it did not number: read the whole
+    file (:class:`StandardCopy`), which names it."""
+
+
+def arriving_pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """:func:`standard_pieces` for a download that is also written to a file: faster, since
+    records are not counted as they pass.
+
+    Raises :class:`DamageNotLocated` where the bytes are not what ``fputcsv`` writes; the
+    finished file, read again, names the damaged record.
+    """
+    try:
+        yield from _pieces(chunks, count_records=False)
+    except _RecordsNotCounted:
+        raise DamageNotLocated(
+            "The export is not CSV as OpnForm's background writer (PHP fputcsv) writes it; "
+            "the downloaded file, read again, names the damaged record."
+        ) from None
+
+
 def standard_pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Standard CSV, piece by piece, from the chunks of a ``fputcsv`` export as they come.
 

@@ -60,7 +60,10 @@ def open_export(data: blocks.CsvSource | Iterable[bytes]) -> OpenedExport:
     Parameters
     ----------
     data : Path, bytes or iterable of bytes
-        The finished export, or its chunks in order as they arrive.
+        The finished export, or its chunks in order as they arrive. A stream of bytes that
+        ``fputcsv`` cannot have written raises
+        :class:`~formexport.reading.fputcsv.DamageNotLocated` when read: the finished file
+        names the damaged record.
     """
     if isinstance(data, (bytes, Path, fputcsv.StandardCopy)):
         body, writer = standard_file(data)
@@ -69,7 +72,7 @@ def open_export(data: blocks.CsvSource | Iterable[bytes]) -> OpenedExport:
     head = read_head(chunks)
     writer = blocks.detect_writer(head)
     arriving = itertools.chain([head], chunks)
-    pieces = fputcsv.standard_pieces(arriving) if writer == "async" else arriving
+    pieces = fputcsv.arriving_pieces(arriving) if writer == "async" else arriving
     return OpenedExport(writer=writer, head=head, body=cast(BinaryIO, ChunkReader(pieces)))
 
 

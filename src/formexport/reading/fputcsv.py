@@ -49,6 +49,8 @@ from formexport.reading.fputcsv_readings import (
 
 _MARK = b'\\"'
 _CHUNK = 1 << 20
+# Spans of at least this many bytes have their quotes counted by NumPy.
+_LONG_SPAN = 64 << 10
 # Past this many backslashes in a chunk, a search for the two bytes is the faster one.
 _BACKSLASHES_LOOKED_AT = 1000
 # Files are rewritten this many bytes at a time (memory stays flat).
@@ -217,7 +219,7 @@ class _Rewriter:
         """Quotes in the standard CSV of ``[start, end)`` (input positions after :attr:`kept`)."""
         doubled = self.doubled
         inserted = bisect.bisect_right(doubled, end) - bisect.bisect_right(doubled, start)
-        return self.data.count(b'"', start - self.base, end - self.base) + inserted
+        return _count_quotes(self.data, start - self.base, end - self.base) + inserted
 
     def _record_start(self, limit: int) -> int:
         """The start of the record that holds ``limit``: after the last line feed before it
@@ -321,6 +323,15 @@ class _Rewriter:
                 f"The export is not CSV as OpnForm writes it: {where}, which starts at byte "
                 f"{self.kept}, is longer than {_MAX_RECORD >> 20} MiB (an unclosed quote?)."
             )
+
+
+def _count_quotes(data: bytes, start: int, end: int) -> int:
+    """``data.count(b'"', start, end)``; NumPy counts long spans several times faster."""
+    if end - start < _LONG_SPAN:
+        return data.count(b'"', start, end)
+    import numpy as np
+
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8, end - start, start) == ord('"')))
 
 
 def _pieces(chunks: Iterable[bytes], count_records: bool) -> Iterator[bytes]:

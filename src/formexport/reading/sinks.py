@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import ExactValues, FormInfo
 from formexport.reading import blocks, column_plan
+from formexport.reading.read_ahead import read_ahead
 from formexport.reading.source import standard_file
 from formexport.reading.typed_reader import NAMINGS, ExportContext, Restart, TypedReader
 
@@ -106,8 +107,9 @@ def read_arrow(source: blocks.CsvSource | BinaryIO, reader: TypedReader) -> pa.T
         reader.begin()
         try:
             if reader.columns and not reader.empty:
-                for batch in blocks.iter_batches(source, len(reader.columns), block_size):
-                    batches.append(reader.convert(batch))
+                parsed = read_ahead(blocks.iter_batches(source, len(reader.columns), block_size))
+                with contextlib.closing(parsed):
+                    batches.extend(reader.convert(batch) for batch in parsed)
         except (Restart, blocks.BlockTooSmall) as exc:
             block_size = _before_second_pass(source, exc, block_size)
             continue

@@ -62,7 +62,12 @@ class ChunkPipe:
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._abandoned.is_set():
+                    return  # a reader still in another thread ends instead of waiting forever
+                continue
             if isinstance(item, _End):
                 if item.error is not None:
                     raise item.error

@@ -1,25 +1,22 @@
-"""Typed reading against the plain text read and ``pandas.read_csv``, on emulator exports.
+"""Typed reading against Arrow's and pandas' untyped reads, on emulator exports.
 
 An export is made in the built-in OpnForm emulator (background writer) and downloaded once;
-then, alternating A/B/C and quoting medians, this times:
+then, alternating A/B/C/D and quoting medians, this times:
 
   text      ``blocks.read_table`` (Arrow, every column as text, no typing): the floor
+  arrow     ``pyarrow.csv.read_csv`` with every column as text and Arrow's default block size
   typed     the typed DataFrame ``ExportJob.to_dataframe()`` builds from the same file
   pandas    ``pandas.read_csv`` of the file (object columns, no typing)
 
-with the ratios typed/text and typed/pandas, and where one typed read spends its time: the
-``fputcsv`` rewrite (records holding ``\\"``), Arrow's text read, each column's converter, and
-the conversion to pandas. Nothing is asserted.
+with the ratios typed/text, typed/arrow and typed/pandas, and where one typed read spends its
+time: opening the file (the search for ``\\"``), Arrow's text read (with the ``fputcsv``
+rewrite of records holding ``\\"``), each column's converter, and the conversion to pandas.
+Nothing is asserted; ``benchmarks/bench.py --sections typed`` judges the figures against
+their targets.
 
     .venv/bin/python benchmarks/typed_read.py --rows 100000 --runs 7
 
-Field sets (``--fields``):
-
-  realistic  the fields of ``benchmarks/bench.py``; its comment fields hold ``\\"`` in about
-             one row in eight (``C:\\temp\\"quoted"``, ``ends with \\``), so the rewrite runs
-  every      realistic plus one field of every other typed kind (files, matrix, dates with
-             time and ranges, scales, toggles)
-  plain      every kind, but free text without ``\\"`` (as most real exports): no rewrite
+Field sets (``--fields``) are those of ``benchmarks/fieldsets.py``.
 """
 
 from __future__ import annotations
@@ -31,53 +28,28 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 import formexport as fx
 from formexport.reading import blocks, fputcsv, sinks
-from formexport.sandbox import Sandbox, make_field
+from formexport.reading.source import open_export
+from formexport.sandbox import Sandbox
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench import realistic_fields
+from fieldsets import FIELD_SETS, Fields
+
+Samples = dict[str, list[float]]
 
 
-def other_kinds() -> list[dict[str, Any]]:
-    """One field of each typed kind the realistic set lacks."""
-    return [
-        make_field("date", "Appointment", with_time=True),
-        make_field("date", "Stay", date_range=True),
-        make_field("scale", "Scale"),
-        make_field("slider", "Slider"),
-        make_field("toggle_switch", "Opt in"),
-        make_field("files", "Uploads"),
-        make_field("signature", "Signature"),
-        make_field("matrix", "Sessions", rows=["Morning", "Afternoon"], columns=["Yes", "No"]),
-    ]
-
-
-def plain_fields() -> list[dict[str, Any]]:
-    """Every kind; free text from the emulator's phrases (named so), never holding ``\\"``."""
-    renamed = {"Comments": "Remarks", "Feedback": "Topic line"}
-    fields = [
-        make_field("text", renamed[f["name"]]) if f["name"] in renamed else f
-        for f in realistic_fields()
-    ]
-    return [*fields, *other_kinds()]
-
-
-FIELD_SETS: dict[str, Callable[[], list[dict[str, Any]]]] = {
-    "realistic": realistic_fields,
-    "every": lambda: [*realistic_fields(), *other_kinds()],
-    "plain": plain_fields,
-}
-
-
-def export_file(sandbox: Sandbox, fields: list[dict[str, Any]], rows: int, folder: Path) -> Any:
+def export_file(
+    sandbox: Sandbox, fields: Fields, rows: int, folder: Path
+) -> tuple[fx.ExportJob, Path]:
     """A finished background export, downloaded to ``folder``; returns (job, path)."""
     sandbox.config.status_access = "open"
     sandbox.config.job_progression = "immediate"
@@ -89,26 +61,55 @@ def export_file(sandbox: Sandbox, fields: list[dict[str, Any]], rows: int, folde
     return job, path
 
 
-def typed_read(job: Any, path: Path, scratch: Path) -> pd.DataFrame:
+def typed_read(job: fx.ExportJob, path: Path) -> pd.DataFrame:
     """What ``ExportJob.to_dataframe()`` does once the file is here."""
-    source, writer = sinks.readable(path)
-    reader = sinks.make_reader(source, form=job.form, columns=job.columns, writer=writer)
-    table = sinks.read_arrow(source, reader)
+    opened = open_export(path)
+    reader = sinks.make_reader(
+        opened.head, form=job.form, columns=job.columns, writer=opened.writer
+    )
+    table = sinks.read_arrow(opened.body, reader)
     return sinks.to_pandas(table, sinks.DEFAULT_DTYPE_BACKEND, reader.attrs())
 
 
-def alternate(runs: int, actions: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median seconds of each action, run A, B, C, A, B, C ... so drifts hit all alike."""
-    samples: dict[str, list[float]] = {name: [] for name in actions}
+def arrow_strings(path: Path) -> pa.Table:
+    """Arrow's own read of the file, every column as text, its default block size.
+
+    Values may hold line breaks (multiline answers); without ``newlines_in_values`` Arrow
+    would split their records.
+    """
+    types = dict.fromkeys(blocks.read_header(path), pa.string())
+    return pacsv.read_csv(
+        path,
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types=types),
+    )
+
+
+def alternate(runs: int, actions: Mapping[str, Callable[[], object]]) -> Samples:
+    """Seconds of each action in each run, run A, B, C, A, B, C ... so drifts hit all alike.
+
+    The lists are in run order: item ``i`` of every list comes from the same run.
+    """
+    samples: Samples = {name: [] for name in actions}
     for _ in range(runs):
         for name, action in actions.items():
             started = time.perf_counter()
             action()
             samples[name].append(time.perf_counter() - started)
+    return samples
+
+
+def medians(samples: Samples) -> dict[str, float]:
+    """The median of each action's seconds."""
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def breakdown(job: Any, path: Path, scratch: Path) -> dict[str, float]:
+def rounded(samples: Samples) -> dict[str, list[float]]:
+    """Samples to the microsecond, for the JSON (figures computed from them stay exact)."""
+    return {name: [round(v, 6) for v in values] for name, values in samples.items()}
+
+
+def breakdown(job: fx.ExportJob, path: Path) -> dict[str, float]:
     """Seconds of each stage of one typed read (columns by header and type)."""
     spent: dict[str, float] = {}
 
@@ -118,13 +119,14 @@ def breakdown(job: Any, path: Path, scratch: Path) -> dict[str, float]:
         return now
 
     started = time.perf_counter()
-    source, writer = sinks.readable(path)
-    rewritten = source != path  # a StandardCopy reads through the rewrite
-    started = clock("fputcsv rewrite" if rewritten else "writer check", started)
-    reader = sinks.make_reader(source, form=job.form, columns=job.columns, writer=writer)
+    opened = open_export(path)
+    started = clock('open (search for \\")', started)
+    reader = sinks.make_reader(
+        opened.head, form=job.form, columns=job.columns, writer=opened.writer
+    )
     count, block = len(reader.columns), sinks.TABLE_BLOCK_SIZE
-    batches = list(blocks.iter_batches(source, count, block))
-    started = clock("Arrow text read", started)
+    batches = list(blocks.iter_batches(opened.body, count, block))
+    started = clock("Arrow text read (rewrite included)", started)
     typed = []
     for batch in batches:
         arrays = []
@@ -133,7 +135,7 @@ def breakdown(job: Any, path: Path, scratch: Path) -> dict[str, float]:
             label = getattr(column.reader, "label", "id")
             started = clock(f"{column.planned.header} ({label})", started)
         typed.append(pa.RecordBatch.from_arrays(arrays, schema=reader.schema()))
-    table = pa.Table.from_batches(typed)
+    table = pa.Table.from_batches(typed).unify_dictionaries()
     started = clock("batches to table", started)
     sinks.to_pandas(table, sinks.DEFAULT_DTYPE_BACKEND, reader.attrs())
     clock("to pandas", started)
@@ -152,24 +154,30 @@ def machine() -> dict[str, Any]:
 
 
 def measure(sandbox: Sandbox, name: str, rows: int, runs: int, folder: Path) -> dict[str, Any]:
+    """Every read of one export of field set ``name``, alternating; samples and medians."""
     job, path = export_file(sandbox, FIELD_SETS[name](), rows, folder)
-    typed_read(job, path, folder)  # first use builds lookup tables and imports
-    medians = alternate(
+    typed_read(job, path)  # first use builds lookup tables and imports
+    samples = alternate(
         runs,
         {
             "text": lambda: blocks.read_table(path),
-            "typed": lambda: typed_read(job, path, folder),
+            "arrow": lambda: arrow_strings(path),
+            "typed": lambda: typed_read(job, path),
             "pandas": lambda: pd.read_csv(path),
         },
     )
+    middle = medians(samples)
     return {
+        "field_set": name,
         "rows": rows,
         "megabytes": round(path.stat().st_size / 1e6, 1),
         "holds_backslash_quote": fputcsv.has_escaped_quotes(path),
-        "seconds": {k: round(v, 3) for k, v in medians.items()},
-        "typed_over_text": round(medians["typed"] / medians["text"], 2),
-        "typed_over_pandas": round(medians["typed"] / medians["pandas"], 2),
-        "typed_breakdown_s": {k: round(v, 3) for k, v in breakdown(job, path, folder).items()},
+        "samples_s": rounded(samples),
+        "seconds": {k: round(v, 3) for k, v in middle.items()},
+        "typed_over_text": round(middle["typed"] / middle["text"], 3),
+        "typed_over_arrow": round(middle["typed"] / middle["arrow"], 3),
+        "typed_over_pandas": round(middle["typed"] / middle["pandas"], 3),
+        "typed_breakdown_s": {k: round(v, 3) for k, v in breakdown(job, path).items()},
     }
 
 

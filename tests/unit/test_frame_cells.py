@@ -171,3 +171,11 @@ def test_any_list_column_converts_as_arrow_does(rows: list[Any], split: int, sha
         cells = frames.string_lists(column).tolist()
     assert cells == column.to_pylist()
     assert distinct_objects(cells)
+
+
+def test_chunks_encoded_against_different_dictionaries_are_not_joined() -> None:
+    chunks = [pa.array(["a", "b"]).dictionary_encode(), pa.array(["b"]).dictionary_encode()]
+    assert frames._one_dictionary(pa.chunked_array(chunks)) is None
+    shared = pa.chunked_array([pa.array(["a", "b"]), pa.array(["b", None])]).dictionary_encode()
+    joined = frames._one_dictionary(shared)
+    assert joined.to_pylist() == ["a", "b", "b", None]

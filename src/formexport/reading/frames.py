@@ -57,7 +57,7 @@ def string_lists(column: pa.ChunkedArray[Any]) -> Objects:
     import pyarrow.compute as pc
 
     count = len(column)
-    values = _combined(pc.list_flatten(column))
+    values = pc.list_flatten(column)
     if not _repeats(values):
         # Each item a string of its own (file links): Arrow puts each one in its list as it
         # makes it, while a second pass over that many strings would wait on memory.
@@ -143,17 +143,36 @@ def _repeats(values: pa.Array[Any]) -> bool:
     return 2 * int(distinct) <= len(sample)
 
 
-def _encoded(values: pa.Array[Any]) -> tuple[Any, Objects]:
+def _encoded(values: pa.Array[Any] | pa.ChunkedArray[Any]) -> tuple[Any, Objects]:
     """Codes into the distinct values, and those values as ``str`` with ``None`` last (the
     code of a missing value)."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     encoded: Any = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        joined = _one_dictionary(encoded)
+        encoded = pc.dictionary_encode(_combined(values)) if joined is None else joined
     distinct = len(encoded.dictionary)
     words = np.empty(distinct + 1, dtype=object)
     words[:distinct] = encoded.dictionary.to_numpy(zero_copy_only=False)
     return pc.fill_null(encoded.indices, distinct).to_numpy(), words
+
+
+def _one_dictionary(encoded: Any) -> Any:
+    """Chunks encoded against one dictionary as one ``DictionaryArray`` (without copying the
+    values), or ``None`` if their dictionaries differ."""
+    import pyarrow as pa
+
+    if not encoded.num_chunks:
+        return None
+    dictionary = encoded.chunk(0).dictionary
+    # Arrow gives every chunk the final dictionary: the same array, so equals() is immediate.
+    if not all(chunk.dictionary.equals(dictionary) for chunk in encoded.chunks):
+        return None
+    indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks]).combine_chunks()
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def _combined(values: pa.ChunkedArray[Any] | pa.Array[Any]) -> Any:

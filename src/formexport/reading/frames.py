@@ -1,9 +1,10 @@
 """List and matrix columns as the Python objects of the default pandas backend.
 
 Arrow's own conversion (``to_pylist``, or ``to_pandas`` for structs) makes a Python object for
-every string of every cell, one cell at a time. Here each distinct string becomes one ``str``
-(shared, as strings are immutable), and NumPy builds the cells: every row still gets a list or
-dict of its own, so changing one cell never changes another.
+every string of every cell, one cell at a time. Where strings repeat (options, matrix answers),
+each distinct one here becomes one ``str`` (shared, as strings are immutable) and NumPy builds
+the cells; every row still gets a list or dict of its own, so changing one cell never changes
+another.
 """
 
 from __future__ import annotations

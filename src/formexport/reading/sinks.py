@@ -288,7 +288,7 @@ def _nullable_frame(table: pa.Table) -> pd.DataFrame:
         cells = _object_cells(table.column(index))
         if cells is not None:
             objects[index] = cells
-            # Arrow skips the column: its cells are made above, as lists and dicts.
+            # Arrow converts an empty stand-in; the cells made here replace it below.
             table = table.set_column(index, field.with_type(pa.null()), pa.nulls(len(table)))
         elif pa.types.is_date32(field.type):
             dates = table.column(index).cast(pa.timestamp("us"))
@@ -302,7 +302,7 @@ def _nullable_frame(table: pa.Table) -> pd.DataFrame:
 
 def _object_cells(column: pa.ChunkedArray[Any]) -> Any:
     """A list or matrix column's cells as Python objects; ``None`` for other columns, and for
-    a matrix Arrow converts as fast."""
+    a matrix whose rows are mostly distinct (Arrow's conversion is as fast)."""
     import pyarrow as pa
 
     kind = column.type

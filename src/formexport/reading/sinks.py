@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import ExactValues, FormInfo
-from formexport.reading import blocks, column_plan
+from formexport.reading import blocks, column_plan, frames
 from formexport.reading.read_ahead import read_ahead
 from formexport.reading.source import standard_file
 from formexport.reading.typed_reader import NAMINGS, ExportContext, Restart, TypedReader
@@ -285,17 +285,34 @@ def _nullable_frame(table: pa.Table) -> pd.DataFrame:
     import pandas as pd
     import pyarrow as pa
 
-    lists: dict[int, pa.ChunkedArray[Any]] = {}
+    objects: dict[int, Any] = {}
     for index, field in enumerate(table.schema):
-        if pa.types.is_date32(field.type):
+        cells = _object_cells(table.column(index))
+        if cells is not None:
+            objects[index] = cells
+            # Arrow converts an empty stand-in; the cells made here replace it below.
+            table = table.set_column(index, field.with_type(pa.null()), pa.nulls(len(table)))
+        elif pa.types.is_date32(field.type):
             dates = table.column(index).cast(pa.timestamp("us"))
             table = table.set_column(index, field.with_type(dates.type), dates)
-        elif pa.types.is_list(field.type):
-            # Converted below, straight to Python lists (Arrow would make NumPy arrays).
-            lists[index] = table.column(index)
-            table = table.set_column(index, field.with_type(pa.null()), pa.nulls(len(table)))
     frame = table.to_pandas(types_mapper=_nullable_types().get)
-    for index, column in lists.items():
-        # Lists are what json.dumps takes; to_pylist builds them in one call per column.
-        frame.isetitem(index, pd.Series(column.to_pylist(), dtype=object).to_numpy())
+    for index, cells in objects.items():
+        # A Series is taken as it is; a bare array would be copied, one reference at a time.
+        frame.isetitem(index, pd.Series(cells, index=frame.index, dtype=object, copy=False))
     return frame
+
+
+def _object_cells(column: pa.ChunkedArray[Any]) -> Any:
+    """A list or matrix column's cells as Python objects; ``None`` for other columns, and for
+    a matrix whose rows are mostly distinct (Arrow's conversion is as fast)."""
+    import pyarrow as pa
+
+    kind = column.type
+    if frames.is_string_list(kind):
+        return frames.string_lists(column)
+    if pa.types.is_list(kind):
+        # Lists are what json.dumps takes (Arrow would make NumPy arrays).
+        return frames.python_lists(column)
+    if frames.is_string_struct(kind):
+        return frames.string_dicts(column)
+    return None

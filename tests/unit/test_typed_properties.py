@@ -148,6 +148,9 @@ def _dt(text: str | None, with_time: bool) -> Any:
 def expected(block: dict[str, Any], value: Any, writer: str) -> list[Any]:
     kind = block["type"]
     if kind == "multi_select":
+        # PhpSpreadsheet turns CR and CRLF into LF in the cell's text, options included.
+        if writer == "sync":
+            return [[item.replace("\r\n", "\n").replace("\r", "\n") for item in value or []]]
         return [list(value or [])]
     if kind in ("files", "signature"):
         names = value if isinstance(value, list) else [value] if value else []

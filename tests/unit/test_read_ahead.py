@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from formexport.errors import CsvFormatError
-from formexport.reading.read_ahead import read_ahead
+from formexport.reading.read_ahead import ReadAhead
 
 
 def test_items_come_in_order_from_another_thread() -> None:
@@ -20,7 +20,7 @@ def test_items_come_in_order_from_another_thread() -> None:
             threads.append(threading.current_thread().name)
             yield n
 
-    assert list(read_ahead(numbers(), depth=3)) == list(range(100))
+    assert list(ReadAhead(numbers(), depth=3)) == list(range(100))
     assert set(threads) == {"formexport-read-ahead"}
 
 
@@ -30,7 +30,7 @@ def test_an_error_comes_where_its_item_would_have() -> None:
         yield 2
         raise CsvFormatError("damaged at byte 9")
 
-    ahead = read_ahead(failing())
+    ahead = ReadAhead(failing())
     assert [next(ahead), next(ahead)] == [1, 2]
     with pytest.raises(CsvFormatError, match="byte 9"):
         next(ahead)
@@ -46,7 +46,7 @@ def test_the_producer_stops_once_the_reader_has_gone() -> None:
             yield n
             n += 1
 
-    ahead = read_ahead(endless(), depth=2)
+    ahead = ReadAhead(endless(), depth=2)
     assert next(ahead) == 0
     ahead.close()
     deadline = time.monotonic() + 5

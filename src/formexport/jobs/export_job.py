@@ -344,8 +344,7 @@ class ExportJob:
         """
         sinks.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         try:
-            table, reader = self._delivery.read(_table_and_reader, naming, values)
-            frame = sinks.to_pandas(table, dtype_backend, reader.attrs())
+            frame = self._delivery.read(partial(_frame, dtype_backend), naming, values)
             rows = len(frame)
             self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
         except BaseException as exc:
@@ -393,6 +392,10 @@ class ExportJob:
 
 def _table_and_reader(opened: OpenedExport, reader: TypedReader) -> tuple[pa.Table, TypedReader]:
     return sinks.read_arrow(opened.body, reader), reader
+
+
+def _frame(dtype_backend: str, opened: OpenedExport, reader: TypedReader) -> pd.DataFrame:
+    return sinks.read_frame(opened.body, reader, dtype_backend)
 
 
 def _write_parquet(out: BinaryIO, opened: OpenedExport, reader: TypedReader) -> None:

@@ -2,7 +2,7 @@
 
 Arrow's streaming CSV reader parses a block only when asked for it, and the ``fputcsv`` rewrite
 runs inside its reads: left in the caller's thread, parsing, rewriting and typing take turns
-on one core. :func:`read_ahead` pulls the blocks in a thread of its own, a few ahead, so Arrow
+on one core. :class:`ReadAhead` pulls the blocks in a thread of its own, a few ahead, so Arrow
 parses (without the interpreter lock) while the caller types the block before.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator, Iterator
-from typing import TypeVar, cast
+from collections.abc import Iterator
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -20,42 +20,63 @@ _END = object()
 _POLL = 0.1
 
 
-def read_ahead(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
+class ReadAhead(Generic[T]):
     """The items of ``items`` in order, produced in another thread up to ``depth`` ahead.
 
-    An exception raised while producing is raised here, where its item would have come.
-    Closing this generator early (an error while typing, Ctrl-C) stops the producer at its
-    next item; memory holds at most ``depth`` items besides the one being used.
+    An exception raised while producing is raised where its item would have come. :meth:`close`
+    (an error while typing, Ctrl-C) stops the producer at its next item; memory holds at most
+    ``depth`` items besides the one being used.
     """
-    handoff: queue.Queue[object] = queue.Queue(depth)
-    gone = threading.Event()
 
-    def offer(item: object) -> bool:
-        while not gone.is_set():
+    def __init__(self, items: Iterator[T], depth: int = 2) -> None:
+        self._items = items
+        self._handoff: queue.Queue[object] = queue.Queue(depth)
+        self._gone = threading.Event()
+        self._ended = False
+        thread = threading.Thread(target=self._produce, name="formexport-read-ahead", daemon=True)
+        thread.start()
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._ended:
+            raise StopIteration
+        item = self._handoff.get()
+        if item is _END:
+            self._ended = True
+            raise StopIteration
+        if isinstance(item, _Failure):
+            self._ended = True
+            raise item.exc
+        return cast(T, item)
+
+    def waiting(self) -> bool:
+        """True when the next item is not produced yet: asking for it now would wait."""
+        return not self._ended and self._handoff.empty()
+
+    def close(self) -> None:
+        """Stop the producer at its next item."""
+        self._gone.set()
+        self._ended = True
+
+    def _offer(self, item: object) -> bool:
+        while not self._gone.is_set():
             try:
-                handoff.put(item, timeout=_POLL)
+                self._handoff.put(item, timeout=_POLL)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self) -> None:
         try:
-            for item in items:
-                if not offer(item):
+            for item in self._items:
+                if not self._offer(item):
                     return
-            offer(_END)
+            self._offer(_END)
         except BaseException as exc:  # handed to the reading side, which raises it
-            offer(_Failure(exc))
-
-    threading.Thread(target=produce, name="formexport-read-ahead", daemon=True).start()
-    try:
-        while (item := handoff.get()) is not _END:
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield cast(T, item)
-    finally:
-        gone.set()
+            self._offer(_Failure(exc))
 
 
 class _Failure:

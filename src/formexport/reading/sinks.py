@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import ExactValues, FormInfo
 from formexport.reading import blocks, column_plan, frames
-from formexport.reading.read_ahead import read_ahead
+from formexport.reading.read_ahead import ReadAhead
 from formexport.reading.source import standard_file
 from formexport.reading.typed_reader import NAMINGS, ExportContext, Restart, TypedReader
 
@@ -36,6 +36,9 @@ _PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet
 # The whole table is held in memory anyway, so blocks larger than Parquet streaming's: each
 # block costs the typed reader a fixed amount of work.
 TABLE_BLOCK_SIZE = 4 << 20
+# Rows in a pandas piece made while the next block is still arriving: fewer pieces cost less
+# to join, smaller ones leave less to convert after the last block.
+PIECE_ROWS = 50_000
 # Rows per Parquet row group (many blocks' worth): few enough groups for readers, little memory.
 ROW_GROUP_ROWS = 64 * 1024
 
@@ -99,25 +102,113 @@ def make_reader(
 
 def read_arrow(source: blocks.CsvSource | BinaryIO, reader: TypedReader) -> pa.Table:
     """The whole export as one typed Arrow table."""
-    import pyarrow as pa
+    batches = _TypedBatches(reader)
+    _read_all(source, reader, batches)
+    return batches.table()
 
+
+def read_frame(
+    source: blocks.CsvSource | BinaryIO, reader: TypedReader, dtype_backend: str
+) -> pd.DataFrame:
+    """The whole export as a DataFrame (see :func:`to_pandas`), ``attrs`` attached.
+
+    With the default backend, typed blocks become pandas pieces whenever the next block has not
+    arrived yet (a download slower than the parse), so that little is left to convert once the
+    last byte is in.
+    """
+    if dtype_backend != DEFAULT_DTYPE_BACKEND:
+        return to_pandas(read_arrow(source, reader), dtype_backend, reader.attrs())
+    pieces = FramePieces(reader)
+    _read_all(source, reader, pieces)
+    return pieces.frame()
+
+
+class _TypedBatches:
+    """Typed blocks kept as they come, for one Arrow table."""
+
+    def __init__(self, reader: TypedReader) -> None:
+        self.reader = reader
+        self.batches: list[pa.RecordBatch] = []
+
+    def restart(self) -> None:
+        self.batches = []
+
+    def add(self, batch: pa.RecordBatch, idle: bool) -> None:
+        """Keep ``batch``; ``idle``: the next block has not arrived yet."""
+        self.batches.append(batch)
+
+    def table(self) -> pa.Table:
+        import pyarrow as pa
+
+        batches = self.batches or [self.reader.empty_batch()]
+        # One dictionary for every block of a category column: the last, the longest.
+        return pa.Table.from_batches(batches, schema=self.reader.schema()).unify_dictionaries()
+
+
+class FramePieces(_TypedBatches):
+    """Typed blocks turned into pandas pieces while the reader would otherwise wait."""
+
+    def __init__(self, reader: TypedReader, piece_rows: int = PIECE_ROWS) -> None:
+        super().__init__(reader)
+        self.piece_rows = piece_rows
+        self.pieces: list[pd.DataFrame] = []
+        self._rows = 0
+
+    def restart(self) -> None:
+        super().restart()
+        self.pieces, self._rows = [], 0
+
+    def add(self, batch: pa.RecordBatch, idle: bool) -> None:
+        super().add(batch, idle)
+        self._rows += batch.num_rows
+        if idle and self._rows >= self.piece_rows:
+            self._convert_waiting()
+
+    def _convert_waiting(self) -> None:
+        self.pieces.append(to_pandas(self.table(), DEFAULT_DTYPE_BACKEND, {}))
+        self.batches, self._rows = [], 0
+
+    def frame(self) -> pd.DataFrame:
+        """Every piece in one DataFrame, category columns sharing the last piece's categories
+        (each block's categories extend the ones before)."""
+        if self.batches or not self.pieces:
+            self._convert_waiting()
+        frame = self.pieces[0] if len(self.pieces) == 1 else _concat(self.pieces)
+        self.pieces = []
+        frame.attrs.update(self.reader.attrs())
+        return frame
+
+
+def _concat(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    last = pieces[-1]
+    for name, dtype in last.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            for piece in pieces[:-1]:
+                if not piece[name].cat.categories.equals(dtype.categories):
+                    piece[name] = piece[name].cat.set_categories(dtype.categories)
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _read_all(source: blocks.CsvSource | BinaryIO, reader: TypedReader, out: _TypedBatches) -> None:
+    """Type every block of the export into ``out`` (again from the start after a type change
+    or a block too small, as far as the source can be read again)."""
     block_size = TABLE_BLOCK_SIZE
     while True:
-        batches: list[pa.RecordBatch] = []
+        out.restart()
         reader.begin()
         try:
             if reader.columns and not reader.empty:
-                parsed = read_ahead(blocks.iter_batches(source, len(reader.columns), block_size))
+                parsed = ReadAhead(blocks.iter_batches(source, len(reader.columns), block_size))
                 with contextlib.closing(parsed):
-                    batches.extend(reader.convert(batch) for batch in parsed)
+                    for batch in parsed:
+                        out.add(reader.convert(batch), idle=parsed.waiting())
         except (Restart, blocks.BlockTooSmall) as exc:
             block_size = _before_second_pass(source, exc, block_size)
             continue
         reader.finish()
-        if not batches:
-            batches.append(reader.empty_batch())
-        # One dictionary for every block of a category column: the last, the longest.
-        return pa.Table.from_batches(batches, schema=reader.schema()).unify_dictionaries()
+        return
 
 
 def _before_second_pass(

@@ -82,11 +82,12 @@ class DownloadResult:
 
 
 @contextlib.contextmanager
-def atomic_destination(dest: Path) -> Iterator[BinaryIO]:
+def atomic_destination(dest: Path, durable: bool = True) -> Iterator[BinaryIO]:
     """A private temporary file beside ``dest``, moved onto it only if the block succeeds.
 
     Each writer gets its own temporary name, so two processes writing the same destination
-    never mix bytes: the last complete file wins.
+    never mix bytes: the last complete file wins. ``durable`` files are forced to disk before
+    the move.
     """
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,8 @@ def atomic_destination(dest: Path) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "w+b") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, dest)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -156,7 +158,8 @@ def download_file(
     DownloadError
         The transfer kept failing, or the host's answers do not add up.
 
-    ``tee`` also hands every byte to a reader in another thread while it arrives. ``retry``
+    ``tee`` also hands every byte to a reader in another thread while it arrives; the file is
+    then a scratch copy, not forced to disk, so the reader sees the end sooner. ``retry``
     decides when to try again and how long to wait (the defaults of :mod:`formexport.config`).
     """
     check_not_expired(expires_at)
@@ -164,7 +167,7 @@ def download_file(
     own_session = session is None
     file_session = session or http.file_session(policy)
     try:
-        with atomic_destination(Path(dest)) as handle:
+        with atomic_destination(Path(dest), durable=tee is None) as handle:
             target = tee.wrap(handle) if tee is not None else handle
             transfer = Transfer(url, target, file_session, on_progress, chunk_size, policy)
             transfer.run(max_resumes)

@@ -75,7 +75,7 @@ notebooks: $(DEV_STAMP)  ## run notebooks/ and compare their stored outputs (nbv
 
 test: lint typecheck pytest notebooks  ## everything CI runs
 
-bench: $(DEV_STAMP)  ## speed and memory against the naive pipeline (about 20 minutes)
+bench: $(DEV_STAMP)  ## speed and memory against the naive pipeline (about 40 minutes)
 	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json
 
 format: $(DEV_STAMP)  ## apply ruff's fixes and formatting

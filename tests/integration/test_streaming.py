@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import formexport as fx
-from formexport.reading import sinks
+from formexport.reading import blocks, sinks
 from formexport.sandbox import Fault, Sandbox, make_field
 
 
@@ -17,13 +17,13 @@ from formexport.sandbox import Fault, Sandbox, make_field
 def sources(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The kind of source each typed read got: "stream" while downloading, else "file"."""
     seen: list[str] = []
-    read_arrow = sinks.read_arrow
+    read_all = sinks._read_all
 
-    def spy(source: Any, reader: Any) -> Any:
-        seen.append("file" if isinstance(source, (bytes, Path)) else "stream")
-        return read_arrow(source, reader)
+    def spy(source: Any, reader: Any, out: Any) -> None:
+        seen.append("file" if blocks.can_read_again(source) else "stream")
+        read_all(source, reader, out)
 
-    monkeypatch.setattr(sinks, "read_arrow", spy)
+    monkeypatch.setattr(sinks, "_read_all", spy)
     return seen
 
 

@@ -67,8 +67,7 @@ def typed_read(job: fx.ExportJob, path: Path) -> pd.DataFrame:
     reader = sinks.make_reader(
         opened.head, form=job.form, columns=job.columns, writer=opened.writer
     )
-    table = sinks.read_arrow(opened.body, reader)
-    return sinks.to_pandas(table, sinks.DEFAULT_DTYPE_BACKEND, reader.attrs())
+    return sinks.read_frame(opened.body, reader, sinks.DEFAULT_DTYPE_BACKEND)
 
 
 def arrow_strings(path: Path) -> pa.Table:

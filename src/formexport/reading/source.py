@@ -31,12 +31,13 @@ class OpenedExport:
     ----------
     writer : str
         ``"sync"`` (OpnForm's synchronous writer) or ``"async"`` (``fputcsv``).
-    head : bytes or Path
+    head : bytes, Path or StandardCopy
         The whole file, or the stream's first bytes: at least its header record.
-    body : bytes, Path or binary file
+    body : bytes, Path, StandardCopy or binary file
         The export as standard CSV, header included, for
-        :func:`~formexport.reading.blocks.iter_batches`; a file object for a stream, which can be
-        read only once.
+        :func:`~formexport.reading.blocks.iter_batches`: the file itself, the file read through
+        the ``fputcsv`` rewrite (:class:`~formexport.reading.fputcsv.StandardCopy`), or a file
+        object for a stream, which can be read only once.
     """
 
     writer: str

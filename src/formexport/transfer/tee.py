@@ -10,10 +10,10 @@ file.
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Iterator
 from typing import BinaryIO, cast
+
+from formexport.handoff import Handoff
 
 # Chunks in flight between the threads; a chunk is at most DOWNLOAD_CHUNK_SIZE bytes. A few
 # are enough to keep both threads busy; more only hold memory while the parser catches up.
@@ -31,48 +31,11 @@ class DownloadCancelled(BaseException):
     """
 
 
-class _End:
-    def __init__(self, error: BaseException | None) -> None:
-        self.error = error
-
-
-class ChunkPipe:
-    """Chunks from one producer thread to one consumer, at most ``capacity`` in flight."""
+class ChunkPipe(Handoff[bytes]):
+    """Chunks from the download thread to the parsing one, at most ``capacity`` in flight."""
 
     def __init__(self, capacity: int = PIPE_CAPACITY) -> None:
-        self._queue: queue.Queue[bytes | _End] = queue.Queue(maxsize=capacity)
-        self._abandoned = threading.Event()
-
-    def put(self, item: bytes | _End) -> None:
-        """Hand over a chunk, waiting for room unless the consumer has gone."""
-        while not self._abandoned.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def close(self, error: BaseException | None = None) -> None:
-        """No more chunks: the consumer sees the end, or ``error`` raised."""
-        self.put(_End(error))
-
-    def abandon(self) -> None:
-        """The consumer stops reading; the producer's puts return at once from now on."""
-        self._abandoned.set()
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            try:
-                item = self._queue.get(timeout=0.1)
-            except queue.Empty:
-                if self._abandoned.is_set():
-                    return  # a reader still in another thread ends instead of waiting forever
-                continue
-            if isinstance(item, _End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield item
+        super().__init__(capacity)
 
 
 class Tee:

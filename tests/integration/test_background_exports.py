@@ -18,7 +18,7 @@ import pytest
 
 import formexport as fx
 from formexport import config
-from formexport.progress.events import ProgressEvent, describe
+from formexport.progress.events import FINAL_PHASES, ProgressEvent, describe
 from formexport.sandbox import Sandbox, make_field
 from tests.integration.helpers import exports
 
@@ -27,14 +27,21 @@ BOUND = 30.0  # seconds: a bound on waits for something that takes well under on
 
 
 class Recorder:
-    """A progress display that remembers what it showed; ``closed`` is set when it is closed."""
+    """A progress display that remembers what it showed.
+
+    ``ended`` is set once it shows a final event (done, failed, stopped); ``closed`` when it is
+    closed, which a stage of the export may do before the end.
+    """
 
     def __init__(self) -> None:
         self.events: list[ProgressEvent] = []
+        self.ended = threading.Event()
         self.closed = threading.Event()
 
     def update(self, event: ProgressEvent) -> None:
         self.events.append(event)
+        if event.phase in FINAL_PHASES:
+            self.ended.set()
 
     def close(self) -> None:
         self.closed.set()
@@ -103,6 +110,8 @@ def test_a_failure_ends_the_display_even_if_nobody_asks_for_the_result(jobs: San
     jobs.config.fail_jobs = "Disk full"
     shown = Recorder()
     fx.start_export(2, progress=shown)  # never asked for its result
+    # The final event, not the first close: a stage of the export closes the display before.
+    assert shown.ended.wait(BOUND)
     assert shown.closed.wait(BOUND)
     assert shown.events[0].message == "starting"  # shown before anything was sent
     final = shown.events[-1]

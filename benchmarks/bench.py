@@ -34,7 +34,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -489,17 +488,6 @@ def bench_startup(runs: int) -> dict[str, float]:
     }
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "pandas": pd.__version__,
-        "pyarrow": __import__("pyarrow").__version__,
-        "formexport": fx.__version__,
-    }
-
-
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     """Columns padded to their widest cell."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -615,7 +603,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_arguments(argv)
     # Job records and cached exports of the runs stay out of the user's cache.
     os.environ[config.CACHE_DIR_ENV] = sandbox_scratch()
-    results: dict[str, Any] = {"machine": machine(), "runs": args.runs}
+    results: dict[str, Any] = {"machine": typed_read.machine(), "runs": args.runs}
     printers: dict[str, Callable[[Any], None]] = {
         "load": lambda r: print_load(r, args.runs),
         "typed": lambda r: print_typed(r, args.runs),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -142,13 +143,14 @@ def breakdown(job: fx.ExportJob, path: Path) -> dict[str, float]:
 
 
 def machine() -> dict[str, Any]:
-    import os
-
+    """The machine and the versions a run's figures belong to."""
     return {
         "python": platform.python_version(),
+        "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "pandas": pd.__version__,
         "pyarrow": pa.__version__,
+        "formexport": fx.__version__,
     }
 
 

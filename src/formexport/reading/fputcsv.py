@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import io
 import itertools
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -377,16 +379,18 @@ def _exact_on_failure(chunks: Callable[[], Iterable[bytes]]) -> Iterator[bytes]:
 def to_standard(source: Path | bytes, scratch: Path | None = None) -> Path | bytes:
     """A standard-CSV copy of a ``fputcsv`` export (bytes in, bytes out; a file for a file).
 
-    The byte-order mark is dropped. Raises :class:`~formexport.errors.CsvFormatError` for a
-    file no ``fputcsv`` writes.
+    The copy is what :class:`StandardCopy` reads, kept: the byte-order mark is dropped. Raises
+    :class:`~formexport.errors.CsvFormatError` for a file no ``fputcsv`` writes.
     """
     if isinstance(source, bytes):
-        return b"".join(_exact_on_failure(lambda: [source]))
+        with StandardCopy(source).open() as standard, io.BytesIO() as copy:
+            shutil.copyfileobj(standard, copy, _BLOCK)
+            return copy.getvalue()
     folder = scratch or source.parent
     with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".csv", delete=False) as out:
         try:
-            for piece in _exact_on_failure(lambda: _file_blocks(source)):
-                out.write(piece)
+            with StandardCopy(source).open() as standard:
+                shutil.copyfileobj(standard, out, _BLOCK)
         except BaseException:
             out.close()
             Path(out.name).unlink(missing_ok=True)

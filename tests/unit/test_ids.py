@@ -62,6 +62,14 @@ def test_a_block_decodes_as_the_package_does() -> None:
     assert sum(library_id(c) is not None for c in cells) > 8_000
 
 
+def test_a_block_of_short_ids_decodes_as_the_package_does() -> None:
+    # Only as many places as the longest cell are decoded: lone digits, a zero in front.
+    hashids = [LIBRARY.encode(n) for n in range(3000)]
+    cells = [*hashids, *(h[0] + ALPHABET[0] + h[1:] for h in hashids[:300]), "j", "", None]
+    assert fast(cells) == [library_id(c) for c in cells]
+    assert fast(cells)[:3000] == list(range(3000))
+
+
 def test_the_largest_ids_and_one_past_them() -> None:
     cells = [LIBRARY.encode(2**63 - 1), LIBRARY.encode(2**63), LIBRARY.encode(44**12 - 1)]
     assert fast(cells) == [2**63 - 1, None, None]

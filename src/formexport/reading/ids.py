@@ -112,19 +112,21 @@ def decode_array(values: Any) -> tuple[Any, Any] | None:
     count = ends - starts - 1
     which = lottery[data[starts]]
     ok = (count >= 1) & (count <= _MAX_DIGITS) & (which >= 0)
-    # The last _MAX_DIGITS bytes of each cell, by place: its digits end-aligned, and the bytes
+    # Places up to the longest cell only: ids of one export are mostly of one length.
+    width = max(1, int(count.max(initial=0, where=ok)))
+    # The last ``width`` bytes of each cell, by place: its digits end-aligned, and the bytes
     # before them (its lottery character, other cells) left out as leading zeros.
-    window = np.lib.stride_tricks.sliding_window_view(data, _MAX_DIGITS)
-    tails = np.ascontiguousarray(window[np.where(ok, ends - _MAX_DIGITS, 0)].T)
+    window = np.lib.stride_tricks.sliding_window_view(data, width)
+    tails = np.ascontiguousarray(window[np.where(ok, ends - width, 0)].T)
     codes = tails + (np.maximum(which, 0).astype(np.uint16) << 8)
     digits = digit_values.take(codes)
-    first = _MAX_DIGITS - count
+    first = width - count
     number = np.zeros(len(ok), np.int64)
     for place, digit in enumerate(digits):
         counted = first <= place
         ok &= (digit >= 0) | ~counted
-        if place < _MAX_DIGITS - 1:
-            # The shortest spelling only: no leading zero digit.
+        if place < width - 1:
+            # The shortest spelling only: no leading zero digit (a lone digit may be zero).
             ok &= ~((first == place) & (digit == 0))
         value = np.where(counted, digit, 0).astype(np.int64)
         if place == _MAX_DIGITS - 1:

@@ -173,19 +173,19 @@ class FramePieces(_TypedBatches):
             self._make_cells()
 
     def _make_cells(self) -> None:
+        """The list and matrix cells of the blocks since the last piece. The first piece
+        decides which columns are made here; the others are converted with the rest at the end."""
         import pyarrow as pa
 
-        if self._made and not self.cells:  # the first piece had no list or matrix column
-            self._made, self._rows = len(self.batches), 0
-            return
-        piece = pa.Table.from_batches(self.batches[self._made :], schema=self.reader.schema())
-        with _collection_paused():
-            for index in range(piece.num_columns):
-                if self._made == 0 or index in self.cells:
+        first = self._made == 0
+        columns = range(len(self.reader.schema())) if first else list(self.cells)
+        if columns:
+            piece = pa.Table.from_batches(self.batches[self._made :], schema=self.reader.schema())
+            with _collection_paused():
+                for index in columns:
                     cells = _object_cells(piece.column(index))
-                    if self._made == 0 and cells is None:
-                        continue
-                    self.cells.setdefault(index, []).append(cells)
+                    if cells is not None or not first:
+                        self.cells.setdefault(index, []).append(cells)
         self._made, self._rows = len(self.batches), 0
 
     def frame(self) -> pd.DataFrame:

@@ -63,47 +63,6 @@ def test_pieces_join_into_the_frame_made_at_once(monkeypatch: pytest.MonkeyPatch
     assert cells[0] is not cells[3]  # equal cells, lists of their own
 
 
-GRID = make_field("matrix", "Grid", rows=["Morning", "Evening"], columns=["Yes", "No"], id="grid")
-GRID_COLUMN = 2  # after id and submission_id
-
-
-@pytest.mark.parametrize("distinct_first", [True, False], ids=["distinct-first", "distinct-later"])
-def test_a_matrix_made_in_some_pieces_and_left_in_others(
-    monkeypatch: pytest.MonkeyPatch, distinct_first: bool
-) -> None:
-    # A matrix whose rows are mostly distinct in a piece is left to Arrow there; the column
-    # is then converted whole, whichever half of the file repeats its rows.
-    monkeypatch.setattr(sinks, "TABLE_BLOCK_SIZE", 64 << 10)
-    distinct = [[f"Morning: m{n} | Evening: e{n}"] for n in range(8_000)]
-    repeated = [["Morning: Yes | Evening: No"]] * 8_000
-    grid = distinct + repeated if distinct_first else repeated + distinct
-    hashid = HashidEncoder()
-    cells = [[hashid.encode(n + 1), *row] for n, row in enumerate(grid)]
-    stream = io.BytesIO()
-    write_async_csv(stream, ["id", "Grid"], cells, bom=False)  # type: ignore[arg-type]
-    data = stream.getvalue()
-    form = FormInfo.from_json({"id": 1, "slug": "f", "properties": [GRID]})
-    reader = sinks.make_reader(data, form=form, columns={"grid": True}, writer="async")
-    at_once = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs())
-    pieces = sinks.FramePieces(reader, piece_rows=1)
-    idle = _Idle(pieces)
-    sinks._read_all(data, reader, idle)  # type: ignore[arg-type]
-    assert idle.blocks > 3
-    left_to_arrow = [part is None for part in pieces.cells.get(GRID_COLUMN, [])]
-    frame = pieces.frame()
-    pd.testing.assert_frame_equal(frame, at_once, check_exact=True)
-    assert frame["Grid"].iloc[0] == (
-        {"Morning": "m0", "Evening": "e0"}
-        if distinct_first
-        else {"Morning": "Yes", "Evening": "No"}
-    )
-    if distinct_first:
-        assert left_to_arrow == []  # the first piece left the column to the end
-    else:
-        assert left_to_arrow[0] is False
-        assert left_to_arrow[-1] is True
-
-
 def test_the_frame_made_in_pieces_is_the_one_load_export_gives() -> None:
     data, _ = sinks.readable(export(20_000))
     reader = reader_for(export(1))

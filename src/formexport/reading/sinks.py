@@ -37,8 +37,8 @@ _PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet
 # block costs the typed reader a fixed amount of work. Smaller ones let parsing start sooner and
 # leave less to do after a download's last byte (2 MB measured best of 1, 2 and 4).
 TABLE_BLOCK_SIZE = 2 << 20
-# Rows whose list and matrix cells are made at once while the next block is still arriving:
-# fewer pieces cost less to join, smaller ones leave less to convert after the last block.
+# Rows in a pandas piece made while the next block is still arriving: fewer pieces cost less
+# to join, smaller ones leave less to convert after the last block.
 PIECE_ROWS = 50_000
 # Rows per Parquet row group (many blocks' worth): few enough groups for readers, little memory.
 ROW_GROUP_ROWS = 64 * 1024
@@ -147,65 +147,49 @@ class _TypedBatches:
 
 
 class FramePieces(_TypedBatches):
-    """Typed blocks kept for one DataFrame; while the reader would otherwise wait, the list and
-    matrix cells of the blocks so far become Python objects, the costly part of the frame.
-
-    Everything else is converted at the end, from one table: Arrow's conversion of the other
-    columns is quick, and a frame joined from pandas pieces would copy every column again.
-    """
+    """Typed blocks turned into pandas pieces while the reader would otherwise wait."""
 
     def __init__(self, reader: TypedReader, piece_rows: int = PIECE_ROWS) -> None:
         super().__init__(reader)
         self.piece_rows = piece_rows
-        self.restart()
+        self.pieces: list[pd.DataFrame] = []
+        self._rows = 0
 
     def restart(self) -> None:
         super().restart()
-        # Per column position: the cells of each piece so far (None: Arrow converts it).
-        self.cells: dict[int, list[Any]] = {}
-        self._made = 0  # blocks whose cells are made
-        self._rows = 0
+        self.pieces, self._rows = [], 0
 
     def add(self, batch: pa.RecordBatch, idle: bool) -> None:
         super().add(batch, idle)
         self._rows += batch.num_rows
         if idle and self._rows >= self.piece_rows:
-            self._make_cells()
+            self._convert_waiting()
 
-    def _make_cells(self) -> None:
-        """The list and matrix cells of the blocks since the last piece. The first piece
-        decides which columns are made here; the others are converted with the rest at the end."""
-        import pyarrow as pa
-
-        first = self._made == 0
-        columns = range(len(self.reader.schema())) if first else list(self.cells)
-        if columns:
-            piece = pa.Table.from_batches(self.batches[self._made :], schema=self.reader.schema())
-            with _collection_paused():
-                for index in columns:
-                    cells = _object_cells(piece.column(index))
-                    if cells is not None or not first:
-                        self.cells.setdefault(index, []).append(cells)
-        self._made, self._rows = len(self.batches), 0
+    def _convert_waiting(self) -> None:
+        self.pieces.append(to_pandas(self.table(), DEFAULT_DTYPE_BACKEND, {}))
+        self.batches, self._rows = [], 0
 
     def frame(self) -> pd.DataFrame:
-        """The DataFrame of every block, ``attrs`` attached."""
-        if self._made < len(self.batches) and self.cells:
-            self._make_cells()
-        made = {index: _joined(parts) for index, parts in self.cells.items()}
-        frame = to_pandas(self.table(), DEFAULT_DTYPE_BACKEND, self.reader.attrs(), made)
-        self.restart()
+        """Every piece in one DataFrame, category columns sharing the last piece's categories
+        (each block's categories extend the ones before)."""
+        if self.batches or not self.pieces:
+            self._convert_waiting()
+        frame = self.pieces[0] if len(self.pieces) == 1 else _concat(self.pieces)
+        self.pieces = []
+        frame.attrs.update(self.reader.attrs())
         return frame
 
 
-def _joined(parts: list[Any]) -> Any:
-    """The cells of every piece in one array; None if a piece left its cells to Arrow (a matrix
-    whose rows were mostly distinct there): the column is then converted whole."""
-    import numpy as np
+def _concat(pieces: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
 
-    if any(part is None for part in parts):
-        return None
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    last = pieces[-1]
+    for name, dtype in last.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            for piece in pieces[:-1]:
+                if not piece[name].cat.categories.equals(dtype.categories):
+                    piece[name] = piece[name].cat.set_categories(dtype.categories)
+    return pd.concat(pieces, ignore_index=True)
 
 
 def _read_all(source: blocks.CsvSource | BinaryIO, reader: TypedReader, out: _TypedBatches) -> None:
@@ -354,17 +338,11 @@ def _nullable_types() -> dict[Any, Any]:
     }
 
 
-def to_pandas(
-    table: pa.Table,
-    dtype_backend: str,
-    attrs: Mapping[str, Any],
-    made: Mapping[int, Any] | None = None,
-) -> pd.DataFrame:
+def to_pandas(table: pa.Table, dtype_backend: str, attrs: Mapping[str, Any]) -> pd.DataFrame:
     """A DataFrame with nullable NumPy dtypes or Arrow-backed dtypes, ``attrs`` attached.
 
     The default backend gives option fields as ``Categorical`` (the form's options first, in
-    order), lists as Python lists, and dates without time as ``datetime64[us]``. ``made``: the
-    Python cells of list and matrix columns already made, by column position.
+    order), lists as Python lists, and dates without time as ``datetime64[us]``.
     """
     import pandas as pd
 
@@ -373,7 +351,7 @@ def to_pandas(
         frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     else:
         with _collection_paused():
-            frame = _nullable_frame(table, made or {})
+            frame = _nullable_frame(table)
     frame.attrs.update(attrs)
     return frame
 
@@ -395,15 +373,13 @@ def _collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _nullable_frame(table: pa.Table, made: Mapping[int, Any]) -> pd.DataFrame:
+def _nullable_frame(table: pa.Table) -> pd.DataFrame:
     import pandas as pd
     import pyarrow as pa
 
     objects: dict[int, Any] = {}
     for index, field in enumerate(table.schema):
-        cells = made.get(index)
-        if cells is None:
-            cells = _object_cells(table.column(index))
+        cells = _object_cells(table.column(index))
         if cells is not None:
             objects[index] = cells
             # Arrow converts an empty stand-in; the cells made here replace it below.

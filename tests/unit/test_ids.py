@@ -65,9 +65,14 @@ def test_a_block_decodes_as_the_package_does() -> None:
 def test_a_block_of_short_ids_decodes_as_the_package_does() -> None:
     # Only as many places as the longest cell are decoded: lone digits, a zero in front.
     hashids = [LIBRARY.encode(n) for n in range(3000)]
-    cells = [*hashids, *(h[0] + ALPHABET[0] + h[1:] for h in hashids[:300]), "j", "", None]
+    alphabets = ids._alphabets()
+    assert alphabets is not None
+    # The zero digit of each lottery character's alphabet put in front of the digits.
+    padded = [h[0] + alphabets.digits[h[0]][0] + h[1:] for h in hashids[:300]]
+    cells = [*hashids, *padded, "j", "", None]
     assert fast(cells) == [library_id(c) for c in cells]
     assert fast(cells)[:3000] == list(range(3000))
+    assert fast(padded) == [None] * 300
 
 
 def test_the_largest_ids_and_one_past_them() -> None:

@@ -48,12 +48,16 @@ class _Watch:
     """The export's progress display, as the export's thread sees it.
 
     Once the future is cancelled, the next progress report stops the export's thread (nobody
-    watches any more); a final event (done, failed, stopped) is shown once.
+    watches any more); a final event (done, failed, stopped) is shown once, after ``on_end``
+    has run.
     """
 
-    def __init__(self, reporter: ProgressReporter, stop: threading.Event) -> None:
+    def __init__(
+        self, reporter: ProgressReporter, stop: threading.Event, on_end: Callable[[], None]
+    ) -> None:
         self._reporter = reporter
         self._stop = stop
+        self._on_end = on_end
         self._lock = threading.Lock()
         self.ended = False
         self._closed = False
@@ -67,6 +71,8 @@ class _Watch:
             if self.ended:
                 return
             self.ended = final
+            if final:
+                self._on_end()
             self._reporter.update(event)
 
     def end(self, event: ProgressEvent) -> None:
@@ -123,7 +129,9 @@ class ExportFuture(concurrent.futures.Future[T]):
         self.form = form
         self.job: ExportJob | None = None
         self._stop = threading.Event()
-        self._watch = _Watch(reporter, self._stop)
+        # Forgotten before the display shows the end (a stage may show it before the export's
+        # thread returns): a call made once it shows the end starts a new export.
+        self._watch = _Watch(reporter, self._stop, on_end=lambda: _forget(self))
         self._key: Hashable | None = None
         self._started = time.monotonic()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 
 import pytest
 
@@ -95,6 +96,28 @@ def test_the_same_key_returns_the_running_future_and_a_finished_one_is_replaced(
     second = start(lambda f: 2, key=key)
     assert second is not first
     assert second.result(timeout=5) == 2
+
+
+def test_once_the_display_shows_the_end_the_same_call_starts_anew() -> None:
+    # A stage may show the final event before the export's thread returns: a re-run made
+    # from then on must not be handed the export that ended.
+    shown, gate, key = Shown(), threading.Event(), ("server", "form", "ended")
+
+    def ends_then_lingers(future: ExportFuture[int]) -> int:
+        future.progress.update(ProgressEvent("failed", 0, None, "Disk full"))
+        gate.wait(5)
+        raise ExportFailedError("Disk full", job_id="j", error_message="Disk full")
+
+    first = start(ends_then_lingers, shown, key=key)
+    deadline = time.monotonic() + 5
+    while not any(event.phase == "failed" for event in shown.events):
+        assert time.monotonic() < deadline, "the final event was never shown"
+        time.sleep(0.01)
+    again = start(lambda f: 2, key=key)
+    assert again is not first
+    gate.set()
+    assert isinstance(first.exception(timeout=5), ExportFailedError)
+    assert again.result(timeout=5) == 2
 
 
 def test_the_same_turn_runs_one_after_the_other() -> None:

@@ -197,7 +197,6 @@ class ExportFuture(concurrent.futures.Future[T]):
         if not super().cancel():
             return False
         self._stop.set()
-        _forget(self)
         message = str(self._cancelled_error())
         logger.warning("%s", message)
         self._watch.end(ProgressEvent("stopped", 0, None, message, job_id=self._ids()[0]))
@@ -260,13 +259,11 @@ class ExportFuture(concurrent.futures.Future[T]):
         except BaseException as exc:
             if self._stop.is_set():
                 return  # cancelled: the future and the display say so already
-            # Forgotten before the display ends: a call made once it shows the end starts anew.
-            _forget(self)
             self._watch.end(failure(exc, job_id=self._job_id()))
             with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled meanwhile
                 self.set_exception(exc)
             return
-        _forget(self)
+        _forget(self)  # the work may not have shown its end
         self._watch.close()
         with contextlib.suppress(concurrent.futures.InvalidStateError):
             self.set_result(value)

@@ -3,6 +3,7 @@ and the notebook saved afterwards holds no trace of it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import nbformat
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
+from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook, output_from_msg
 
 from formexport import config
@@ -75,3 +77,25 @@ def test_login_asks_for_the_token_in_a_password_box_and_saves_nothing(
     assert "(250, 13)" in saved
     assert "profile: lab" in saved
     assert kernel_env.token.split("|", 1)[1] not in saved
+
+
+QUICK_START = Path(__file__).resolve().parents[2] / "notebooks" / "01-quick-start.ipynb"
+# A Sanctum token: "<id>|" and 40 alphanumerics with their CRC32 in hex.
+SANCTUM_TOKEN = re.compile(r"\d+\|[A-Za-z0-9]{40}[0-9a-f]{8}")
+
+
+def test_the_quick_start_signs_in_and_its_saved_copy_holds_no_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = nbformat.read(QUICK_START, as_version=4)
+    assert "fx.login(token=sandbox.token" in str(book)  # the notebook signs in...
+    NotebookClient(
+        book, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    saved = tmp_path / "run.ipynb"
+    nbformat.write(book, saved)
+    text = saved.read_text()
+    assert "Signed in as Demo User <demo@example.com>" in text  # ...and did, in this run
+    assert "(250, 13)" in text
+    assert SANCTUM_TOKEN.search(text) is None
+    assert "OPNFORM_API_TOKEN" not in "".join(cell.source for cell in book.cells)

@@ -3,7 +3,8 @@
 ``tests/conftest.py`` gives every test a fresh :class:`MemoryKeyring` (and subprocesses
 keyring's ``fail`` backend through ``PYTHON_KEYRING_BACKEND``). :class:`FileKeyring` serves
 command-line tests in subprocesses, which cannot share a memory one; :class:`BrokenKeyring`
-is a keyring that is there but refuses (locked, dismissed, no D-Bus).
+is a keyring that is there but refuses (locked, dismissed, no D-Bus), and
+:class:`ForgetfulKeyring` one that accepts passwords and keeps none.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ class FileKeyring(MemoryKeyring):
 
     def _save(self) -> None:
         self._path.write_text(json.dumps([[s, u, p] for (s, u), p in self.passwords.items()]))
+
+
+class ForgetfulKeyring(MemoryKeyring):
+    """A keyring that accepts every password and keeps none."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        return None
 
 
 class BrokenKeyring(MemoryKeyring):

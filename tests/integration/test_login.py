@@ -16,7 +16,7 @@ import formexport as fx
 from formexport import config
 from formexport.credentials import ProfileStore
 from formexport.sandbox import Sandbox
-from tests.keyrings import BrokenKeyring, MemoryKeyring
+from tests.keyrings import BrokenKeyring, ForgetfulKeyring, MemoryKeyring
 
 
 def config_folder() -> Path:
@@ -112,8 +112,8 @@ def test_a_revoked_token_names_its_profile_and_how_to_sign_in_again(sandbox: San
 
 @pytest.mark.parametrize(
     "backend",
-    [fail.Keyring(), null.Keyring(), BrokenKeyring()],
-    ids=["no keyring", "null keyring", "locked keyring"],
+    [fail.Keyring(), null.Keyring(), BrokenKeyring(), ForgetfulKeyring()],
+    ids=["no keyring", "null keyring", "locked keyring", "a keyring that keeps nothing"],
 )
 def test_without_a_keyring_the_token_is_kept_in_a_private_file(
     sandbox: Sandbox, backend: keyring.backend.KeyringBackend

@@ -145,7 +145,9 @@ def whoami(
         found = store.get(source.profile)
         kept_in = found.where(store.folder) if found else "a signed-in profile"
         return Account(name, email, settings.base_url, source.profile, kept_in)
-    kept_in = f"{config.TOKEN_ENV}" if source.kind == "environment" else "the token= argument"
+    if source.kind == "environment":
+        return Account(name, email, settings.base_url, None, f"the {config.TOKEN_ENV} variable")
+    kept_in = "the token= argument (not kept)"
     return Account(name, email, settings.base_url, None, kept_in)
 
 

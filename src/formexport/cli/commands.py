@@ -121,6 +121,7 @@ def export(args: argparse.Namespace) -> int:
 def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
     return [
         ("--columns", args.columns),
+        ("--exclude", args.exclude),
         ("--cache", args.cache),
         ("--max-age", args.max_age),
         ("--no-reattach", args.no_reattach),
@@ -130,9 +131,9 @@ def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 
 def _export_new(args: argparse.Namespace, fmt: str) -> Path:
-
     common = {
         "columns": args.columns,
+        "exclude": args.exclude,
         "base_url": args.base_url,
         "profile": args.profile,
         "progress": None if args.no_progress else "auto",
@@ -145,9 +146,24 @@ def _export_new(args: argparse.Namespace, fmt: str) -> Path:
     }
     if fmt == "parquet":
         return verbs.export_to_parquet(
-            args.form, args.output, naming=args.naming, values=args.values, **common
+            args.form,
+            args.output,
+            naming=args.naming,
+            values=args.values,
+            pseudonymize=args.pseudonymize,
+            **common,
         )
+    _refuse_pseudonyms_in_csv(args)
     return verbs.download_export(args.form, args.output, **common)
+
+
+def _refuse_pseudonyms_in_csv(args: argparse.Namespace) -> None:
+    if args.pseudonymize:
+        raise InvalidArgumentError(
+            "--pseudonymize needs a Parquet file: a .csv file is the export as the server "
+            "wrote it, answers included. Write .parquet, or leave those fields out with "
+            "--exclude."
+        )
 
 
 def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str | None) -> Path:
@@ -159,18 +175,19 @@ def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str 
     ):
         job.wait(progress=progress, timeout=args.timeout)
         if fmt == "parquet":
-            return job.to_parquet(output, naming=args.naming, values=args.values)
+            return job.to_parquet(
+                output, naming=args.naming, values=args.values, pseudonymize=args.pseudonymize
+            )
+        _refuse_pseudonyms_in_csv(args)
         return job.download(output)
 
 
 def _shape(path: Path, fmt: str) -> tuple[int, int]:
     """Rows and columns of the file written."""
     if fmt == "parquet":
-        import pyarrow.parquet as pq
+        from formexport.reading.sinks import parquet_shape
 
-        parquet = pq.ParquetFile(path)
-        # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
-        return parquet.metadata.num_rows, len(parquet.schema_arrow)
+        return parquet_shape(path)
     return _csv_shape(path)
 
 

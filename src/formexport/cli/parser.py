@@ -124,6 +124,15 @@ def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="field names or ids, created_at, status (default: all)",
     )
     export.add_argument(
+        "--exclude", nargs="+", metavar="FIELD", help="fields never requested from the server"
+    )
+    export.add_argument(
+        "--pseudonymize",
+        nargs="+",
+        metavar="FIELD",
+        help="fields whose answers become keyed hashes (Parquet only)",
+    )
+    export.add_argument(
         "--job", metavar="JOB", help="pick up this server job instead of starting one"
     )
     export.add_argument(

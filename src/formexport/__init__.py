@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from formexport.local.export_cache import cache_dir, clear_cache
     from formexport.opnform.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
     from formexport.progress.reporters import ProgressEvent, ProgressReporter
+    from formexport.read_file import read_export
     from formexport.reading.column_plan import ColumnPlanWarning
     from formexport.reading.typed_reader import TypeFallbackWarning
 
@@ -84,6 +85,7 @@ _LAZY = {
     "list_forms": "formexport.forms",
     "load_export": "formexport.api",
     "load_export_async": "formexport.background",
+    "read_export": "formexport.read_file",
     "start_export": "formexport.background",
 }
 
@@ -153,5 +155,6 @@ __all__ = [
     "list_forms",
     "load_export",
     "load_export_async",
+    "read_export",
     "start_export",
 ]

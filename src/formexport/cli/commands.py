@@ -129,6 +129,26 @@ def _csv_shape(path: Path) -> tuple[int, int]:
     return sum(batch.num_rows for batch in batches), len(header)
 
 
+def convert(args: argparse.Namespace) -> int:
+    """``formexport convert``: an export file at hand to Parquet or standard CSV."""
+    from formexport.read_file import convert_export, output_format
+
+    fmt = output_format(Path(args.output))
+    if args.form is not None:
+        _require_token()
+    written = convert_export(
+        args.file,
+        args.output,
+        args.form,
+        naming=args.naming,
+        base_url=args.base_url,
+        storage_options=dict(args.storage_option or []),
+    )
+    rows, columns = _shape(written, fmt)
+    print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    return EXIT_OK
+
+
 def export_all(args: argparse.Namespace) -> int:
     """``formexport export-all``: many forms into a Parquet dataset."""
     from formexport.dataset.export_forms import export_forms

@@ -184,6 +184,34 @@ def _add_forms(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -
     forms.set_defaults(handler=commands.forms)
 
 
+def _add_convert(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    convert = commands_.add_parser(
+        "convert",
+        help="convert an export CSV you already have to Parquet or standard CSV",
+        description="Read an OpnForm CSV export (downloaded from OpnForm's web page, or by "
+        "formexport export) and write it as Parquet or as standard CSV that any CSV reader "
+        "reads right. Without --form every cell is its exact text; with --form the columns are "
+        "typed from the form's fields (one request, with the token).",
+    )
+    convert.add_argument("file", help="the export: a path or an fsspec URL (s3://...)")
+    convert.add_argument("-o", "--output", required=True, help="file to write: .parquet or .csv")
+    convert.add_argument(
+        "--form", type=_form, help="the form the file was exported from (id or slug): typed"
+    )
+    convert.add_argument(
+        "--naming", choices=("name", "id"), default="name", help="with --form: columns named by"
+    )
+    convert.add_argument(
+        "--storage-option",
+        type=_key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="fsspec option for a URL, repeatable",
+    )
+    _add_base_url(convert)
+    convert.set_defaults(handler=commands.convert)
+
+
 def _add_describe(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     describe = commands_.add_parser(
         "describe",
@@ -294,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (
         _add_export,
         _add_export_all,
+        _add_convert,
         _add_forms,
         _add_describe,
         _add_status,

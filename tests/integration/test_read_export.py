@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,16 +136,24 @@ def memory_url() -> Iterator[str]:
 
 
 def test_an_fsspec_url_and_a_local_path_read_alike(
-    sandbox: Sandbox, tmp_path: Path, memory_url: str
+    sandbox: Sandbox, tmp_path: Path, memory_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = fx.download_export(1, tmp_path / "feedback.csv", progress=None, **server(sandbox))
     with fsspec.open(memory_url, "wb") as remote:
         remote.write(path.read_bytes())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     local = fx.read_export(str(path), form=1, **server(sandbox))
     pd.testing.assert_frame_equal(fx.read_export(memory_url, form=1, **server(sandbox)), local)
     pd.testing.assert_frame_equal(fx.read_export(memory_url), fx.read_export(path))
     with pytest.raises(fx.InvalidArgumentError, match="no such file"):
         fx.read_export(memory_url + ".missing")
+    with fsspec.open(memory_url, "wb") as remote:
+        remote.write(b"<html><body>Sign in</body></html>")
+    with pytest.raises(fx.CsvFormatError, match="HTML page"):
+        fx.read_export(memory_url)
+    assert list(scratch.iterdir()) == []  # the remote file's copy, personal data, is gone
 
 
 def test_convert_to_parquet_from_the_command_line(

@@ -40,7 +40,7 @@ def test_the_answered_writers_file_reads_as_load_export(sandbox: Sandbox, tmp_pa
     path = fx.download_export(1, tmp_path / "feedback.csv", progress=None, **server(sandbox))
     read = fx.read_export(path, form=1, **server(sandbox))
     assert_same_frames(read, fx.load_export(1, values="csv", progress=None, **server(sandbox)))
-    assert read.attrs["writer"] == "sync"
+    assert read.attrs["writer"] == "answer"
     assert (read.attrs["form_id"], read.attrs["server"]) == (1, sandbox.base_url)
     assert len(read) == 250
 
@@ -54,7 +54,7 @@ def test_the_server_jobs_file_reads_as_load_export(sandbox: Sandbox, tmp_path: P
     assert job.job_id is not None
     read = fx.read_export(path, form=2, **server(sandbox))
     assert_same_frames(read, loaded)
-    assert read.attrs["writer"] == "async"
+    assert read.attrs["writer"] == "job"
     # Two fields share the header "Email": each column is tied to its own.
     assert read.attrs["columns"]["Email (home)"]["header"] == "Email"
     assert read["Email (home)"].notna().any()
@@ -79,7 +79,7 @@ def test_without_a_form_the_jobs_file_gives_the_typed_texts(
     path = fx.download_export(2, tmp_path / "events.csv", progress=None, **server(sandbox))
     text = fx.read_export(path)
     typed = fx.read_export(path, form=2, **server(sandbox))
-    assert text.attrs["writer"] == "async"
+    assert text.attrs["writer"] == "job"
     assert len(text) == 2500
     same = {"id": "id", "Full name": "Full name", "Email": "Email (work)"}
     same.update({"Email.1": "Email (home)", "Ticket type": "Ticket type"})

@@ -22,7 +22,7 @@ ANSWERS = [
     {"f-note": LONG, "f-code": "7\n"},
     {"f-note": "odd \ufffe and \uffff", "f-code": "-9223372036854775809"},
 ]
-# As the synchronous writer prints them (reference notes section 8).
+# As the answer's writer prints them (PhpSpreadsheet 1.30 run for real on PHP 8.2).
 SYNC_CSV = [
     {"Note": "first\nsecond\nthird", "Code": "9.2233720368548E+18"},
     {"Note": "é" * 32_767, "Code": "7"},

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import formexport as fx
-from formexport.opnform.arguments import form_path
+from formexport.opnform.checks import form_path
 from formexport.read_file import convert_export
 from formexport.sandbox import make_field
 
@@ -54,7 +54,7 @@ ANSWERED_CELLS = [
     ["20", 'a\\",b', None, None, "2.5", None, "Music", "2026-08-19 08:00"],
 ]  # fmt: skip
 CELLS = {"answered.csv": ANSWERED_CELLS, "job.csv": JOB_CELLS, "job-bom.csv": JOB_CELLS}
-WRITERS = {"answered.csv": "sync", "job.csv": "async", "job-bom.csv": "async"}
+WRITERS = {"answered.csv": "answer", "job.csv": "job", "job-bom.csv": "job"}
 
 
 def cells(frame: pd.DataFrame) -> list[list[Any]]:
@@ -112,7 +112,7 @@ def test_the_answered_writers_numbers_are_read_as_the_form_says() -> None:
     assert frame["Subscribe"].tolist() == [True, False, False]
     assert frame["id"].tolist() == ["jR", "k5", "20"]  # as served
     assert frame["submission_id"].tolist() == [1, 2, 935]  # "20" was the hashid 2E1
-    assert frame.attrs["writer"] == "sync"
+    assert frame.attrs["writer"] == "answer"
 
 
 def test_both_writers_give_one_frame_where_no_value_was_lost() -> None:

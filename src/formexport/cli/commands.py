@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from formexport import config
+from formexport import config, verbs
 from formexport.errors import ConfigurationError, InvalidArgumentError, PartialExportError
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -76,7 +76,6 @@ def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 
 def _export_new(args: argparse.Namespace, fmt: str) -> Path:
-    from formexport import api
 
     common = {
         "columns": args.columns,
@@ -90,10 +89,10 @@ def _export_new(args: argparse.Namespace, fmt: str) -> Path:
         "status": args.status,
     }
     if fmt == "parquet":
-        return api.export_to_parquet(
+        return verbs.export_to_parquet(
             args.form, args.output, naming=args.naming, values=args.values, **common
         )
-    return api.download_export(args.form, args.output, **common)
+    return verbs.download_export(args.form, args.output, **common)
 
 
 def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str | None) -> Path:

@@ -210,9 +210,11 @@ def _local_copy(
     if isinstance(text, bytes) or "://" not in text:
         yield _local_path(Path(os.fsdecode(text)).expanduser()), str(text)
         return
+    from fsspec.implementations.local import LocalFileSystem
+
     fs, where = _filesystem(text, storage_options)
     shown = redact_url(text)
-    if getattr(fs, "protocol", None) in ("file", ("file", "local")):
+    if isinstance(fs, LocalFileSystem):
         yield _local_path(Path(where)), shown
         return
     with _remote_copy(fs, where, shown) as copy:
@@ -223,6 +225,12 @@ def _local_path(path: Path) -> Path:
     if not path.is_file():
         why = "is a folder" if path.is_dir() else "does not exist"
         raise InvalidArgumentError(f"Cannot read the export {str(path)!r}: it {why}.")
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise InvalidArgumentError(
+            f"Cannot read the export {str(path)!r}: {exc.strerror or exc}."
+        ) from exc
     return path
 
 

@@ -16,6 +16,7 @@ from formexport.export_call import Columns, ExportRequest, checked_timeout, star
 from formexport.futures import ExportFuture, run_in_background
 from formexport.jobs.output import Output
 from formexport.local.export_cache import MaxAge
+from formexport.opnform.checks import form_path
 from formexport.opnform.endpoints import FormRef, normalize_columns
 from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption, make_reporter
@@ -105,6 +106,7 @@ def start_export(
     """
     clock_start = time.monotonic()
     output = Output.checked(to, naming, dtype_backend, values)
+    form_path(form)  # before the token: a file name given as the form is told to read_export
     settings = config.resolve_settings(token, base_url)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
     checked_timeout(timeout)

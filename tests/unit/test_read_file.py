@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 import formexport as fx
+from formexport.cli import main
 from formexport.opnform.checks import form_path
 from formexport.read_file import convert_export
 from formexport.sandbox import make_field
@@ -177,9 +178,18 @@ def test_a_form_that_is_not_the_files_is_refused() -> None:
         fx.read_export(FIXTURES / "job.csv", form=other)
 
 
-def test_a_file_name_where_a_form_belongs_points_to_read_export() -> None:
-    with pytest.raises(fx.InvalidArgumentError, match=r"formexport.read_export\('hand.csv'\)"):
-        form_path("hand.csv")
+def test_a_file_name_where_a_form_belongs_points_to_read_export(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    told = r"formexport.read_export\('hand.csv'\)"
+    with pytest.raises(fx.InvalidArgumentError, match=told):
+        fx.load_export("hand.csv")  # before a token is looked for: there is none here
+    with pytest.raises(fx.InvalidArgumentError, match=told):
+        fx.start_export("hand.csv", to="hand.parquet")
+    assert main(["export", "hand.csv", "-o", "subs.parquet"]) == 2
+    assert "formexport convert hand.csv -o submissions.parquet" in capsys.readouterr().err
+    with pytest.raises(fx.InvalidArgumentError, match=r"slug \(like 'contact-us-k3x9qa'\)\.$"):
+        form_path("contact us")  # no file name: no hint
 
 
 def test_conversion_to_standard_csv_keeps_every_cell(tmp_path: Path) -> None:

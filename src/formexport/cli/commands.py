@@ -18,6 +18,7 @@ from typing import Any
 
 from formexport import config, verbs
 from formexport.errors import ConfigurationError, InvalidArgumentError, PartialExportError
+from formexport.opnform.checks import form_path
 
 EXIT_OK, EXIT_FAILED = 0, 1
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
@@ -55,6 +56,7 @@ def export(args: argparse.Namespace) -> int:
                 f"--job picks up an export as it was started; {', '.join(given)} cannot change "
                 "it. Drop them, or start a new export without --job."
             )
+    form_path(args.form)  # a file name is told to convert before a token is looked for
     _require_token()
     output = Path(args.output)
     progress = None if args.no_progress else "auto"

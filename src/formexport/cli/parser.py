@@ -192,19 +192,20 @@ def _add_forms(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def _add_convert(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     convert = commands_.add_parser(
         "convert",
-        help="convert an export CSV you already have to Parquet or standard CSV",
+        help="convert a CSV export at hand to Parquet or standard CSV",
         description="Read an OpnForm CSV export (downloaded from OpnForm's web page, or by "
-        "formexport export) and write it as Parquet or as standard CSV that any CSV reader "
-        "reads right. Without --form every cell is its exact text; with --form the columns are "
-        "typed from the form's fields (one request, with the token).",
+        "formexport export) and write it to Parquet or to standard CSV, which any CSV reader "
+        "reads right: every cell's exact text, or with --form typed from the form's fields.",
     )
     convert.add_argument("file", help="the export: a path or an fsspec URL (s3://...)")
-    convert.add_argument("-o", "--output", required=True, help="file to write: .parquet or .csv")
     convert.add_argument(
-        "--form", type=_form, help="the form the file was exported from (id or slug): typed"
+        "-o", "--output", required=True, metavar="FILE", help="file to write: .parquet or .csv"
     )
     convert.add_argument(
-        "--naming", choices=("name", "id"), default="name", help="with --form: columns named by"
+        "--form", type=_form, help="form id or slug the file came from: typed columns"
+    )
+    convert.add_argument(
+        "--naming", choices=("name", "id"), default="name", help="with --form: name columns by"
     )
     convert.add_argument(
         "--storage-option",

@@ -57,3 +57,15 @@ def _doctest_session(
 def _is_example(item: pytest.Item) -> bool:
     """A docstring example or a Python block of the docs (pytest-markdown-docs)."""
     return isinstance(item, pytest.DoctestItem) or type(item).__name__ == "MarkdownInlinePythonItem"
+
+
+@pytest.fixture
+def server_jobs(_doctest_session: None, _doctest_server: object) -> None:
+    """The emulator as a server that lets tokens watch their jobs, which take a moment.
+
+    Docs pages say so above the examples that ask for it (a ``fixture:server_jobs`` fence).
+    """
+    config = _doctest_server.config  # type: ignore[attr-defined]
+    config.status_access = "open"
+    config.job_progression = "timed"
+    config.seconds_per_step = 0.2

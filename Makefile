@@ -65,7 +65,7 @@ pytest: $(DEV_STAMP) system-tools  ## the test suite
 
 # The notebooks run against the built-in emulator (FORMEXPORT_DEMO=1), never a developer's server,
 # with a throwaway job record and cache.
-NBVAL_ENV := env -u OPNFORM_API_TOKEN -u OPNFORM_API_BASE_URL -u FORMEXPORT_PROGRESS \
+NBVAL_ENV := env -u OPNFORM_API_TOKEN -u OPNFORM_API_BASE_URL -u OPNFORM_PROFILE -u FORMEXPORT_PROGRESS \
 	FORMEXPORT_DEMO=1 JUPYTER_PLATFORM_DIRS=1
 
 notebooks: $(DEV_STAMP)  ## run notebooks/ and compare their stored outputs (nbval)

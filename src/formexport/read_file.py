@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -44,6 +45,7 @@ def read_export(
     dtype_backend: str = sinks.DEFAULT_DTYPE_BACKEND,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Read an OpnForm CSV export you already have: downloaded from OpnForm's web page, or
@@ -61,7 +63,7 @@ def read_export(
         With ``form``: name field columns after the field or by field id.
     dtype_backend : {"numpy_nullable", "pyarrow"}
         As for :func:`load_export`.
-    token, base_url : str, optional
+    token, base_url, profile : str, optional
         As for :func:`load_export`; only used with ``form``.
     storage_options : dict, optional
         Passed to fsspec for a URL (credentials, ``endpoint_url``, ...).
@@ -110,7 +112,7 @@ def read_export(
     """
     sinks.check_options(naming=naming, dtype_backend=dtype_backend)
     with _local_copy(source, storage_options) as (data, name):
-        opened, reader = _open(data, name, form, naming, (token, base_url))
+        opened, reader = _open(data, name, form, naming, _Server(token, base_url, profile))
         return sinks.read_frame(opened.body, reader, dtype_backend)
 
 
@@ -122,6 +124,7 @@ def convert_export(
     naming: str = "name",
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> Path:
     """Convert an export file into Parquet or standard CSV, read as :func:`read_export` reads
@@ -136,7 +139,7 @@ def convert_export(
     fmt = output_format(dest)
     sinks.check_options(naming=naming)
     with _local_copy(source, storage_options) as (data, name):
-        opened, reader = _open(data, name, form, naming, (token, base_url))
+        opened, reader = _open(data, name, form, naming, _Server(token, base_url, profile))
         with atomic_destination(dest) as out:
             _write(fmt, opened, reader, out)
     return dest
@@ -165,7 +168,7 @@ def _open(
     name: str,
     form: FormRef | FormInfo | None,
     naming: str,
-    server: tuple[str | None, str | None],
+    server: _Server,
 ) -> tuple[OpenedExport, TypedReader]:
     """The export opened and its typed reader, once the file is known to be an export."""
     start = blocks.first_bytes(data, recognize.SNIFF_SIZE)
@@ -179,12 +182,19 @@ def _open(
     return opened, reader
 
 
-def _form_and_context(
-    form: FormRef | FormInfo, server: tuple[str | None, str | None]
-) -> tuple[FormInfo, ExportContext]:
+@dataclass(frozen=True)
+class _Server:
+    """Where the form's definition is read, as for every verb."""
+
+    token: str | None
+    base_url: str | None
+    profile: str | None
+
+
+def _form_and_context(form: FormRef | FormInfo, server: _Server) -> tuple[FormInfo, ExportContext]:
     if isinstance(form, FormInfo):
         return form, ExportContext(form_id=form.id, form_slug=form.slug)
-    with Client(*server) as client:
+    with Client(server.token, server.base_url, profile=server.profile) as client:
         info = client.get_form(form)
         origin = client.base_url
     return info, ExportContext(form_id=info.id, form_slug=info.slug, server=origin)

@@ -126,6 +126,18 @@ def test_a_form_needs_a_token(sandbox: Sandbox, tmp_path: Path) -> None:
     assert len(fx.read_export(path)) == 250  # without a form, no server is asked
 
 
+def test_a_signed_in_profile_reads_the_form(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = fx.download_export(1, tmp_path / "feedback.csv", progress=None, **server(sandbox))
+    fx.login(token=sandbox.token, base_url=sandbox.base_url, profile="work")
+    frame = fx.read_export(path, form=1, profile="work")
+    assert (frame.attrs["form_id"], frame.attrs["server"]) == (1, sandbox.base_url)
+    out = tmp_path / "subs.parquet"
+    assert main(["convert", str(path), "-o", str(out), "--form", "1", "--profile", "work"]) == 0
+    assert "250 rows × 13 columns" in capsys.readouterr().out
+
+
 @pytest.fixture
 def memory_url() -> Iterator[str]:
     url = f"memory://exports/{uuid.uuid4().hex}/feedback.csv"

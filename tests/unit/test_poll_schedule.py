@@ -160,9 +160,10 @@ def test_the_dates_of_a_server_whose_clock_is_hours_off_are_only_compared_with_e
     shape = {"rows": 20_000, "rate": 20_000 / 27.0, "tail": 3.0}
     on_time = ServerJob(FakeTime(), **shape)  # type: ignore[arg-type]
     skewed = ServerJob(FakeTime(), **shape, skew=-7200)  # type: ignore[arg-type]
-    wait_for(on_time, rows=20_000)
-    wait_for(skewed, rows=20_000)
-    assert skewed.sent == on_time.sent
+    lag, _ = wait_for(on_time, rows=20_000)
+    assert wait_for(skewed, rows=20_000)[0] == pytest.approx(lag)
+    assert skewed.sent == pytest.approx(on_time.sent)
+    assert 0 < lag <= 0.1 + 0.03 * config.POLL_MAX_INTERVAL
 
 
 def test_a_job_slower_than_forecast_is_asked_about_again_within_the_budget() -> None:

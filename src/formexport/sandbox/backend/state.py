@@ -288,7 +288,8 @@ class Backend:
         if job.step_seconds is not None:
             linked = any(c.field_type in LINKED_TYPES for c in columns)
             links = (self.base_url, profile.file_links_b64, link_expires) if linked else None
-            made_of = (form.id, form.submissions.revision, tuple(ids), tuple(columns), bom, links)
+            # Submissions never change under their id: the ids stand for the rows.
+            made_of = (form.id, tuple(ids), tuple(columns), bom, links)
             write = self._reusing(made_of, task, write)
         self._tasks[job.id] = task
         background = self.config.job_progression != "immediate"

@@ -44,8 +44,6 @@ class SubmissionSet:
         self._order: dict[str, Sequence[int]] = {}
         # Generated rows that were deleted (added rows are simply removed from _extras).
         self._deleted: set[int] = set()
-        #: Goes up with every submission added or deleted.
-        self.revision = 0
 
     def __len__(self) -> int:
         generated = self._batch.count - len(self._deleted) if self._batch else 0
@@ -66,7 +64,6 @@ class SubmissionSet:
         """Store an explicit submission."""
         self._extras[submission.id] = submission
         self._order.clear()
-        self.revision += 1
 
     def delete(self, submission_ids: Iterable[int]) -> list[int]:
         """Delete submissions; return the ids that existed."""
@@ -79,7 +76,6 @@ class SubmissionSet:
             gone.append(submission_id)
         if gone:
             self._order.clear()
-            self.revision += 1
         return gone
 
     def created_until(self, moment: float) -> list[int]:

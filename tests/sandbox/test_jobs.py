@@ -320,16 +320,17 @@ def test_jobs_of_chosen_duration_copy_the_file_of_an_identical_export(
     sb.config.job_seconds = 0.01
     _start(api, form_id)
     _written(sb)
+    _start(api, form_id)  # within the second or not: the same name overwrites, as on OpnForm
     sb.clock.advance(1)  # another second: another file name
     _start(api, form_id)
     files = _written(sb)
     assert len(writes) == 1
-    assert len(files) == 2
-    assert files[0] == files[1]
+    assert len(files) in (2, 3)
+    assert len(set(files)) == 1
     sb.clock.advance(1)
     api.start_job(form_id, api.all_columns(form_id, "created_at"))  # other columns
     sb.clock.advance(1)
     sb.add_submission(form_id, {})  # other rows
     _start(api, form_id)
-    assert len(_written(sb)) == 4
+    assert len(_written(sb)) == len(files) + 2
     assert len(writes) == 3

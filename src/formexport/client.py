@@ -12,16 +12,17 @@ from types import TracebackType
 import requests
 
 from formexport import config
+from formexport.credentials import lookup_settings
 from formexport.errors import InvalidArgumentError, NotFoundError
-from formexport.jobs.background import BackgroundJob
 from formexport.jobs.batched_export import BatchedExport
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
 from formexport.jobs.nothing_chosen import NothingChosen
+from formexport.jobs.server_job import ServerJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.local.folder import request_key
 from formexport.local.job_records import JobRecord, JobRecords
-from formexport.opnform.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
+from formexport.opnform.endpoints import FormRef, OpnFormAPI, StartedJob, normalize_columns
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
 from formexport.opnform.retry import RetryPolicy
 from formexport.opnform.selection import Selection, Since, select_ids
@@ -39,10 +40,15 @@ class Client:
     ----------
     token : str, optional
         A personal access token with the ``forms-read`` ability. Defaults to
-        ``OPNFORM_API_TOKEN``. It is sent only to ``base_url``'s origin and never shown.
+        ``OPNFORM_API_TOKEN``, then to the signed-in ``profile`` (see :func:`formexport.login`).
+        It is sent only to ``base_url``'s origin and never shown.
     base_url : str, optional
         ``https://api.opnform.com`` (the default, or ``OPNFORM_API_BASE_URL``) or a
-        self-hosted ``https://forms.example.com/api``.
+        self-hosted ``https://forms.example.com/api``; a profile's token goes to the profile's
+        server only.
+    profile : str, optional
+        The signed-in profile whose token to use when no token is given or set; default
+        ``OPNFORM_PROFILE``, then ``"default"``.
     session : requests.Session, optional
         For proxies, custom certificates, extra headers or cookies: its settings are used,
         with formexport's own retries and token rule.
@@ -69,22 +75,43 @@ class Client:
         token: str | None = None,
         base_url: str | None = None,
         *,
+        profile: str | None = None,
         session: requests.Session | None = None,
         allow_insecure_http: bool | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.settings = config.resolve_settings(
-            token, base_url, allow_insecure_http=allow_insecure_http
+        self.settings = lookup_settings(
+            token, base_url, profile=profile, allow_insecure_http=allow_insecure_http
         )
         self.api = OpnFormAPI(self.settings, session=session, retry=retry)
+
+    @classmethod
+    def from_settings(
+        cls, settings: config.Settings, *, retry: RetryPolicy | None = None
+    ) -> Client:
+        """Another client on settings already looked up (a client's ``settings``).
+
+        The token is not looked up again, and messages still say where it came from.
+        """
+        client = cls.__new__(cls)
+        client.settings = settings
+        client.api = OpnFormAPI(settings, retry=retry)
+        return client
 
     @property
     def base_url(self) -> str:
         """The API root requests go to."""
         return self.settings.base_url
 
+    @property
+    def profile(self) -> str | None:
+        """The signed-in profile whose token is used, or None (``token=``, the environment)."""
+        source = self.settings.source
+        return source.profile if source.kind == "profile" else None
+
     def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r})"
+        profile = f", profile={self.profile!r}" if self.profile is not None else ""
+        return f"Client(base_url={self.base_url!r}{profile})"
 
     def __enter__(self) -> Client:
         return self
@@ -191,7 +218,7 @@ class Client:
             job = self._reattach(key, info, chosen, ids)
         if job is None:
             job = self._start(info, chosen, ids, timeout, listed)
-            if job.is_async:
+            if job.is_server_job:
                 logger.info("Started export job %s for form %s", job.job_id, info.id)
                 self._record(job, key)
         job.request_key = key
@@ -215,7 +242,7 @@ class Client:
             return self._batched(info, chosen, ids, total, listed)
         deadline = None if timeout is None else time.monotonic() + timeout
         answer = self.api.post_export(info.id, chosen, ids, deadline=deadline)
-        if isinstance(answer, AsyncExport) and not self.api.status_readable(info.id):
+        if isinstance(answer, StartedJob) and not self.api.status_readable(info.id):
             # Submissions arrived between counting and exporting; that job cannot be watched.
             logger.warning(
                 "Export job %s cannot be watched with a token; exporting in batches instead",
@@ -251,7 +278,7 @@ class Client:
             return None
         # The job was started by an earlier call that never delivered its data; the progress
         # display tells the user, as picking it up returns the submissions of back then.
-        background = BackgroundJob(self.api, info.id, record.job_id, picked_up=record.started)
+        background = ServerJob(self.api, info.id, record.job_id, picked_up=record.started)
         job = ExportJob(self.api, info, chosen, background, submission_ids=ids)
         try:
             status = job.refresh()

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from formexport.jobs.answered import AnsweredExport
-from formexport.jobs.background import BackgroundJob
+from formexport.jobs.server_job import ServerJob
 from formexport.jobs.strategy import ExportStrategy
-from formexport.opnform.endpoints import AsyncExport, CsvExport, OpnFormAPI
+from formexport.opnform.endpoints import AnsweredCsv, OpnFormAPI, StartedJob
 
 logger = logging.getLogger("formexport")
 
@@ -16,14 +16,14 @@ logger = logging.getLogger("formexport")
 def strategy_for_answer(
     api: OpnFormAPI,
     form_id: int,
-    answer: CsvExport | AsyncExport,
+    answer: AnsweredCsv | StartedJob,
     *,
     expected_rows: int | None = None,
 ) -> ExportStrategy:
     """The strategy for the server's answer to an export request: the CSV, or a job
     (``expected_rows``: the rows counted before the request, to forecast the job's end)."""
-    if isinstance(answer, AsyncExport):
-        return BackgroundJob(
+    if isinstance(answer, StartedJob):
+        return ServerJob(
             api,
             form_id,
             answer.job_id,

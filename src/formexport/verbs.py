@@ -6,13 +6,12 @@ is delivered; :mod:`formexport.background` runs the same exports in the backgrou
 
 from __future__ import annotations
 
-import time
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from formexport.client import Client
-from formexport.export_call import Columns, ExportRequest, ready_job
+from formexport.export_call import Columns, ExportRequest, start_and_wait
 from formexport.local.export_cache import MaxAge
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
@@ -29,6 +28,7 @@ def load_export(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -50,9 +50,14 @@ def load_export(
         Field ids or names to export; ``None`` exports every field plus ``created_at``
         (and ``status`` for forms that keep partial submissions).
     token : str, optional
-        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``.
+        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``, then to
+        the signed-in ``profile`` (see :func:`login`).
     base_url : str, optional
-        API root; defaults to ``OPNFORM_API_BASE_URL``, then ``https://api.opnform.com``.
+        API root; defaults to ``OPNFORM_API_BASE_URL``, then ``https://api.opnform.com`` (a
+        profile's token goes to the profile's server).
+    profile : str, optional
+        The signed-in profile to use when no token is given or set; default
+        ``OPNFORM_PROFILE``, then ``"default"``.
     progress : str, None or callable
         ``"auto"`` (a widget in Jupyter, a text bar in a terminal, log lines otherwise),
         ``"tqdm"``, ``"widget"``, ``"log"``, ``None``, or a function receiving
@@ -130,8 +135,10 @@ def load_export(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url, profile=profile) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
 
 
@@ -142,6 +149,7 @@ def export_to_parquet(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -175,8 +183,10 @@ def export_to_parquet(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url, profile=profile) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.to_parquet(path, naming=naming, values=values)
 
 
@@ -187,6 +197,7 @@ def download_export(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -212,6 +223,8 @@ def download_export(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url, profile=profile) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.download(path)

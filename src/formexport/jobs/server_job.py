@@ -35,7 +35,7 @@ def pickup_message(job_id: str, started: datetime) -> str:
     )
 
 
-class BackgroundJob(ExportStrategy):
+class ServerJob(ExportStrategy):
     """A job on the server: polled until ``completed``, then downloaded (resumable, verified).
 
     Parameters
@@ -55,8 +55,8 @@ class BackgroundJob(ExportStrategy):
         on the server, it forecasts when the job ends before the server says anything.
     """
 
-    name = "async"
-    is_background = True
+    mode = "server_job"
+    is_server_job = True
 
     def __init__(
         self,

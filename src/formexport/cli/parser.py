@@ -39,6 +39,8 @@ control routes (plain JSON, no token), under BASE_URL/_sandbox/:
   POST   forms/ID/arrivals          keep adding them: {"every": 0.1, "count": null}
   GET    forms/ID/arrivals          {"running", "added"}
   DELETE forms/ID/arrivals          stop adding; the ids added
+  PUT    forms/ID/uploads           a file's bytes: {"name": "cv.pdf", "content": "..."}
+  DELETE forms/ID/uploads           the disk loses files: {"names": [...]} (their links 404)
   PATCH  forms/ID                   {"submission_retention_value", "submission_retention_unit"}
   POST   retention/run              the hourly purge of expired submissions, now
   POST   tokens                     a new token: {"abilities": [...], "user_id": N}

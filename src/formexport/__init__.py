@@ -39,6 +39,7 @@ from formexport.errors import (
     ServerError,
     StatusUnavailableError,
     UnexpectedResponseError,
+    UploadedFilesError,
     ValidationError,
 )
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from formexport.progress.reporters import ProgressEvent, ProgressReporter
     from formexport.reading.column_plan import ColumnPlanWarning
     from formexport.reading.typed_reader import TypeFallbackWarning
+    from formexport.uploads.saving import UploadedFileGoneWarning
 
 # Everything else loads on first use, so that `import formexport` stays cheap (requests, pandas
 # and pyarrow are imported only when an export runs).
@@ -75,6 +77,7 @@ _LAZY = {
     "ProgressEvent": "formexport.progress.reporters",
     "ProgressReporter": "formexport.progress.reporters",
     "TypeFallbackWarning": "formexport.reading.typed_reader",
+    "UploadedFileGoneWarning": "formexport.uploads.saving",
     "cache_dir": "formexport.local.export_cache",
     "clear_cache": "formexport.local.export_cache",
     "describe_form": "formexport.describe",
@@ -142,6 +145,8 @@ __all__ = [
     "StatusUnavailableError",
     "TypeFallbackWarning",
     "UnexpectedResponseError",
+    "UploadedFileGoneWarning",
+    "UploadedFilesError",
     "ValidationError",
     "__version__",
     "cache_dir",

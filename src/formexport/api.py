@@ -18,6 +18,7 @@ from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption
 from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
+from formexport.uploads.destination import Destination, FilesArg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,6 +40,7 @@ def load_export(
     values: str = "auto",
     since: Since | None = None,
     status: str | None = None,
+    files: FilesArg | None = None,
 ) -> pd.DataFrame:
     """Export every submission of a form into a pandas DataFrame.
 
@@ -89,6 +91,12 @@ def load_export(
     status : {"completed", "partial", "all"}, optional
         Only completed or only partial submissions (``None``, like ``"all"``: both, as the
         server exports). Lists the chosen ids through the JSON submissions list.
+    files : str or path, optional
+        Save every file of every file-upload and signature field in this folder (or fsspec
+        URL, e.g. ``s3://bucket/uploads``), as ``<files>/<form id>/<submission id>/<field
+        id>/<file name>``: their signed links expire (24 h by default). Those cells then hold
+        the saved files' paths instead of the links. A new call downloads only the files not
+        saved yet; see Notes.
 
     Returns
     -------
@@ -96,7 +104,8 @@ def load_export(
         One row per submission, newest first. ``id`` (as served) and ``submission_id`` (the
         numeric id), then one column per field, typed from the form (see ``docs/data-types.md``),
         then ``created_at`` (UTC) and ``status``. ``df.attrs`` records the form, job, server,
-        export time and, under ``"columns"``, each column's field id and type.
+        export time and, under ``"columns"``, each column's field id and type; with ``files``,
+        ``"files"`` lists each saved file's submission, field, name, path, bytes and SHA-256.
 
     Raises
     ------
@@ -112,6 +121,14 @@ def load_export(
     runs or its link has not expired. The progress display says so, with the job id and when it
     started. Once a job's data has been delivered (a DataFrame returned, a file written), it is
     never picked up again.
+
+    With ``files``, each file's size and SHA-256 are recorded beside it
+    (``<files>/<form id>/_formexport_files.json``); files found there whole are not downloaded
+    again, and a transfer that was cut resumes where it stopped. A link that expired is
+    renewed from the JSON submissions list. A file the server no longer has is an
+    :class:`~formexport.UploadedFileGoneWarning` naming its submission and field, and its cell
+    goes without it; a file that keeps failing raises :class:`~formexport.UploadedFilesError`
+    once the others are saved.
 
     Examples
     --------
@@ -131,8 +148,11 @@ def load_export(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
     started = time.monotonic()
+    destination = None if files is None else Destination.of(files)
     with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
-        return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
+        return job.to_dataframe(
+            naming=naming, dtype_backend=dtype_backend, values=values, files=destination
+        )
 
 
 def export_to_parquet(
@@ -151,6 +171,7 @@ def export_to_parquet(
     values: str = "auto",
     since: Since | None = None,
     status: str | None = None,
+    files: FilesArg | None = None,
 ) -> Path:
     """Export a form's submissions into a typed Parquet file; return its path.
 
@@ -176,8 +197,9 @@ def export_to_parquet(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
     started = time.monotonic()
+    destination = None if files is None else Destination.of(files)
     with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
-        return job.to_parquet(path, naming=naming, values=values)
+        return job.to_parquet(path, naming=naming, values=values, files=destination)
 
 
 def download_export(
@@ -194,13 +216,16 @@ def download_export(
     reattach: bool = True,
     since: Since | None = None,
     status: str | None = None,
+    files: FilesArg | None = None,
 ) -> Path:
     """Save a form's export as the server wrote it (CSV); return its path.
 
     Takes the same keywords as :func:`load_export`. When the server hides job status from
     tokens and the export runs in batches, the batches are joined into one CSV with one header.
     When ``since``/``status`` choose no submission, the file is what the server writes for an
-    export without submissions (no header).
+    export without submissions (no header). With ``files``, the uploaded files are saved as
+    :func:`load_export` saves them, but the CSV keeps the server's links: the record beside the
+    files (``<files>/<form id>/_formexport_files.json``) names each file's submission and field.
 
     Examples
     --------
@@ -213,5 +238,6 @@ def download_export(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
     started = time.monotonic()
+    destination = None if files is None else Destination.of(files)
     with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
-        return job.download(path)
+        return job.download(path, files=destination)

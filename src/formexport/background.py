@@ -42,6 +42,7 @@ def start_export(
     values: str = "auto",
     since: Since | None = None,
     status: str | None = None,
+    files: str | PathLike[str] | None = None,
 ) -> ExportFuture[Any]:
     """Start exporting a form in the background; return its :class:`ExportFuture` at once.
 
@@ -65,6 +66,9 @@ def start_export(
     naming, dtype_backend, values
         As for :func:`load_export` (``dtype_backend`` for DataFrames only; none of the three
         for a ``.csv`` file, which is the export as served).
+    files : str or path, optional
+        Save the uploaded files there, as :func:`load_export` does (a ``.csv`` file keeps the
+        server's links, as :func:`download_export`'s does).
 
     Returns
     -------
@@ -104,7 +108,7 @@ def start_export(
     'feedback.parquet'
     """
     started = time.monotonic()
-    output = Output.checked(to, naming, dtype_backend, values)
+    output = Output.checked(to, naming, dtype_backend, values, files)
     settings = config.resolve_settings(token, base_url)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
     checked_timeout(timeout)
@@ -141,6 +145,7 @@ async def load_export_async(
     values: str = "auto",
     since: Since | None = None,
     status: str | None = None,
+    files: str | PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`load_export` as a coroutine: ``df = await fx.load_export_async(123)``.
 
@@ -178,6 +183,7 @@ async def load_export_async(
         values=values,
         since=since,
         status=status,
+        files=files,
     )
     frame: pd.DataFrame = await future
     return frame

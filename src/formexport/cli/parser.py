@@ -96,6 +96,12 @@ def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="auto",
         help="Parquet values from the CSV or the JSON list (see docs/data-types.md)",
     )
+    export.add_argument(
+        "--files",
+        metavar="DIR",
+        help="save the uploaded files (file-upload and signature fields) in this folder or "
+        "fsspec URL; Parquet cells then hold their paths, a CSV keeps the server's links",
+    )
     export.add_argument("--timeout", type=float, help="seconds to wait for the server")
     export.add_argument("--no-progress", action="store_true", help="no progress display")
     _add_base_url(export)
@@ -165,6 +171,11 @@ def _add_export_all(commands_: argparse._SubParsersAction[argparse.ArgumentParse
         action="append",
         metavar="KEY=VALUE",
         help="fsspec option, repeatable (e.g. endpoint_url=http://...)",
+    )
+    many.add_argument(
+        "--files",
+        action="store_true",
+        help="save the uploaded files under OUTPUT/_files; cells hold paths relative to it",
     )
     many.add_argument("--workers", type=int, default=2, help="forms exported at once")
     many.add_argument("--timeout", type=float, help="seconds to wait for each export")

@@ -150,6 +150,13 @@ class Delivery:
         download = self.scratch.path("export.csv")
         return read_while_downloading(lambda tee: self.fetch(download, tee), from_stream, from_file)
 
+    def read_file(
+        self, path: Path, consume: Callable[[OpenedExport, TypedReader], T], values: str = "csv"
+    ) -> T:
+        """Read the export saved at ``path`` (by :meth:`fetch`), as :meth:`read` does."""
+        opened = open_export(path)
+        return consume(opened, self._reader(opened, "name", values))
+
     def _reader(self, opened: OpenedExport, naming: str, values: str) -> TypedReader:
         """The typed reader for this export, its column plan checked against the header."""
         return sinks.make_reader(

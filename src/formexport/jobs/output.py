@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from formexport.errors import InvalidArgumentError
 from formexport.jobs.export_job import ExportJob
 from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
+from formexport.uploads.destination import Destination, FilesArg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,15 +24,22 @@ class Output:
     naming: str
     dtype_backend: str
     values: str
+    files: Destination | None = None
 
     @classmethod
     def checked(
-        cls, to: str | PathLike[str] | None, naming: str, dtype_backend: str, values: str
+        cls,
+        to: str | PathLike[str] | None,
+        naming: str,
+        dtype_backend: str,
+        values: str,
+        files: FilesArg | None = None,
     ) -> Output:
         """The output ``to`` names, its options checked (before anything is sent)."""
         check_options(naming=naming, dtype_backend=dtype_backend, values=values)
+        destination = None if files is None else Destination.of(files)
         if to is None:
-            return cls(None, naming, dtype_backend, values)
+            return cls(None, naming, dtype_backend, values, destination)
         path = Path(to).expanduser().absolute()
         if path.suffix.lower() not in (".parquet", ".csv"):
             raise InvalidArgumentError(
@@ -46,14 +54,17 @@ class Output:
                 "naming and values apply to DataFrames and Parquet files; a .csv file is the "
                 "export as the server wrote it."
             )
-        return cls(path, naming, dtype_backend, values)
+        return cls(path, naming, dtype_backend, values, destination)
 
     def deliver(self, job: ExportJob) -> pd.DataFrame | Path:
         """Deliver ``job``'s data: the DataFrame, or the path written."""
         if self.to is None:
             return job.to_dataframe(
-                naming=self.naming, dtype_backend=self.dtype_backend, values=self.values
+                naming=self.naming,
+                dtype_backend=self.dtype_backend,
+                values=self.values,
+                files=self.files,
             )
         if self.to.suffix.lower() == ".parquet":
-            return job.to_parquet(self.to, naming=self.naming, values=self.values)
-        return job.download(self.to)
+            return job.to_parquet(self.to, naming=self.naming, values=self.values, files=self.files)
+        return job.download(self.to, files=self.files)

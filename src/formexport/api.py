@@ -142,6 +142,12 @@ def load_export(
     dtype: object
     >>> fx.load_export("customer-feedback-8tc53r", columns=["Name", "Rating"]).columns.tolist()
     ['id', 'submission_id', 'Name', 'Rating']
+    >>> from datetime import date
+    >>> signed = fx.load_export(2, columns=["Signature"], since=date(2026, 8, 30), files="uploads")
+    >>> len(signed.attrs["files"]), signed.attrs["files"][0]["bytes"]
+    (56, 70)
+    >>> signed.loc[0, "Signature"][0].split("/uploads/")[1]
+    '2/2750/87287ebd-6b49-5353-af7f-ae0d6723238b/sign_77afca57-4153-4643-adb1-41d4f8f10e56.png'
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
     request = ExportRequest(

@@ -59,7 +59,7 @@ def check_options(
         )
 
 
-def readable(source: blocks.CsvSource) -> tuple[blocks.CsvSource, str]:
+def readable(source: blocks.CsvSource) -> tuple[blocks.CsvSource, blocks.Writer]:
     """The export in a form Arrow reads exactly, and which OpnForm writer wrote it.
 
     The file case of :func:`formexport.reading.source.open_export`, which reads streams too.
@@ -73,9 +73,9 @@ def make_reader(
     form: FormInfo | None,
     columns: Mapping[str, bool] | None,
     naming: str = "name",
-    exact: ExactValues | None = None,
+    exact_values: ExactValues | None = None,
     context: ExportContext | None = None,
-    writer: str | None = None,
+    writer: blocks.Writer | None = None,
 ) -> TypedReader:
     """A reader for this export: the column plan checked against its header.
 
@@ -95,7 +95,7 @@ def make_reader(
         plan,
         writer=writer or blocks.detect_writer(source),
         naming=naming,
-        exact=exact,
+        exact_values=exact_values,
         context=context,
         empty=not header,
     )
@@ -408,3 +408,12 @@ def _object_cells(column: pa.ChunkedArray[Any]) -> Any:
     if frames.is_string_struct(kind):
         return frames.string_dicts(column)
     return None
+
+
+def parquet_shape(path: Path) -> tuple[int, int]:
+    """Rows and columns of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
+    return parquet.metadata.num_rows, len(parquet.schema_arrow)

@@ -6,13 +6,12 @@ is delivered; :mod:`formexport.background` runs the same exports in the backgrou
 
 from __future__ import annotations
 
-import time
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from formexport.client import Client
-from formexport.export_call import Columns, ExportRequest, ready_job
+from formexport.export_call import Columns, ExportRequest, start_and_wait
 from formexport.local.export_cache import MaxAge
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
@@ -153,9 +152,11 @@ def load_export(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
     destination = None if files is None else Destination.of(files)
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.to_dataframe(
             naming=naming, dtype_backend=dtype_backend, values=values, files=destination
         )
@@ -202,9 +203,11 @@ def export_to_parquet(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
     destination = None if files is None else Destination.of(files)
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.to_parquet(path, naming=naming, values=values, files=destination)
 
 
@@ -243,7 +246,9 @@ def download_export(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
     destination = None if files is None else Destination.of(files)
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.download(path, files=destination)

@@ -111,7 +111,8 @@ UPLOAD_WORKERS = 4
 UPLOAD_LINK_RENEWALS = 3
 UPLOADS_FOLDER = "_files"
 UPLOADS_RECORD = "_formexport_files.json"
-# The record is rewritten after this many files, so an interrupted run keeps what it saved.
+# The record is rewritten after this many files (or a tenth of it, when larger), so an
+# interrupted run keeps what it saved.
 UPLOADS_RECORD_EVERY = 100
 # Recent export jobs remembered for re-attaching (a kernel restart, the next scheduled run).
 RECORDED_JOBS = 50

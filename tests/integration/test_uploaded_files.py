@@ -206,6 +206,25 @@ def test_an_interrupted_run_is_resumed_by_the_next(
     assert not list(tmp_path.rglob("*.part"))
 
 
+def test_ctrl_c_keeps_what_was_saved_for_the_next_run(
+    sandbox: Sandbox, one_at_a_time: Form, tmp_path: Path
+) -> None:
+    form = one_at_a_time
+
+    def interrupt(event: ProgressEvent) -> None:
+        if event.phase == "files" and event.completed == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        load(sandbox, form, tmp_path, progress=interrupt)
+    record = json.loads((tmp_path / str(form.id) / RECORD).read_text())
+    assert len(record["files"]) == 2
+    sandbox.clear_requests()
+    frame = load(sandbox, form, tmp_path)
+    assert len(file_requests(sandbox)) == 3  # the five files, less the two saved
+    assert len(frame.attrs["files"]) == 5
+
+
 def test_expired_links_are_renewed_from_the_submissions_list(
     sandbox: Sandbox, form: Form, tmp_path: Path
 ) -> None:

@@ -156,3 +156,20 @@ def test_a_deleted_submissions_files_are_gone() -> None:
     renewed = renew_links(api, 2, [Upload(8, "f", "cv.pdf", link("cv.pdf"), "p")])  # type: ignore[arg-type]
     assert renewed.fresh == []
     assert len(renewed.gone) == 1
+
+
+def test_a_large_record_is_written_a_tenth_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[int] = []
+    destination = Destination.of(tmp_path)
+    record = SavedRecord(destination, 1)
+    monkeypatch.setattr(
+        Destination, "write_text", lambda self, relative, text: writes.append(len(record.files))
+    )
+    for n in range(3000):
+        record.add(saved(f"1/{n}/f/a.pdf"))
+    # Every 100 files up to 1000, then every tenth of the record.
+    assert writes[:3] == [100, 200, 300]
+    assert writes[9:12] == [1000, 1111, 1234]
+    assert len(writes) == 20  # not 30

@@ -93,10 +93,12 @@ class SavedRecord:
         return entry
 
     def add(self, saved: SavedFile) -> None:
-        """Record a saved file; written out every ``UPLOADS_RECORD_EVERY`` files."""
+        """Record a saved file; written out every ``UPLOADS_RECORD_EVERY`` files, or every
+        tenth of the record for a large one (each write holds every file: writing it after
+        each hundred files of a hundred thousand would write it a thousand times)."""
         self.files[saved.path] = saved
         self._unsaved += 1
-        if self._unsaved >= config.UPLOADS_RECORD_EVERY:
+        if self._unsaved >= max(config.UPLOADS_RECORD_EVERY, len(self.files) // 10):
             self.flush()
 
     def flush(self) -> None:

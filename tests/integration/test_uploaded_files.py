@@ -413,3 +413,14 @@ def test_the_command_saves_files_and_tells_what_was_lost(
     assert warning.startswith("formexport: warning: The server no longer has the file 'cv_3.pdf'")
     assert len(saved_files(files)) == 5
     assert len(pd.read_parquet(out).attrs["files"]) == 5
+
+
+def test_the_dataset_command_saves_files_beside_it(
+    env: Sandbox, form: Form, tmp_path: Path
+) -> None:
+    dataset = tmp_path / "dataset"
+    argv = ["export-all", "1", "-o", str(dataset), "--forms", str(form.id), "--files"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert len(saved_files(dataset / "_files")) == 6
+    cells = pd.read_parquet(dataset)["Documents"].tolist()
+    assert f"{form.id}/{min(form.files)}/{form.documents}/cv_1.pdf" in [p for c in cells for p in c]

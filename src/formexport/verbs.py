@@ -29,6 +29,7 @@ def load_export(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -51,9 +52,14 @@ def load_export(
         Field ids or names to export; ``None`` exports every field plus ``created_at``
         (and ``status`` for forms that keep partial submissions).
     token : str, optional
-        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``.
+        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``, then to
+        the signed-in ``profile`` (see :func:`login`).
     base_url : str, optional
-        API root; defaults to ``OPNFORM_API_BASE_URL``, then ``https://api.opnform.com``.
+        API root; defaults to ``OPNFORM_API_BASE_URL``, then ``https://api.opnform.com`` (a
+        profile's token goes to the profile's server).
+    profile : str, optional
+        The signed-in profile to use when no token is given or set; default
+        ``OPNFORM_PROFILE``, then ``"default"``.
     progress : str, None or callable
         ``"auto"`` (a widget in Jupyter, a text bar in a terminal, log lines otherwise),
         ``"tqdm"``, ``"widget"``, ``"log"``, ``None``, or a function receiving
@@ -154,7 +160,7 @@ def load_export(
     )
     destination = None if files is None else Destination.of(files)
     with (
-        Client(token, base_url) as client,
+        Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
         return job.to_dataframe(
@@ -169,6 +175,7 @@ def export_to_parquet(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -205,7 +212,7 @@ def export_to_parquet(
     )
     destination = None if files is None else Destination.of(files)
     with (
-        Client(token, base_url) as client,
+        Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
         return job.to_parquet(path, naming=naming, values=values, files=destination)
@@ -218,6 +225,7 @@ def download_export(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -248,7 +256,7 @@ def download_export(
     )
     destination = None if files is None else Destination.of(files)
     with (
-        Client(token, base_url) as client,
+        Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
         return job.download(path, files=destination)

@@ -120,7 +120,7 @@ class _Run:
             if plan.mode == SKIP:
                 record = replace(record, status=UNCHANGED, rows=0)
             else:
-                with Client(self.settings.token.reveal(), self.settings.base_url) as client:
+                with Client.from_settings(self.settings) as client:
                     record = self._export(client, plan, record)
                 record.status = OK
         except FormExportError as exc:
@@ -259,6 +259,7 @@ def export_forms(
     files: bool = False,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     max_workers: int = 2,
@@ -291,7 +292,7 @@ def export_forms(
         folders starting with ``_``); those columns then hold the files' paths relative to
         ``<dest>/_files``, so that the dataset can move. Each run saves only the files not saved
         yet (see :func:`formexport.load_export`).
-    token, base_url, progress, timeout :
+    token, base_url, profile, progress, timeout :
         As for :func:`formexport.load_export`; ``progress`` shows one line or bar for the run.
     max_workers : int
         Forms exported at the same time. OpnForm's limits (10 exports a minute per user) are
@@ -337,7 +338,7 @@ def export_forms(
         uploads = Destination.of(target, dict(storage_options or {}), relative=True)
     reporter = make_reporter(progress)
     try:
-        with Client(token, base_url) as client:
+        with Client(token, base_url, profile=profile) as client:
             forms = resolve_forms(client, forms_or_workspace)
             manifest = load_manifest(fs, root, client.base_url)
             plans = [

@@ -94,11 +94,11 @@ class Destination:
             return {}
         except OSError as exc:
             raise self._error(f"list {self.path(folder)}", exc) from exc
-        start = len(self.root) + 1
+        prefix = f"{self.root}/"
         return {
-            self.fs._strip_protocol(path)[start:]: int(info.get("size") or 0)
+            path[len(prefix) :]: int(info.get("size") or 0)
             for path, info in found.items()
-            if info.get("type") == "file"
+            if info.get("type") == "file" and path.startswith(prefix)
         }
 
     def partial(self, relative: str, staging: Path) -> Path:

@@ -128,6 +128,15 @@ def test_arrow_backed_frames_hold_paths_too(sandbox: Sandbox, form: Form, tmp_pa
     assert arrow.attrs["files"] == nullable.attrs["files"]
 
 
+def test_pseudonymized_fields_keep_their_files_out(
+    sandbox: Sandbox, form: Form, tmp_path: Path
+) -> None:
+    frame = load(sandbox, form, tmp_path, pseudonymize=["Documents"])
+    assert {entry["field_id"] for entry in frame.attrs["files"]} == {form.signature}
+    assert all(form.documents not in path for path in saved_files(tmp_path))
+    assert len(file_requests(sandbox)) == 2
+
+
 def test_no_token_is_sent_to_a_file_link(sandbox: Sandbox, form: Form, tmp_path: Path) -> None:
     load(sandbox, form, tmp_path)
     requests = file_requests(sandbox)

@@ -191,6 +191,15 @@ class ExportJob:
         return _OLD_MODE_NAMES.get(self.delivery_mode, self.delivery_mode)
 
     @property
+    def excluded(self) -> tuple[str, ...]:
+        """The fields left out with ``exclude=`` (by name), recorded in ``attrs``."""
+        return self._delivery.excluded
+
+    @excluded.setter
+    def excluded(self, names: Sequence[str]) -> None:
+        self._delivery.excluded = tuple(names)
+
+    @property
     def job_id(self) -> str | None:
         """The server's job id, for a server job."""
         return self._delivery.strategy.job_id
@@ -354,6 +363,7 @@ class ExportJob:
         naming: str = "name",
         dtype_backend: str = sinks.DEFAULT_DTYPE_BACKEND,
         values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
         files: FilesOption = None,
     ) -> pd.DataFrame:
         """Load the export into a pandas DataFrame, typed from the form's fields.
@@ -367,6 +377,10 @@ class ExportJob:
         values : {"auto", "csv", "exact"}
             Where field values come from; ``"auto"`` reads exact values from the JSON
             submissions list when the server's synchronous writer lost some (see the docs).
+        pseudonymize : list of str, optional
+            Fields (names or ids) whose answers become pseudonyms: a keyed hash of each
+            answer, the same in every export made with the same key (see the docs). The
+            answers themselves never reach the frame.
         files : str or path, optional
             Save the uploaded files there (a folder or fsspec URL); the file-upload and
             signature cells then hold their paths (see :func:`formexport.load_export`).
@@ -381,7 +395,9 @@ class ExportJob:
         saved = None
         try:
             uploads = None if files is None else ExportUploads(self._delivery, files)
-            frame = self._delivery.read(partial(_frame, dtype_backend), naming, values)
+            frame = self._delivery.read(
+                partial(_frame, dtype_backend), naming, values, pseudonymize
+            )
             rows = len(frame)
             self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
             if uploads is not None:
@@ -395,11 +411,17 @@ class ExportJob:
         self._delivered()
         return frame
 
-    def to_arrow(self, *, naming: str = "name", values: str = "auto") -> pa.Table:
+    def to_arrow(
+        self,
+        *,
+        naming: str = "name",
+        values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
+    ) -> pa.Table:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
         sinks.check_options(naming=naming, values=values)
         try:
-            table = self._delivery.read(_table_and_reader, naming, values)[0]
+            table = self._delivery.read(_table_and_reader, naming, values, pseudonymize)[0]
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
@@ -415,6 +437,7 @@ class ExportJob:
         *,
         naming: str = "name",
         values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
         files: FilesOption = None,
     ) -> Path:
         """Write the typed export to a Parquet file, streaming; return the path.
@@ -428,7 +451,9 @@ class ExportJob:
         try:
             uploads = None if files is None else ExportUploads(self._delivery, files)
             with atomic_destination(dest) as out:
-                write = partial(self._delivery.read, naming=naming, values=values)
+                write = partial(
+                    self._delivery.read, naming=naming, values=values, pseudonymize=pseudonymize
+                )
                 if uploads is None:
                     write(partial(_write_parquet, out))
                 else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -24,6 +25,7 @@ class Output:
     naming: str
     dtype_backend: str
     values: str
+    pseudonymize: tuple[str, ...] = ()
     files: Destination | None = None
 
     @classmethod
@@ -33,13 +35,15 @@ class Output:
         naming: str,
         dtype_backend: str,
         values: str,
+        pseudonymize: Sequence[str] | None = None,
         files: FilesArg | None = None,
     ) -> Output:
         """The output ``to`` names, its options checked (before anything is sent)."""
         check_options(naming=naming, dtype_backend=dtype_backend, values=values)
+        hidden = () if pseudonymize is None else tuple(pseudonymize)
         destination = None if files is None else Destination.of(files)
         if to is None:
-            return cls(None, naming, dtype_backend, values, destination)
+            return cls(None, naming, dtype_backend, values, hidden, destination)
         path = Path(to).expanduser().absolute()
         if path.suffix.lower() not in (".parquet", ".csv"):
             raise InvalidArgumentError(
@@ -49,12 +53,12 @@ class Output:
             )
         if dtype_backend != DEFAULT_DTYPE_BACKEND:
             raise InvalidArgumentError("dtype_backend applies to DataFrames, not to files.")
-        if path.suffix.lower() == ".csv" and (naming, values) != ("name", "auto"):
+        if path.suffix.lower() == ".csv" and ((naming, values) != ("name", "auto") or hidden):
             raise InvalidArgumentError(
-                "naming and values apply to DataFrames and Parquet files; a .csv file is the "
-                "export as the server wrote it."
+                "naming, values and pseudonymize apply to DataFrames and Parquet files; a .csv "
+                "file is the export as the server wrote it."
             )
-        return cls(path, naming, dtype_backend, values, destination)
+        return cls(path, naming, dtype_backend, values, hidden, destination)
 
     def deliver(self, job: ExportJob) -> pd.DataFrame | Path:
         """Deliver ``job``'s data: the DataFrame, or the path written."""
@@ -63,8 +67,15 @@ class Output:
                 naming=self.naming,
                 dtype_backend=self.dtype_backend,
                 values=self.values,
+                pseudonymize=self.pseudonymize,
                 files=self.files,
             )
         if self.to.suffix.lower() == ".parquet":
-            return job.to_parquet(self.to, naming=self.naming, values=self.values, files=self.files)
+            return job.to_parquet(
+                self.to,
+                naming=self.naming,
+                values=self.values,
+                pseudonymize=self.pseudonymize,
+                files=self.files,
+            )
         return job.download(self.to, files=self.files)

@@ -53,7 +53,10 @@ class FileColumns:
         links, submission_id, id_text = [], None, None
         for name, info in columns.items():
             kind, field_type = info.get("kind"), info.get("field_type")
-            if kind == "field" and field_type in FILE_TYPES and not info.get("deleted"):
+            # A deleted field is read as text; a pseudonymized one holds no links, and its
+            # answers (the files too) are to stay out.
+            kept = not info.get("deleted") and not info.get("pseudonymized")
+            if kind == "field" and field_type in FILE_TYPES and kept:
                 links.append((name, str(info.get("field_id"))))
             elif kind == "id" and info.get("type") == "submission_id":
                 submission_id = name

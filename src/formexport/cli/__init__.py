@@ -16,7 +16,9 @@ import argparse
 import contextlib
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
+from typing import TextIO
 
 from formexport.cli import commands
 from formexport.cli.parser import build_parser
@@ -75,11 +77,34 @@ def _logging_to_stderr(verbose: bool) -> Iterator[None]:
         package.propagate = saved[1]
 
 
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Python warnings (a ``ColumnPlanWarning``...) told as one plain line each on stderr,
+    ``warning: …``, instead of Python's source path, line number and line of code.
+
+    Undone on exit, as the logging is: the warnings filters stay the caller's.
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        yield
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    with _logging_to_stderr(args.verbose):
+    with _logging_to_stderr(args.verbose), _warnings_as_lines():
         return _run(handler, args)
 
 

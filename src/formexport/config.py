@@ -220,6 +220,44 @@ def normalize_base_url(base_url: str, *, allow_insecure_http: bool = False) -> s
     return text
 
 
+def checked_token(token: str, source: str) -> str:
+    """``token`` as it is sent: blanks around it and a ``Bearer`` prefix dropped, then checked.
+
+    ``source`` says where the token came from (``"the token= argument"``, the variable's name),
+    for the message; the message never holds the token. A blank token comes back empty.
+
+    Raises
+    ------
+    ConfigurationError
+        When the token holds a line break, a space, a control or a non-ASCII character: no
+        OpnForm token does, and an HTTP header cannot carry some of them (requests would
+        raise an error quoting the whole header, token included).
+
+    Examples
+    --------
+    >>> checked_token("  Bearer 7|abc  ", "the token= argument")
+    '7|abc'
+    >>> checked_token("7|abc\\ndef", "OPNFORM_API_TOKEN")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    formexport.errors.ConfigurationError: The OpnForm API token from ... holds a line break...
+    """
+    text = token.strip()
+    if text.lower().startswith("bearer "):
+        text = text[len("bearer ") :].strip()
+    if any(char in text for char in "\r\n\v\f\x85\u2028\u2029"):
+        problem = "a line break"
+    elif not (text.isascii() and text.isprintable()) or " " in text:
+        problem = "a space, a control character or a non-ASCII character"
+    else:
+        return text
+    raise ConfigurationError(
+        f"The OpnForm API token from {source} holds {problem}, which no token has (a token "
+        "is one line: an id, '|' and letters and digits). Copy it again from OpnForm → "
+        "Settings → Access tokens, on one line."
+    )
+
+
 def resolve_settings(
     token: str | None = None,
     base_url: str | None = None,
@@ -233,12 +271,13 @@ def resolve_settings(
     Raises
     ------
     ConfigurationError
-        When no token is given or set, or the base URL is unusable.
+        When no token is given or set, it cannot be a token (:func:`checked_token`), or the
+        base URL is unusable.
     """
-    raw_token = token if token is not None else os.environ.get(TOKEN_ENV, "")
-    raw_token = raw_token.strip()
-    if raw_token.lower().startswith("bearer "):
-        raw_token = raw_token[len("bearer ") :].strip()
+    if token is not None:
+        raw_token = checked_token(token, "the token= argument")
+    else:
+        raw_token = checked_token(os.environ.get(TOKEN_ENV, ""), TOKEN_ENV)
     if not raw_token:
         raise ConfigurationError(
             f"No OpnForm API token: set {TOKEN_ENV} or pass token=... "

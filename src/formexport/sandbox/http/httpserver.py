@@ -217,6 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status=status,
                 host=request.host,
                 at=arrived,
+                body=request.body,
             )
         )
 

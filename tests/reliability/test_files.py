@@ -168,9 +168,19 @@ def written_for_the_user(sandbox: Sandbox, out: Path) -> None:
         client.start_export(1).download(out / "job.csv")
         client.start_export(1).to_parquet(out / "job.parquet")
     env = {**os.environ, config.TOKEN_ENV: sandbox.token, config.BASE_URL_ENV: sandbox.base_url}
-    for name in ("cli.csv", "cli.parquet"):
-        command = [sys.executable, "-m", "formexport", "export", "2", "-o", str(out / name)]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    commands = [["export", "2", "-o", str(out / name)] for name in ("cli.csv", "cli.parquet")]
+    commands += [
+        ["convert", str(out / "answered.csv"), "-o", str(out / name)]
+        for name in ("converted.csv", "converted.parquet")
+    ]
+    for command in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "formexport", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
 
 
@@ -182,7 +192,7 @@ def test_files_written_for_the_user_follow_the_umask(
     modes = modes_under(out)
     files = {name: m for name, m in modes.items() if (out / name).is_file()}
     folders = {name: m for name, m in modes.items() if name not in files}
-    assert len(files) >= 12
+    assert len(files) >= 14
     assert any(name.startswith("dataset/form_id=1/") for name in files)
     assert set(files.values()) == {0o666 & ~umask}, files
     assert set(folders.values()) == {0o777 & ~umask}, folders

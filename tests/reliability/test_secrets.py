@@ -13,6 +13,7 @@ import pytest
 
 import formexport as fx
 from formexport import config
+from formexport.credentials.profiles import ProfileStore
 from formexport.progress.reporters import ProgressEvent
 from formexport.sandbox import Fault, Sandbox
 from tests.reliability.figures import doc_says
@@ -116,16 +117,35 @@ def token_halves_in(text: str) -> int:
     return text.count("a" * 20) + text.count("b" * 20)
 
 
-@pytest.mark.parametrize("source", ["argument", "environment"])
-def test_a_token_with_a_line_break_is_refused_unshown(
-    sandbox: Sandbox, logs: LogCapture, monkeypatch: pytest.MonkeyPatch, source: str
-) -> None:
+def use_broken_token(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    """Export, or sign in, with the token pasted across two lines, given by ``source``."""
+    if source == "login":
+        fx.login(token=BROKEN_TOKEN, base_url=sandbox.base_url, profile="pasted")
+        return
     given = {"token": BROKEN_TOKEN} if source == "argument" else {}
     if source == "environment":
         monkeypatch.setenv(config.TOKEN_ENV, BROKEN_TOKEN)
-    named = "passed as token=" if source == "argument" else f"from {config.TOKEN_ENV}"
+    fx.load_export(1, base_url=sandbox.base_url, progress=None, **given)
+
+
+@pytest.mark.parametrize(
+    ("source", "named"),
+    [
+        ("argument", "passed as token="),
+        ("environment", f"from {config.TOKEN_ENV}"),
+        ("login", "given to sign in"),
+    ],
+)
+def test_a_token_with_a_line_break_is_refused_unshown(
+    sandbox: Sandbox,
+    logs: LogCapture,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    named: str,
+) -> None:
     with pytest.raises(fx.ConfigurationError, match=f"{named} holds a line break") as info:
-        fx.load_export(1, base_url=sandbox.base_url, progress=None, **given)
+        use_broken_token(sandbox, monkeypatch, source)
+    assert ProfileStore().names() == []  # nothing was kept
     seen = token_halves_in(error_text(info.value) + logs.text())
     doc_says(SECRETS_ROW, "Result", f"{seen} occurrences")
     assert sandbox.requests == []  # refused before anything is sent

@@ -86,6 +86,7 @@ class Backend:
         self.writer = FileWriter()
         self._tasks: dict[str, FileTask] = {}
         self._feeds: dict[int, ArrivalFeed] = {}
+        self._rivals: dict[int, list[tuple[list[str], list[int] | None]]] = {}
         self.token = self._populate()
 
     def _populate(self) -> Token:
@@ -96,6 +97,7 @@ class Backend:
             seed_forms(self.catalog)
         self.jobs = {}
         self._tasks = {}
+        self._rivals = {}
         return token
 
     @property
@@ -198,10 +200,35 @@ class Backend:
 
     # --- export jobs ---------------------------------------------------------------
 
+    def add_rival(
+        self, form_id: int, selected: list[str], submission_ids: list[int] | None, times: int
+    ) -> int:
+        """Pair each of the next ``times`` jobs of a form with another client's export of it
+        (``selected`` columns): its file is written in the same second, right after the job's,
+        and replaces it. Returns the number of jobs still to be paired."""
+        if times < 1:
+            raise ValueError("times must be 1 or more")
+        with self.lock:
+            self.form(form_id)
+            pending = self._rivals.setdefault(form_id, [])
+            pending += [(list(selected), submission_ids)] * times
+            return len(pending)
+
     def start_job(
         self, form: Form, user_id: int, selected: list[str], submission_ids: list[int] | None
     ) -> QueuedExport:
         """Queue an export job (and run it at once in ``immediate`` mode)."""
+        job = self._queued(form, user_id, selected, submission_ids)
+        pending = self._rivals.get(form.id)
+        if pending:
+            job.rival = self._queued(form, user_id, *pending.pop(0))
+            job.rival.finished = True  # it moves with the job (complete_alongside)
+        self._catch_up(job)
+        return job
+
+    def _queued(
+        self, form: Form, user_id: int, selected: list[str], submission_ids: list[int] | None
+    ) -> QueuedExport:
         job = QueuedExport(
             form_id=form.id,
             user_id=user_id,
@@ -211,7 +238,6 @@ class Backend:
             ttl=self.config.status_ttl_seconds,
         )
         self.jobs[job.id] = job
-        self._catch_up(job)
         return job
 
     def poll_job(self, job_id: str) -> dict[str, Any] | None:
@@ -262,12 +288,21 @@ class Backend:
             b64=profile.file_links_b64,
             expires=self.link_expiry(at, expires=expires),
         )
-        columns = plan_columns(form, job.selected, attribution=profile.attribution)
-        ids = Exporter.row_ids(form, job.submission_ids)  # immutable: safe off the lock
+        writes = [job] if job.rival is None else [job, job.rival]
+        plans = [
+            (
+                plan_columns(form, each.selected, attribution=profile.attribution),
+                Exporter.row_ids(form, each.submission_ids),  # immutable: safe off the lock
+            )
+            for each in writes
+        ]
+        if job.rival is not None:
+            job.rival.total = len(plans[1][1])
         bom = profile.async_bom
 
         def write(check: Callable[[], None]) -> None:
-            self.exporter.write_file(task.path, form, ids, columns, link, bom=bom, check=check)
+            for columns, ids in plans:  # one name: the rival's file replaces the job's
+                self.exporter.write_file(task.path, form, ids, columns, link, bom=bom, check=check)
 
         self._tasks[job.id] = task
         background = self.config.job_progression != "immediate"

@@ -103,6 +103,15 @@ DOWNLOAD_HTTP_RETRIES = 2
 CANCEL_GRACE = 2.0
 # Fresh exports started when a download link has expired, before giving up.
 MAX_REEXPORTS = 2
+# Exports of one form take turns on this machine (OpnForm names a job's file by form and
+# second); an export waiting for its turn asks again this often.
+TURN_POLL_INTERVAL = 0.1
+# Exports made, the first included, while the file delivered keeps being another export's (one
+# of the same form whose job finished in the same second), before ExportFailedError.
+SAME_SECOND_TRIES = 3
+# Waited before exporting again after such a clash: the second the two files were named after
+# has passed on the server's clock too, whatever its offset from this one.
+SAME_SECOND_PAUSE = 1.0
 # Recent export jobs remembered for re-attaching (a kernel restart, the next scheduled run).
 RECORDED_JOBS = 50
 # A recorded job not seen finished after this long is not worth a status request any more.

@@ -17,8 +17,10 @@ import requests
 
 from formexport import config
 from formexport.progress.reporters import ProgressEvent
+from formexport.reading.blocks import read_header
+from formexport.reading.column_plan import plan_columns
 from formexport.sandbox import Fault, Sandbox
-from tests.reliability.helpers import FIGURES, finished_job, leftovers, served_bytes
+from tests.reliability.helpers import FIGURES, exports, finished_job, leftovers, served_bytes
 
 WIDE_HEADER = [
     "id",
@@ -90,12 +92,12 @@ def test_two_processes_on_one_destination_leave_one_whole_export(
     FIGURES["two processes, one destination: outcome"] = "one whole export, no temporary file"
 
 
-def test_two_processes_exporting_one_form_in_the_same_second(
+def test_two_processes_exporting_one_form_to_one_destination_leave_one_whole_export(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    # OpnForm names export files by form and second: the two jobs write the same S3 object,
-    # the second overwriting the first, maybe while it is being downloaded. The ETag check
-    # keeps the bytes of the two apart.
+    # OpnForm names export files by form and second: two jobs of one form may write the same S3
+    # object. The two processes take turns at the form, and each writes its own temporary file
+    # beside the destination: the destination holds one whole export.
     sandbox.config.status_access = "open"
     sandbox.config.file_host = "s3"
     sandbox.faults.add(Fault("download", bytes_per_second=1_500_000, times=2))
@@ -178,17 +180,24 @@ def test_a_file_overwritten_between_two_requests_is_not_mixed(
                 links.append(export_again(sandbox, columns))
 
         job.wait(progress=overwrite)  # already done: this only picks the download's progress
-        path = job.download(tmp_path / f"events-{attempt}.csv")
         assert job.status is not None
-        if links[0].split("?")[0] == str(job.status.file_url).split("?")[0]:
+        first_file = str(job.status.file_url).split("?")[0]
+        path = job.download(tmp_path / f"events-{attempt}.csv")
+        if links[0].split("?")[0] == first_file:
             break  # the two exports shared a file, as intended
     else:
         pytest.fail("the two exports never fell within the same second")
-    assert path.read_bytes() == served_bytes(job)  # the whole newer file, not a splice
     fetched = [r for r in sandbox.requests if "/opnform-exports/" in r.path]
     assert [(r.headers.get("Range"), r.status) for r in fetched][:3] == [
         (None, 200),
         (f"bytes={cut}-", 416 if second else 206),
         (None, 200),
     ]
-    FIGURES["file overwritten between cut and resume: outcome"] = "downloaded again, whole"
+    # The newer file, downloaded whole, is the other export's: this request is exported again
+    # and its own file delivered.
+    assert len(exports(sandbox)) == 2  # (since the log was cleared) the other, this one again
+    assert path.read_bytes() == served_bytes(job)
+    assert read_header(path) == [p.header for p in plan_columns(job.form, job.columns)]
+    FIGURES["file overwritten between cut and resume: outcome"] = (
+        "downloaded again whole, found to be the other export's, exported again"
+    )

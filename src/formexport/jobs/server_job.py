@@ -9,7 +9,7 @@ from pathlib import Path
 from formexport import config
 from formexport.jobs.polling import JobWaiter
 from formexport.jobs.progress_flow import ExportProgress
-from formexport.jobs.strategy import ExportStrategy, ScratchFolder
+from formexport.jobs.strategy import ExportStrategy, FileCheck, ScratchFolder
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, JobState
 from formexport.progress.events import ProgressEvent
@@ -50,6 +50,9 @@ class ServerJob(ExportStrategy):
         When the server accepted the job (``time.monotonic()``), for a job started just now.
     picked_up : datetime, optional
         When an earlier call on this machine started the job, for a job picked up again.
+    request_known : bool
+        False for a job attached by its id alone, whose columns and submissions are not known:
+        its file is not checked against a request.
     """
 
     mode = "server_job"
@@ -63,10 +66,13 @@ class ServerJob(ExportStrategy):
         *,
         accepted_at: float | None = None,
         picked_up: datetime | None = None,
+        request_known: bool = True,
     ) -> None:
         super().__init__(form_id)
         self._api = api
         self.job_id: str = job_id
+        # OpnForm names the file by form and second: another export's may have replaced it.
+        self.checks_file = request_known
         self._accepted_at = accepted_at
         self._picked_up = picked_up
 
@@ -151,7 +157,13 @@ class ServerJob(ExportStrategy):
     def can_stream(self) -> bool:
         return self.local_copy() is None
 
-    def fetch(self, dest: Path, progress: ExportProgress, tee: Tee | None = None) -> None:
+    def fetch(
+        self,
+        dest: Path,
+        progress: ExportProgress,
+        tee: Tee | None = None,
+        check: FileCheck | None = None,
+    ) -> None:
         """Download the file to ``dest`` (or copy it, once downloaded).
 
         Raises
@@ -160,7 +172,7 @@ class ServerJob(ExportStrategy):
             The link has expired (a fresh export may replace the job).
         """
         if self.local_copy() is not None:
-            super().fetch(dest, progress, tee)
+            super().fetch(dest, progress, tee, check)
             return
         status = self.status
         assert status is not None
@@ -170,6 +182,11 @@ class ServerJob(ExportStrategy):
             progress.update(ProgressEvent("download", received, total, job_id=self.job_id))
 
         download_file(
-            status.file_url, dest, expires_at=status.expires_at, on_progress=report, tee=tee
+            status.file_url,
+            dest,
+            expires_at=status.expires_at,
+            on_progress=report,
+            tee=tee,
+            check=check,
         )
         self.data = dest

@@ -20,7 +20,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -92,12 +92,15 @@ class DownloadResult:
 
 
 @contextlib.contextmanager
-def atomic_destination(dest: Path, durable: bool = True) -> Iterator[BinaryIO]:
+def atomic_destination(
+    dest: Path, durable: bool = True, *, check: Callable[[Path], None] | None = None
+) -> Iterator[BinaryIO]:
     """A private temporary file beside ``dest``, moved onto it only if the block succeeds.
 
     Each writer gets its own temporary name, so two processes writing the same destination
     never mix bytes: the last complete file wins. ``durable`` files are forced to disk before
-    the move.
+    the move. ``check`` reads the complete temporary file before the move; whatever it raises
+    leaves ``dest`` as it was.
     """
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +115,8 @@ def atomic_destination(dest: Path, durable: bool = True) -> Iterator[BinaryIO]:
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
+        if check is not None:
+            check(tmp)
         os.replace(tmp, dest)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -158,6 +163,7 @@ def download_file(
     max_resumes: int = config.DOWNLOAD_RESUMES,
     tee: Tee | None = None,
     retry: RetryPolicy | None = None,
+    check: Callable[[Path], None] | None = None,
 ) -> DownloadResult:
     """Download a signed link to ``dest`` without ever leaving a partial file there.
 
@@ -171,13 +177,15 @@ def download_file(
     ``tee`` also hands every byte to a reader in another thread while it arrives; the file is
     then a scratch copy, not forced to disk, so the reader sees the end sooner. ``retry``
     decides when to try again and how long to wait (the defaults of :mod:`formexport.config`).
+    ``check`` reads the complete file before it is moved to ``dest`` (see
+    :func:`atomic_destination`).
     """
     check_not_expired(expires_at)
     policy = retry if retry is not None else RetryPolicy()
     own_session = session is None
     file_session = session or http.file_session(policy)
     try:
-        with atomic_destination(Path(dest), durable=tee is None) as handle:
+        with atomic_destination(Path(dest), durable=tee is None, check=check) as handle:
             target = tee.wrap(handle) if tee is not None else handle
             transfer = Transfer(url, target, file_session, on_progress, chunk_size, policy)
             transfer.run(max_resumes)

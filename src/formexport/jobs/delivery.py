@@ -28,11 +28,14 @@ from formexport.jobs.read_while_downloading import read_while_downloading
 from formexport.jobs.reexport import Reexports
 from formexport.jobs.strategy import ExportStrategy, FileCheck, LocalData, ScratchFolder
 from formexport.local.form_turns import FormTurn
+from formexport.local.pseudonym_key import pseudonym_key
+from formexport.opnform.checks import field_ids
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
 from formexport.progress.events import ProgressEvent
 from formexport.reading import sinks
 from formexport.reading.column_plan import plan_columns
+from formexport.reading.pseudonyms import Pseudonymizing
 from formexport.reading.source import OpenedExport, open_export
 from formexport.reading.tally import tally_file
 from formexport.reading.typed_reader import ExportContext, TypedReader
@@ -86,6 +89,8 @@ class Delivery:
         self._reexports = Reexports(api, form.id, self.columns, submission_ids, max_reexports)
         self._on_change = on_change
         self._told: tuple[str | None, bool] | None = None
+        # The fields left out with exclude=, by name (recorded in attrs).
+        self.excluded: tuple[str, ...] = ()
         self._chosen = None if submission_ids is None else list(submission_ids)
         self._exports = 1
         self._turn: FormTurn | None = None
@@ -177,27 +182,36 @@ class Delivery:
         return local
 
     def read(
-        self, consume: Callable[[OpenedExport, TypedReader], T], naming: str, values: str
+        self,
+        consume: Callable[[OpenedExport, TypedReader], T],
+        naming: str,
+        values: str,
+        pseudonymize: Sequence[str] | None = None,
     ) -> T:
         """Open the export, make its typed reader and hand both to ``consume``.
 
         A background export not yet here is read while it downloads; see
         :mod:`formexport.jobs.read_while_downloading` for when the finished file is read instead.
         """
+        hidden = self._pseudonymizing(pseudonymize)  # checked before anything is read
         while True:
             self.ready()
             try:
-                return self._read_checked(consume, naming, values)
+                return self._read_checked(consume, naming, values, hidden)
             except ForeignFile as clash:
                 self._export_again(clash)
 
     def _read_checked(
-        self, consume: Callable[[OpenedExport, TypedReader], T], naming: str, values: str
+        self,
+        consume: Callable[[OpenedExport, TypedReader], T],
+        naming: str,
+        values: str,
+        hidden: Pseudonymizing | None,
     ) -> T:
         check = self._request_check()
 
         def checked(opened: OpenedExport) -> T:
-            reader = self._reader(opened, naming, values, check)
+            reader = self._reader(opened, naming, values, check, hidden)
             result = consume(opened, reader)
             if check is not None:
                 check.check_rows(reader.tally)
@@ -214,8 +228,21 @@ class Delivery:
         download = self.scratch.path("export.csv")
         return read_while_downloading(lambda tee: self.fetch(download, tee), from_stream, from_file)
 
+    def _pseudonymizing(self, keys: Sequence[str] | None) -> Pseudonymizing | None:
+        """The fields ``keys`` names and the key that hides their answers, or None."""
+        if not keys:
+            return None
+        ids = field_ids(keys, self.form, option="pseudonymize")
+        key = pseudonym_key()
+        return Pseudonymizing(frozenset(ids), key.secret, key.key_id)
+
     def _reader(
-        self, opened: OpenedExport, naming: str, values: str, check: RequestCheck | None
+        self,
+        opened: OpenedExport,
+        naming: str,
+        values: str,
+        check: RequestCheck | None,
+        hidden: Pseudonymizing | None = None,
     ) -> TypedReader:
         """The typed reader for this export, its column plan checked against the header."""
         if check is not None:
@@ -228,6 +255,7 @@ class Delivery:
             exact_values=self.strategy.exact_values_for(self.api, values, opened.writer),
             context=self.context(),
             writer=opened.writer,
+            pseudonymizing=hidden,
         )
         reader.tally.keep_ids = check is not None and check.chosen is not None
         return reader
@@ -283,6 +311,7 @@ class Delivery:
             job_id=self.strategy.job_id,
             server=self.api.settings.base_url,
             exported_at=self.strategy.exported_at(),
+            excluded=self.excluded,
         )
 
     def close(self) -> None:

@@ -19,13 +19,23 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator, Hashable
+from functools import partial
 from typing import Any, TypeVar
 
 from formexport.errors import ExportCancelled, ExportInterrupted
 from formexport.jobs.export_job import ExportJob
 from formexport.opnform.retry import RetryPolicy
-from formexport.progress.events import FINAL_PHASES, ProgressEvent, ProgressReporter, failure
+from formexport.progress.events import (
+    FINAL_PHASES,
+    ProgressEvent,
+    ProgressReporter,
+    failure,
+    wait_listener,
+)
+from formexport.progress.reporters import is_silent
+from formexport.waits import Wait, WaitReason, shown_to, wait_for
 
 logger = logging.getLogger("formexport")
 
@@ -86,6 +96,11 @@ class _Watch:
                 return
             self._closed = self.ended
             self._reporter.close()
+
+    @property
+    def silent(self) -> bool:
+        """True when the display shows nothing (waits are then said in log lines)."""
+        return is_silent(self._reporter)
 
     def show_again(self) -> None:
         """Show the display in the running cell too, where the display can."""
@@ -247,13 +262,18 @@ class ExportFuture(concurrent.futures.Future[T]):
         )
 
     def _run(self, work: Callable[[ExportFuture[T]], T], turn: threading.Lock) -> None:
-        """The export's thread: do ``work`` in its form's turn and settle the future."""
+        """The export's thread: do ``work`` in its form's turn and settle the future.
+
+        Every wait of the thread (the turn, rate limits, retries, a queued job) shows on the
+        export's display.
+        """
         try:
-            self._take(turn)
-            try:
-                value = work(self)
-            finally:
-                turn.release()
+            with self._waits_shown():
+                self._take(turn)
+                try:
+                    value = work(self)
+                finally:
+                    turn.release()
         except BaseException as exc:
             if self._stop.is_set():
                 return  # cancelled: the future and the display say so already
@@ -267,13 +287,22 @@ class ExportFuture(concurrent.futures.Future[T]):
             self.set_result(value)
 
     def _take(self, turn: threading.Lock) -> None:
-        """Wait for this form's turn (saying so), or until the future is cancelled."""
+        """Wait for this form's turn (shown as a wait), or until the future is cancelled."""
         if turn.acquire(blocking=False):
             return
-        self._watch.update(ProgressEvent("export", 0, 100, WAITING))
-        while not turn.acquire(timeout=0.1):
-            if self._stop.is_set():
-                raise _stopped()
+        wait_for(partial(self._acquire, turn), Wait(WaitReason.TURN, WAITING, time.monotonic()))
+
+    def _waits_shown(self) -> contextlib.AbstractContextManager[None]:
+        """Waits shown on the export's display, unless it shows nothing (then logged)."""
+        if self._watch.silent:
+            return contextlib.nullcontext()
+        return shown_to(wait_listener(self._watch.update))
+
+    def _acquire(self, turn: threading.Lock, seconds: float) -> bool:
+        """``turn``, if it comes within ``seconds``; a cancelled future stops waiting at once."""
+        if self._stop.is_set():
+            raise _stopped()
+        return turn.acquire(timeout=min(seconds, 0.1))
 
     @property
     def progress(self) -> _Watch:

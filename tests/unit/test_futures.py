@@ -10,7 +10,7 @@ import time
 import pytest
 
 from formexport.errors import ExportCancelled, ExportFailedError
-from formexport.futures import ExportFuture, run_in_background
+from formexport.futures import WAITING, ExportFuture, run_in_background
 from formexport.progress.events import ProgressEvent
 
 
@@ -158,3 +158,43 @@ def test_await_gives_the_result_and_a_cancelled_task_cancels_the_future() -> Non
 
 async def _await(future: ExportFuture[int]) -> int:
     return await future
+
+
+def test_waiting_for_the_turn_is_a_wait_that_ends_when_the_turn_comes() -> None:
+    gate = threading.Event()
+    shown = Shown()
+    first = run_in_background(lambda f: gate.wait(5), form=7, reporter=Shown(), key=1, turn="t")
+    second = run_in_background(lambda f: None, form=7, reporter=shown, key=2, turn="t")
+    deadline = time.monotonic() + 5
+    while not any(e.phase == "wait" for e in shown.events):
+        assert time.monotonic() < deadline, "the wait was never shown"
+        time.sleep(0.01)
+    time.sleep(1.2)  # the wait is told again as its seconds pass
+    gate.set()
+    concurrent.futures.wait([first, second], timeout=5)
+    waits = [e for e in shown.events if e.phase == "wait"]
+    assert {(e.reason, e.message) for e in waits} == {("turn", WAITING)}
+    assert [e.completed for e in waits] == sorted(e.completed for e in waits)
+    assert len(waits) >= 3  # at once, a second later, and over
+    assert waits[-1].wait_over
+    assert not any(e.wait_over for e in waits[:-1])
+
+
+def test_cancelling_ends_a_wait_at_once() -> None:
+    shown, ended = Shown(), threading.Event()
+
+    def waits_a_minute(future: ExportFuture[None]) -> None:
+        policy = future.retry_policy()
+        try:
+            policy.pause_before_retry(60, "HTTP 503")
+        finally:
+            ended.set()
+
+    fut = start(waits_a_minute, shown)
+    deadline = time.monotonic() + 5
+    while not any(e.phase == "wait" for e in shown.events):
+        assert time.monotonic() < deadline, "the wait was never shown"
+        time.sleep(0.01)
+    assert shown.events[-1].seconds_left == pytest.approx(60, abs=1)
+    assert fut.cancel()
+    assert ended.wait(2)

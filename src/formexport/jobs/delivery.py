@@ -75,16 +75,17 @@ class Delivery:
 
     def ready(self, timeout: float | None = None) -> ExportStatus:
         """Wait for the file (a fresh export replaces a job whose status expired)."""
-        while True:
-            try:
-                status = self.strategy.wait(timeout, self.progress, self.scratch)
-                break
-            except ExportJobNotFoundError:
-                if self._reexports.left <= 0:
-                    raise
-                job_id = self.strategy.job_id
-                logger.warning("The status of export job %s expired on the server", job_id)
-                self._swap(self._reexports.start())
+        with self.progress.showing_waits():
+            while True:
+                try:
+                    status = self.strategy.wait(timeout, self.progress, self.scratch)
+                    break
+                except ExportJobNotFoundError:
+                    if self._reexports.left <= 0:
+                        raise
+                    job_id = self.strategy.job_id
+                    logger.warning("The status of export job %s expired on the server", job_id)
+                    self._swap(self._reexports.start())
         self._tell_change()
         return status
 
@@ -103,6 +104,10 @@ class Delivery:
 
     def fetch(self, dest: Path, tee: Tee | None = None) -> None:
         """Bring the file to ``dest``; a fresh export replaces one whose link expired."""
+        with self.progress.showing_waits():
+            self._fetch(dest, tee)
+
+    def _fetch(self, dest: Path, tee: Tee | None) -> None:
         while True:
             try:
                 self.strategy.fetch(dest, self.progress, tee)
@@ -135,6 +140,12 @@ class Delivery:
         A background export not yet here is read while it downloads; see
         :mod:`formexport.jobs.read_while_downloading` for when the finished file is read instead.
         """
+        with self.progress.showing_waits():
+            return self._read(consume, naming, values)
+
+    def _read(
+        self, consume: Callable[[OpenedExport, TypedReader], T], naming: str, values: str
+    ) -> T:
         self.ready()
 
         def from_file() -> T:

@@ -1,4 +1,9 @@
-"""Waiting for an export job: a loop over a status function, with no knowledge of HTTP."""
+"""Waiting for an export job: a loop over a status function, with no knowledge of HTTP.
+
+A job the server keeps queued for more than ``config.SHOWN_WAIT_SECONDS`` shows on the progress
+display as a wait for a server worker, counting the time it has waited; after
+``config.QUEUE_STALL_SECONDS`` the display adds that no queue worker may be running.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from formexport.errors import (
 )
 from formexport.opnform.models import ExportStatus, JobState
 from formexport.opnform.retry import RetryPolicy
+from formexport.waits import Wait, Waiting, WaitReason, log_level
 
 logger = logging.getLogger("formexport")
 
@@ -89,6 +95,7 @@ class JobWaiter:
         self._clock = self._retry.clock
         self._jitter = self._retry.jitter
         self._first_poll_at = first_poll_at
+        self._queue: Waiting | None = None
 
     def wait(self, timeout: float | None = None) -> ExportStatus:
         """Return the completed status.
@@ -104,6 +111,7 @@ class JobWaiter:
         """
         started = self._clock()
         deadline = None if timeout is None else started + timeout
+        self._queue = None
         try:
             return self._loop(started, deadline)
         except KeyboardInterrupt as exc:
@@ -135,7 +143,40 @@ class JobWaiter:
             if deadline is not None:
                 # One last look exactly at the deadline rather than overshooting it.
                 interval = min(interval, deadline - now)
-            self._sleep(interval)
+            self._sleep_until_next_poll(status, now - started, interval)
+
+    def _sleep_until_next_poll(self, status: ExportStatus, waited: float, seconds: float) -> None:
+        """Sleep ``seconds``; a job queued for a while shows as a wait for a server worker."""
+        if status.status != JobState.QUEUED:
+            self._queue = None
+            self._sleep(seconds)
+            return
+        queued_for = _queued_for(status, waited)
+        if self._queue is None and queued_for < config.SHOWN_WAIT_SECONDS:
+            self._sleep(seconds)  # a moment in the queue is how every job starts
+            return
+        detail = self._queue_detail(queued_for)
+        if self._queue is None:
+            start = self._clock() - queued_for
+            self._queue = Waiting(
+                Wait(WaitReason.QUEUED, detail, clock_start=start),
+                sleep=self._sleep,
+                clock=self._clock,
+            )
+        elif detail != self._queue.wait.detail:
+            self._queue.wait = replace(self._queue.wait, detail=detail)
+        self._queue.sleep(seconds)
+
+    def _queue_detail(self, queued_for: float) -> str:
+        """The job, and past ``config.QUEUE_STALL_SECONDS`` what may keep it in the queue."""
+        job = f"job {self._job_id[:8]}" if self._job_id else ""
+        if queued_for < config.QUEUE_STALL_SECONDS:
+            return job
+        stalled = (
+            "no queue worker may be running: on a self-hosted server, check php artisan "
+            "queue:work (the api-worker container)"
+        )
+        return f"{job}; {stalled}" if job else stalled
 
     def _fetch_patiently(self, deadline: float | None) -> ExportStatus:
         """One status, waiting out 429s and a server that cannot be reached for a moment.
@@ -163,8 +204,11 @@ class JobWaiter:
                 late = deadline is not None and self._clock() + pause > deadline
                 if failures > self._retry.attempts or late:
                     raise
-                logger.info("The server cannot be reached; asking again in %.1f s", pause)
-                self._sleep(pause)
+                wait = self._retry.retry_wait(pause, "the server cannot be reached")
+                logger.log(
+                    log_level(wait), "The server cannot be reached; asking again in %.1f s", pause
+                )
+                self._retry.pause(wait)
 
     def _failed(self, status: ExportStatus) -> ExportFailedError:
         reason = status.error_message or "no reason given"

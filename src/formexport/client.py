@@ -12,6 +12,7 @@ from types import TracebackType
 import requests
 
 from formexport import config
+from formexport.credentials import lookup_settings
 from formexport.errors import InvalidArgumentError, NotFoundError
 from formexport.jobs.batched_export import BatchedExport
 from formexport.jobs.cached import CachedExport
@@ -21,6 +22,7 @@ from formexport.jobs.server_job import ServerJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.local.folder import request_key
 from formexport.local.job_records import JobRecord, JobRecords
+from formexport.opnform.checks import field_ids, without_fields
 from formexport.opnform.endpoints import FormRef, OpnFormAPI, StartedJob, normalize_columns
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
 from formexport.opnform.retry import RetryPolicy
@@ -39,10 +41,15 @@ class Client:
     ----------
     token : str, optional
         A personal access token with the ``forms-read`` ability. Defaults to
-        ``OPNFORM_API_TOKEN``. It is sent only to ``base_url``'s origin and never shown.
+        ``OPNFORM_API_TOKEN``, then to the signed-in ``profile`` (see :func:`formexport.login`).
+        It is sent only to ``base_url``'s origin and never shown.
     base_url : str, optional
         ``https://api.opnform.com`` (the default, or ``OPNFORM_API_BASE_URL``) or a
-        self-hosted ``https://forms.example.com/api``.
+        self-hosted ``https://forms.example.com/api``; a profile's token goes to the profile's
+        server only.
+    profile : str, optional
+        The signed-in profile whose token to use when no token is given or set; default
+        ``OPNFORM_PROFILE``, then ``"default"``.
     session : requests.Session, optional
         For proxies, custom certificates, extra headers or cookies: its settings are used,
         with formexport's own retries and token rule.
@@ -69,22 +76,43 @@ class Client:
         token: str | None = None,
         base_url: str | None = None,
         *,
+        profile: str | None = None,
         session: requests.Session | None = None,
         allow_insecure_http: bool | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.settings = config.resolve_settings(
-            token, base_url, allow_insecure_http=allow_insecure_http
+        self.settings = lookup_settings(
+            token, base_url, profile=profile, allow_insecure_http=allow_insecure_http
         )
         self.api = OpnFormAPI(self.settings, session=session, retry=retry)
+
+    @classmethod
+    def from_settings(
+        cls, settings: config.Settings, *, retry: RetryPolicy | None = None
+    ) -> Client:
+        """Another client on settings already looked up (a client's ``settings``).
+
+        The token is not looked up again, and messages still say where it came from.
+        """
+        client = cls.__new__(cls)
+        client.settings = settings
+        client.api = OpnFormAPI(settings, retry=retry)
+        return client
 
     @property
     def base_url(self) -> str:
         """The API root requests go to."""
         return self.settings.base_url
 
+    @property
+    def profile(self) -> str | None:
+        """The signed-in profile whose token is used, or None (``token=``, the environment)."""
+        source = self.settings.source
+        return source.profile if source.kind == "profile" else None
+
     def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r})"
+        profile = f", profile={self.profile!r}" if self.profile is not None else ""
+        return f"Client(base_url={self.base_url!r}{profile})"
 
     def __enter__(self) -> Client:
         return self
@@ -129,6 +157,7 @@ class Client:
         max_age: MaxAge = None,
         reattach: bool = True,
         timeout: float | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> ExportJob:
         """Start exporting a form's submissions; return the :class:`ExportJob`.
 
@@ -160,6 +189,9 @@ class Client:
         timeout : float, optional
             Seconds the export request may wait out OpnForm's rate limit; past them
             :class:`~formexport.RateLimitError` is raised. ``None`` waits as the server asks.
+        exclude : list of str, optional
+            Fields (names or ids) left out of the export: never requested from the server. A
+            name that matches no field is refused, not ignored.
 
         Notes
         -----
@@ -177,12 +209,16 @@ class Client:
         selection = _selection(since, status, submission_ids)
         info = self.api.get_form(form)
         chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
+        if exclude is not None:
+            chosen = without_fields(chosen, exclude, info)
         ids = None if submission_ids is None else [int(i) for i in submission_ids]
         listed = None
         if selection is not None:
             ids, listed = self._select(info, selection)
             if not ids:
-                return ExportJob(self.api, info, chosen, NothingChosen(info.id))
+                nothing = ExportJob(self.api, info, chosen, NothingChosen(info.id))
+                nothing.excluded = _field_names(info, exclude)
+                return nothing
         key = request_key(self.base_url, info.id, chosen, ids)
         job = None
         if cache or max_age is not None:
@@ -195,6 +231,7 @@ class Client:
                 logger.info("Started export job %s for form %s", job.job_id, info.id)
                 self._record(job, key)
         job.request_key = key
+        job.excluded = _field_names(info, exclude)
         return job
 
     def _select(self, info: FormInfo, selection: Selection) -> tuple[list[int], ExactCollector]:
@@ -311,6 +348,14 @@ class Client:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _field_names(info: FormInfo, keys: Sequence[str] | None) -> tuple[str, ...]:
+    """The names of the fields ``keys`` names (for the export's ``attrs``)."""
+    if not keys:
+        return ()
+    names = {f.id: f.name for f in (*info.fields, *info.removed_fields)}
+    return tuple(names[fid] for fid in field_ids(keys, info, option="exclude"))
 
 
 def _selection(

@@ -17,20 +17,74 @@ from pathlib import Path
 from typing import Any
 
 from formexport import config, verbs
-from formexport.errors import ConfigurationError, InvalidArgumentError, PartialExportError
+from formexport.cli.tables import Column, Table
+from formexport.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    NoTokenError,
+    PartialExportError,
+)
 
 EXIT_OK, EXIT_FAILED = 0, 1
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 
 
-def _require_token() -> None:
-    """Refuse at once, in the command's terms, when the token variable is not set."""
-    if not os.environ.get(config.TOKEN_ENV, "").strip():
-        raise ConfigurationError(
-            f"No OpnForm API token: set the {config.TOKEN_ENV} environment variable to a "
-            "personal access token (OpnForm → Settings → Access tokens, with the forms-read "
-            f"ability), e.g. export {config.TOKEN_ENV}=..."
-        )
+def _require_token(args: argparse.Namespace) -> None:
+    """Refuse at once, before any work, when no token is set or signed in for the command."""
+    from formexport.credentials import lookup_settings
+
+    lookup_settings(base_url=args.base_url, profile=args.profile)
+
+
+def no_token_explained(error: NoTokenError) -> str:
+    """A missing token's next step, as commands: sign in, or set the variable."""
+    words = ["formexport", "login"]
+    if error.profile != config.DEFAULT_PROFILE:
+        words += ["--profile", error.profile]
+    return (
+        f"{error.reason}\nSign in with:\n  {shlex.join(words)}\nor set {config.TOKEN_ENV} to "
+        f"{config.TOKEN_HELP}."
+    )
+
+
+def login(args: argparse.Namespace) -> int:
+    """``formexport login``: a token asked for without echo (or read from a pipe), kept."""
+    from formexport.signin import login as sign_in
+
+    token = None
+    if not sys.stdin.isatty():
+        token = sys.stdin.readline()
+        if not token.strip():
+            raise ConfigurationError(
+                "No token on standard input: pipe one in (formexport login < token-file), or "
+                "run formexport login in a terminal to be asked for it."
+            )
+    account = sign_in(token, base_url=args.base_url, profile=args.profile)
+    print(account)
+    return EXIT_OK
+
+
+def whoami(args: argparse.Namespace) -> int:
+    """``formexport whoami``: the token's user, asked of the server, and where it is kept."""
+    from formexport.signin import whoami as who
+
+    print(who(profile=args.profile, base_url=args.base_url))
+    return EXIT_OK
+
+
+def logout(args: argparse.Namespace) -> int:
+    """``formexport logout``: forget a profile's sign-in and its token."""
+    from formexport.credentials import chosen_profile
+    from formexport.signin import logout as sign_out
+
+    name, _ = chosen_profile(args.profile)
+    if sign_out(profile=name):
+        print(f"Signed out of profile {name}: its token is forgotten.")
+    else:
+        print(f"Profile {name} was not signed in.", file=sys.stderr)
+    if os.environ.get(config.TOKEN_ENV, "").strip():
+        print(f"{config.TOKEN_ENV} is still set: unset it too.", file=sys.stderr)
+    return EXIT_OK
 
 
 def _output_format(output: str, chosen: str | None) -> str:
@@ -55,7 +109,7 @@ def export(args: argparse.Namespace) -> int:
                 f"--job picks up an export as it was started; {', '.join(given)} cannot change "
                 "it. Drop them, or start a new export without --job."
             )
-    _require_token()
+    _require_token(args)
     output = Path(args.output)
     progress = None if args.no_progress else "auto"
     written = _export_job(args, output, fmt, progress) if args.job else _export_new(args, fmt)
@@ -67,6 +121,7 @@ def export(args: argparse.Namespace) -> int:
 def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
     return [
         ("--columns", args.columns),
+        ("--exclude", args.exclude),
         ("--cache", args.cache),
         ("--max-age", args.max_age),
         ("--no-reattach", args.no_reattach),
@@ -76,10 +131,11 @@ def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 
 def _export_new(args: argparse.Namespace, fmt: str) -> Path:
-
     common = {
         "columns": args.columns,
+        "exclude": args.exclude,
         "base_url": args.base_url,
+        "profile": args.profile,
         "progress": None if args.no_progress else "auto",
         "timeout": args.timeout,
         "cache": args.cache,
@@ -90,29 +146,48 @@ def _export_new(args: argparse.Namespace, fmt: str) -> Path:
     }
     if fmt == "parquet":
         return verbs.export_to_parquet(
-            args.form, args.output, naming=args.naming, values=args.values, **common
+            args.form,
+            args.output,
+            naming=args.naming,
+            values=args.values,
+            pseudonymize=args.pseudonymize,
+            **common,
         )
+    _refuse_pseudonyms_in_csv(args)
     return verbs.download_export(args.form, args.output, **common)
+
+
+def _refuse_pseudonyms_in_csv(args: argparse.Namespace) -> None:
+    if args.pseudonymize:
+        raise InvalidArgumentError(
+            "--pseudonymize needs a Parquet file: a .csv file is the export as the server "
+            "wrote it, answers included. Write .parquet, or leave those fields out with "
+            "--exclude."
+        )
 
 
 def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str | None) -> Path:
     from formexport.client import Client
 
-    with Client(base_url=args.base_url) as client, client.attach(args.form, args.job) as job:
+    with (
+        Client(base_url=args.base_url, profile=args.profile) as client,
+        client.attach(args.form, args.job) as job,
+    ):
         job.wait(progress=progress, timeout=args.timeout)
         if fmt == "parquet":
-            return job.to_parquet(output, naming=args.naming, values=args.values)
+            return job.to_parquet(
+                output, naming=args.naming, values=args.values, pseudonymize=args.pseudonymize
+            )
+        _refuse_pseudonyms_in_csv(args)
         return job.download(output)
 
 
 def _shape(path: Path, fmt: str) -> tuple[int, int]:
     """Rows and columns of the file written."""
     if fmt == "parquet":
-        import pyarrow.parquet as pq
+        from formexport.reading.sinks import parquet_shape
 
-        parquet = pq.ParquetFile(path)
-        # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
-        return parquet.metadata.num_rows, len(parquet.schema_arrow)
+        return parquet_shape(path)
     return _csv_shape(path)
 
 
@@ -132,7 +207,7 @@ def export_all(args: argparse.Namespace) -> int:
     """``formexport export-all``: many forms into a Parquet dataset."""
     from formexport.dataset.export_forms import export_forms
 
-    _require_token()
+    _require_token(args)
     target = args.forms or args.workspace
     try:
         manifest = export_forms(
@@ -143,6 +218,7 @@ def export_all(args: argparse.Namespace) -> int:
             full_refresh=args.full_refresh,
             mirror_deletions=args.mirror_deletions,
             base_url=args.base_url,
+            profile=args.profile,
             progress=None if args.no_progress else "auto",
             timeout=args.timeout,
             max_workers=args.workers,
@@ -171,8 +247,8 @@ def forms(args: argparse.Namespace) -> int:
     from formexport.client import Client
     from formexport.forms import form_rows
 
-    _require_token()
-    with Client(base_url=args.base_url) as client:
+    _require_token(args)
+    with Client(base_url=args.base_url, profile=args.profile) as client:
         rows = form_rows(client, args.workspace)
     if args.json:
         print(json.dumps(rows, default=_json_default, indent=2, ensure_ascii=False))
@@ -180,44 +256,76 @@ def forms(args: argparse.Namespace) -> int:
     if not rows:
         print("No forms: the token's workspaces hold none.", file=sys.stderr)
         return EXIT_OK
-    table = [("ID", "SLUG", "TITLE", "WORKSPACE", "SUBMISSIONS", "UPDATED (UTC)")]
+    print(_forms_table(rows))
+    return EXIT_OK
+
+
+def _forms_table(rows: list[dict[str, Any]]) -> str:
+    """The form list at the terminal's width; one workspace is named above the table."""
+    workspaces = {row["workspace"] or f"#{row['workspace_id']}" for row in rows}
+    table = Table(
+        [
+            Column("ID"),
+            Column("SLUG", wraps=True),  # the id beside it is as good to copy
+            Column("TITLE", wraps=True),
+            Column("WORKSPACE", wraps=True),
+            Column("COMPLETED"),  # OpnForm's form list counts completed submissions only
+            Column("UPDATED (UTC)"),
+        ]
+    )
     for row in rows:
         updated = row["updated_at"].strftime("%Y-%m-%d %H:%M") if row["updated_at"] else ""
-        workspace = row["workspace"] or f"#{row['workspace_id']}"
+        workspace = "" if len(workspaces) == 1 else row["workspace"] or f"#{row['workspace_id']}"
         count = "" if row["submissions_count"] is None else str(row["submissions_count"])
-        table.append((str(row["id"]), row["slug"], row["title"], workspace, count, updated))
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    for line in table:
-        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        print("  ".join(cells).rstrip())
-    return EXIT_OK
+        table.add([str(row["id"]), row["slug"], row["title"], workspace, count, updated])
+    heading = f"Workspace: {workspaces.pop()}\n" if len(workspaces) == 1 else ""
+    return heading + table.render()
 
 
 def describe(args: argparse.Namespace) -> int:
     """``formexport describe``: the codebook of a form, as a table or JSON."""
     from formexport.describe import describe_form
 
-    _require_token()
+    _require_token(args)
     book = describe_form(
-        args.form, columns=args.columns, naming=args.naming, base_url=args.base_url
+        args.form,
+        columns=args.columns,
+        naming=args.naming,
+        base_url=args.base_url,
+        profile=args.profile,
     )
+    entries: list[dict[str, Any]] = book.to_dict(orient="records")  # type: ignore[assignment]
     if args.json:
-        print(json.dumps(book.to_dict(orient="records"), ensure_ascii=False, indent=2))
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
         return EXIT_OK
-    shown = book.drop(columns=["kind", "field_id"]).fillna("")
-    shown["options"] = [", ".join(options) for options in book["options"]]
-    shown["required"] = ["yes" if r is True else "" for r in book["required"]]
     print(f"{book.attrs['title']} (form {book.attrs['form_id']}, {book.attrs['form_slug']})")
-    print(shown.to_string(index=False))
+    print(_codebook_table(entries))
     return EXIT_OK
+
+
+def _codebook_table(entries: list[dict[str, Any]]) -> str:
+    """One line per column (its type, and the field it holds), details indented below it."""
+    table = Table([Column("COLUMN", wraps=True), Column("TYPE"), Column("FIELD ID")])
+    for entry in entries:
+        kind, field_type = entry["type"], entry["field_type"]
+        shown_type = f"{kind} ({field_type})" if field_type and field_type != kind else kind
+        name = entry["field_name"]
+        notes = [
+            f"field: {name}" if name and name != entry["column"] else "",
+            f"options: {', '.join(entry['options'])}" if entry["options"] else "",
+            "required" if entry["required"] is True else "",
+            f"help: {entry['help']}" if entry["help"] else "",
+        ]
+        table.add([entry["column"], shown_type, entry["field_id"] or ""], notes)
+    return table.render()
 
 
 def status(args: argparse.Namespace) -> int:
     """``formexport status``: one job's state, without its signed link unless asked."""
     from formexport.client import Client
 
-    _require_token()
-    with Client(base_url=args.base_url) as client:
+    _require_token(args)
+    with Client(base_url=args.base_url, profile=args.profile) as client:
         status = client.get_export_status(args.form, args.job_id)
     if args.json:
         fields = asdict(status)

@@ -60,51 +60,103 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def _add_base_url(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
+    """The server options of every command that talks to one: --base-url and --profile."""
+    parser.add_argument(
+        "--base-url", metavar="URL", help=f"API root (default: ${config.BASE_URL_ENV})"
+    )
+    _add_profile(parser)
+
+
+def _add_profile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help=f"signed-in profile to use (default: ${config.PROFILE_ENV}, then "
+        f"{config.DEFAULT_PROFILE})",
+    )
+
+
+def _add_sign_in(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    login = commands_.add_parser(
+        "login",
+        help="sign in once: check a token and keep it for later commands",
+        description="Ask for a personal access token (OpnForm → Settings → Access tokens, with "
+        "forms-read) without echoing it, or read it from standard input when that is not a "
+        "terminal; check it with the server, then keep it in the system keyring (or, where "
+        "there is none, a file only you can read). Later commands use it when "
+        f"{config.TOKEN_ENV} is not set.",
+    )
+    login.add_argument(
+        "--base-url",
+        metavar="URL",
+        help=f"API root (default: ${config.BASE_URL_ENV}, the profile's, then "
+        f"{config.DEFAULT_BASE_URL})",
+    )
+    _add_profile(login)
+    login.set_defaults(handler=commands.login)
+    whoami = commands_.add_parser(
+        "whoami", help="show who the token in use belongs to, its server and where it is kept"
+    )
+    _add_base_url(whoami)
+    whoami.set_defaults(handler=commands.whoami)
+    logout = commands_.add_parser("logout", help="forget a profile's sign-in and its token")
+    _add_profile(logout)
+    logout.set_defaults(handler=commands.logout)
 
 
 def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands_.add_parser(
         "export",
         help="export a form to CSV or Parquet",
-        description="Export a form's submissions to a CSV file (as the server wrote it) or a "
-        "typed Parquet file. A background job that timed out or was interrupted keeps "
-        "running on the server: pick it up with --job.",
+        description="Export a form's submissions to a typed Parquet file or a CSV file (as "
+        "the server wrote it). A server job that timed out or was interrupted keeps running: "
+        "pick it up with --job.",
     )
     export.add_argument("form", type=_form, help="form id or slug (see: formexport forms)")
-    export.add_argument("-o", "--output", required=True, help="file to write: .csv or .parquet")
     export.add_argument(
-        "--format", choices=("csv", "parquet"), help="default: from the suffix of -o"
+        "-o", "--output", required=True, metavar="FILE", help="file to write: .parquet or .csv"
     )
+    export.add_argument("--format", choices=("csv", "parquet"), help="default: from FILE's suffix")
     export.add_argument(
         "--columns",
         nargs="+",
         metavar="FIELD",
-        help="field ids or field names, and created_at, status (default: every field)",
+        help="field names or ids, created_at, status (default: all)",
     )
     export.add_argument(
-        "--job", metavar="JOB", help="pick up this background job instead of starting one"
+        "--exclude", nargs="+", metavar="FIELD", help="fields never requested from the server"
     )
     export.add_argument(
-        "--naming", choices=("name", "id"), default="name", help="Parquet columns named by"
+        "--pseudonymize",
+        nargs="+",
+        metavar="FIELD",
+        help="fields whose answers become keyed hashes (Parquet only)",
+    )
+    export.add_argument(
+        "--job", metavar="JOB", help="pick up this server job instead of starting one"
+    )
+    export.add_argument(
+        "--naming", choices=("name", "id"), default="name", help="name columns by field"
     )
     export.add_argument(
         "--values",
         choices=("auto", "csv", "exact"),
         default="auto",
-        help="Parquet values from the CSV or the JSON list (see docs/data-types.md)",
+        help="values from the CSV or the JSON list (see the docs)",
     )
-    export.add_argument("--timeout", type=float, help="seconds to wait for the server")
+    export.add_argument("--timeout", type=float, metavar="S", help="seconds to wait at most")
     export.add_argument("--no-progress", action="store_true", help="no progress display")
     _add_base_url(export)
     export.add_argument(
         "--cache", action="store_true", help="keep the export on this machine and reuse it"
     )
-    export.add_argument("--max-age", type=float, help="reuse a cached export younger than S s")
+    export.add_argument(
+        "--max-age", type=float, metavar="S", help="reuse a cached export younger than S s"
+    )
     export.add_argument(
         "--no-reattach",
         action="store_true",
-        help="always a fresh export, never this machine's unfinished job for the same request",
+        help="always a fresh export (no unfinished job picked up)",
     )
     _add_selection_options(export)
     export.set_defaults(handler=commands.export)
@@ -134,12 +186,13 @@ def _add_selection_options(command: argparse.ArgumentParser) -> None:
         "--since",
         type=_since,
         metavar="WHEN",
-        help="only submissions created since: 7d, 12h, 30min, 2026-08-01 or 2026-08-01T12:00Z",
+        help="only those created since: 7d, 12h, 30min, 2026-08-01",
     )
     command.add_argument(
         "--status",
         choices=("completed", "partial", "all"),
-        help="only completed or only partial submissions (default: all)",
+        metavar="STATUS",
+        help="completed, partial or all (the default) submissions",
     )
 
 
@@ -285,13 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="formexport",
         description="Export OpnForm submissions to CSV or Parquet.",
-        epilog=f"Environment: {config.TOKEN_ENV} (required), {config.BASE_URL_ENV}, "
-        f"{config.PROGRESS_ENV}.",
+        epilog=f"Environment: {config.TOKEN_ENV} (or sign in once: formexport login), "
+        f"{config.BASE_URL_ENV}, {config.PROFILE_ENV}, {config.PROGRESS_ENV}.",
     )
     parser.add_argument("--version", action="version", version=f"formexport {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request step")
     commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
+        _add_sign_in,
         _add_export,
         _add_export_all,
         _add_forms,

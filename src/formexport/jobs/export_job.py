@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from formexport import config, html_tables
+from formexport.credentials import lookup_settings
 from formexport.jobs.delivery import Delivery
 from formexport.jobs.reexport import strategy_for_answer
 from formexport.jobs.server_job import ServerJob
@@ -145,6 +146,7 @@ class ExportJob:
         client: HoldsAPI | None = None,
         token: str | None = None,
         base_url: str | None = None,
+        profile: str | None = None,
         reexport: bool = False,
     ) -> ExportJob:
         """Pick up a background export started earlier (another kernel, an earlier run).
@@ -156,7 +158,8 @@ class ExportJob:
         job_id : str
             The id shown when the export started (also in errors and Ctrl-C messages).
         client : Client, optional
-            Reuse a client; otherwise ``token`` and ``base_url`` (or the environment) are used.
+            Reuse a client; otherwise ``token``, ``base_url`` and ``profile`` are used, as
+            :class:`~formexport.Client` uses them.
         reexport : bool
             When the job's status or link has expired, start a fresh export of every field
             instead of raising.
@@ -164,7 +167,7 @@ class ExportJob:
         if client is not None:
             api = client.api
         else:
-            api = OpnFormAPI(config.resolve_settings(token, base_url))
+            api = OpnFormAPI(lookup_settings(token, base_url, profile=profile))
         info = api.get_form(form)
         return cls(
             api,
@@ -185,6 +188,15 @@ class ExportJob:
         """Deprecated: :attr:`delivery_mode`, in the old words (``"sync"``, ``"async"``...)."""
         _deprecated("ExportJob.strategy", "ExportJob.delivery_mode")
         return _OLD_MODE_NAMES.get(self.delivery_mode, self.delivery_mode)
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        """The fields left out with ``exclude=`` (by name), recorded in ``attrs``."""
+        return self._delivery.excluded
+
+    @excluded.setter
+    def excluded(self, names: Sequence[str]) -> None:
+        self._delivery.excluded = tuple(names)
 
     @property
     def job_id(self) -> str | None:
@@ -346,6 +358,7 @@ class ExportJob:
         naming: str = "name",
         dtype_backend: str = sinks.DEFAULT_DTYPE_BACKEND,
         values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Load the export into a pandas DataFrame, typed from the form's fields.
 
@@ -358,6 +371,10 @@ class ExportJob:
         values : {"auto", "csv", "exact"}
             Where field values come from; ``"auto"`` reads exact values from the JSON
             submissions list when the server's synchronous writer lost some (see the docs).
+        pseudonymize : list of str, optional
+            Fields (names or ids) whose answers become pseudonyms: a keyed hash of each
+            answer, the same in every export made with the same key (see the docs). The
+            answers themselves never reach the frame.
 
         Returns
         -------
@@ -366,7 +383,9 @@ class ExportJob:
         """
         sinks.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         try:
-            frame = self._delivery.read(partial(_frame, dtype_backend), naming, values)
+            frame = self._delivery.read(
+                partial(_frame, dtype_backend), naming, values, pseudonymize
+            )
             rows = len(frame)
             self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
         except BaseException as exc:
@@ -376,11 +395,17 @@ class ExportJob:
         self._delivered()
         return frame
 
-    def to_arrow(self, *, naming: str = "name", values: str = "auto") -> pa.Table:
+    def to_arrow(
+        self,
+        *,
+        naming: str = "name",
+        values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
+    ) -> pa.Table:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
         sinks.check_options(naming=naming, values=values)
         try:
-            table = self._delivery.read(_table_and_reader, naming, values)[0]
+            table = self._delivery.read(_table_and_reader, naming, values, pseudonymize)[0]
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
@@ -390,7 +415,14 @@ class ExportJob:
         self._delivered()
         return table
 
-    def to_parquet(self, path: PathArg, *, naming: str = "name", values: str = "auto") -> Path:
+    def to_parquet(
+        self,
+        path: PathArg,
+        *,
+        naming: str = "name",
+        values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
+    ) -> Path:
         """Write the typed export to a Parquet file, streaming; return the path.
 
         Memory stays flat however large the export. ``pandas.read_parquet(path)`` gives the
@@ -400,7 +432,7 @@ class ExportJob:
         dest = Path(path).expanduser()
         try:
             with atomic_destination(dest) as out:
-                self._delivery.read(partial(_write_parquet, out), naming, values)
+                self._delivery.read(partial(_write_parquet, out), naming, values, pseudonymize)
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import ExactValues, FormInfo
 from formexport.reading import blocks, column_plan, frames
+from formexport.reading.pseudonyms import Pseudonymizing
 from formexport.reading.read_ahead import ReadAhead
 from formexport.reading.source import standard_file
 from formexport.reading.typed_reader import NAMINGS, ExportContext, Restart, TypedReader
@@ -76,6 +77,7 @@ def make_reader(
     exact_values: ExactValues | None = None,
     context: ExportContext | None = None,
     writer: blocks.Writer | None = None,
+    pseudonymizing: Pseudonymizing | None = None,
 ) -> TypedReader:
     """A reader for this export: the column plan checked against its header.
 
@@ -98,6 +100,7 @@ def make_reader(
         exact_values=exact_values,
         context=context,
         empty=not header,
+        pseudonymizing=pseudonymizing,
     )
 
 

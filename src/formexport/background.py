@@ -111,6 +111,8 @@ def start_export(
     """
     clock_start = time.monotonic()
     output = Output.checked(to, naming, dtype_backend, values, pseudonymize)
+    # Before the token: a file name given as the form is told to read_export.
+    ExportRequest(form=form, cache=cache, max_age=max_age).check_keeps_no_answers(pseudonymize)
     settings = lookup_settings(token, base_url, profile=profile)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
     checked_timeout(timeout)
@@ -134,7 +136,6 @@ def start_export(
             with start_and_wait(client, background, clock_start=clock_start, on_job=on_job) as job:
                 return output.deliver(job)
 
-    ExportRequest(form=form, cache=cache, max_age=max_age).check_keeps_no_answers(pseudonymize)
     chosen_rows = (since, status, None if exclude is None else tuple(exclude))
     key = (settings, str(form), chosen, chosen_rows, output, timeout, cache, max_age, reattach)
     turn = (settings.base_url, str(form))

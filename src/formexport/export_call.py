@@ -16,6 +16,7 @@ from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
 from formexport.jobs.progress_flow import waits_shown
 from formexport.local.export_cache import ExportCache, MaxAge
+from formexport.opnform.checks import form_path
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption, make_reporter
@@ -37,6 +38,10 @@ class ExportRequest:
     reattach: bool = True
     since: Since | None = None
     status: str | None = None
+
+    def __post_init__(self) -> None:
+        # Before a token is looked for: a file name given as the form is told to read_export.
+        form_path(self.form)
 
     def check_keeps_no_answers(self, pseudonymize: Sequence[str] | None) -> None:
         """Refuse to keep the server's CSV (the cache) when answers are to become pseudonyms."""

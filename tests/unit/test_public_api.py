@@ -50,6 +50,13 @@ def test_pinned_signatures() -> None:
     assert list(inspect.signature(fx.download_export).parameters)[-2:] == ["since", "status"]
     book = inspect.signature(fx.describe_form).parameters
     assert list(book) == ["form", "columns", "naming", "token", "base_url", "profile"]
+    read = inspect.signature(fx.read_export).parameters
+    assert list(read) == [
+        "source", "form", "naming", "dtype_backend", "token", "base_url", "profile",
+        "storage_options",
+    ]  # fmt: skip
+    assert read["form"].default is None
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(read.values())[2:])
     job = inspect.signature(fx.ExportJob.to_dataframe).parameters
     assert list(job) == ["self", "naming", "dtype_backend", "values", "pseudonymize"]
     start = inspect.signature(fx.Client.start_export).parameters

@@ -24,6 +24,7 @@ from formexport.errors import (
     NoTokenError,
     PartialExportError,
 )
+from formexport.opnform.checks import form_path
 
 EXIT_OK, EXIT_FAILED = 0, 1
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
@@ -109,6 +110,7 @@ def export(args: argparse.Namespace) -> int:
                 f"--job picks up an export as it was started; {', '.join(given)} cannot change "
                 "it. Drop them, or start a new export without --job."
             )
+    form_path(args.form)  # a file name is told to convert before a token is looked for
     _require_token(args)
     output = Path(args.output)
     progress = None if args.no_progress else "auto"
@@ -201,6 +203,27 @@ def _csv_shape(path: Path) -> tuple[int, int]:
     source, _ = standard_file(path)
     batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
     return sum(batch.num_rows for batch in batches), len(header)
+
+
+def convert(args: argparse.Namespace) -> int:
+    """``formexport convert``: an export file at hand to Parquet or standard CSV."""
+    from formexport.read_file import convert_export, output_format
+
+    fmt = output_format(Path(args.output))
+    if args.form is not None:
+        _require_token(args)
+    written = convert_export(
+        args.file,
+        args.output,
+        args.form,
+        naming=args.naming,
+        base_url=args.base_url,
+        profile=args.profile,
+        storage_options=dict(args.storage_option or []),
+    )
+    rows, columns = _shape(written, fmt)
+    print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    return EXIT_OK
 
 
 def export_all(args: argparse.Namespace) -> int:

@@ -237,6 +237,35 @@ def _add_forms(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -
     forms.set_defaults(handler=commands.forms)
 
 
+def _add_convert(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    convert = commands_.add_parser(
+        "convert",
+        help="convert a CSV export at hand to Parquet or standard CSV",
+        description="Read an OpnForm CSV export (downloaded from OpnForm's web page, or by "
+        "formexport export) and write it to Parquet or to standard CSV, which any CSV reader "
+        "reads right: every cell's exact text, or with --form typed from the form's fields.",
+    )
+    convert.add_argument("file", help="the export: a path or an fsspec URL (s3://...)")
+    convert.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="file to write: .parquet or .csv"
+    )
+    convert.add_argument(
+        "--form", type=_form, help="form id or slug the file came from: typed columns"
+    )
+    convert.add_argument(
+        "--naming", choices=("name", "id"), default="name", help="with --form: name columns by"
+    )
+    convert.add_argument(
+        "--storage-option",
+        type=_key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="fsspec option for a URL, repeatable",
+    )
+    _add_base_url(convert)
+    convert.set_defaults(handler=commands.convert)
+
+
 def _add_describe(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     describe = commands_.add_parser(
         "describe",
@@ -348,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_sign_in,
         _add_export,
         _add_export_all,
+        _add_convert,
         _add_forms,
         _add_describe,
         _add_status,

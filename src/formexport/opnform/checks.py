@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
@@ -12,6 +13,8 @@ from formexport.opnform.models import FormInfo
 FormRef = int | str
 
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# A form reference that names a file: an export downloaded from OpnForm's web page.
+_FILE_NAME = re.compile(r"\.csv$", re.IGNORECASE)
 
 
 def form_path(form: FormRef) -> str:
@@ -26,8 +29,19 @@ def form_path(form: FormRef) -> str:
     if not text.isdigit() and not _SLUG.match(text):
         raise InvalidArgumentError(
             f"{form!r} is neither a numeric form id nor a slug (like 'contact-us-k3x9qa')."
+            + _file_hint(text)
         )
     return quote(text, safe="")
+
+
+def _file_hint(text: str) -> str:
+    """What to do with a file name given where a form belongs."""
+    if not _FILE_NAME.search(text):
+        return ""
+    return (
+        f" To read an export file you already have, use formexport.read_export({text!r}) "
+        f"(from a terminal: formexport convert {shlex.quote(text)} -o submissions.parquet)."
+    )
 
 
 def check_job_id(job_id: str) -> str:

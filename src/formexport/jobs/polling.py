@@ -1,5 +1,9 @@
 """Waiting for an export job: a loop over a status function, with no knowledge of HTTP.
 
+When each status request goes is the schedule's call (:mod:`formexport.jobs.poll_schedule`);
+the loop sends it, waits out what the server asks for (``429``, a restart), and turns the end
+into a result or a typed error.
+
 A job the server keeps queued for more than ``config.SHOWN_WAIT_SECONDS`` shows on the progress
 display as a wait for a server worker, counting the time it has waited; after
 ``config.QUEUE_STALL_SECONDS`` the display adds that no queue worker may be running.
@@ -20,27 +24,12 @@ from formexport.errors import (
     ExportTimeoutError,
     RateLimitError,
 )
+from formexport.jobs.poll_schedule import PollSchedule
 from formexport.opnform.models import ExportStatus, JobState
 from formexport.opnform.retry import RetryPolicy
 from formexport.waits import Wait, Waiting, WaitReason, log_level
 
 logger = logging.getLogger("formexport")
-
-
-def poll_interval(elapsed: float, *, jitter: float = 0.0) -> float:
-    """Seconds to wait before the next status request of a job ``elapsed`` seconds old.
-
-    Stays at the docs' 2 s minimum for short jobs and grows to 5 s for long ones, so that
-    waiting adds at most about 8 % to a job's time; ``jitter`` in [0, 1] spreads clients
-    by lengthening the wait up to 10 % (never shortening it below the docs' minimum).
-    """
-    # OpnForm's docs ask for a poll every 2-5 s. A short job is asked about every 2 s so that
-    # the download starts soon after it ends; a job that has run for a minute will not end in
-    # the next 2 s either, so the interval grows with its age (8 % of it) up to the 5 s the
-    # docs allow, which keeps a long job far below the 180-a-minute status limit.
-    share = elapsed * config.POLL_INTERVAL_SHARE
-    base = min(config.POLL_MAX_INTERVAL, max(config.POLL_MIN_INTERVAL, share))
-    return base * (1.0 + config.POLL_JITTER * jitter)
 
 
 class JobWaiter:
@@ -59,9 +48,9 @@ class JobWaiter:
     sleep, clock, jitter : callable, optional
         Override the policy's ``time.sleep``, ``time.monotonic`` and source of numbers in
         [0, 1) (tests inject a fake clock).
-    first_poll_at : float, optional
-        Clock time before which the first status request is not sent (a job just accepted
-        is queued; asking at once only spends the rate limit).
+    schedule : PollSchedule, optional
+        When each status request goes (its times are values of ``clock``); by default a job
+        picked up again: asked about at once, then at the docs' pace or its forecast end.
     retry : RetryPolicy, optional
         How a status request that is rate limited or cannot connect is waited out; the
         defaults of :mod:`formexport.config` otherwise.
@@ -77,7 +66,7 @@ class JobWaiter:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         jitter: Callable[[], float] | None = None,
-        first_poll_at: float | None = None,
+        schedule: PollSchedule | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         policy = retry if retry is not None else RetryPolicy()
@@ -94,7 +83,8 @@ class JobWaiter:
         self._sleep = self._retry.sleep
         self._clock = self._retry.clock
         self._jitter = self._retry.jitter
-        self._first_poll_at = first_poll_at
+        self.schedule = schedule
+        self._last: ExportStatus | None = None
         self._queue: Waiting | None = None
 
     def wait(self, timeout: float | None = None) -> ExportStatus:
@@ -110,48 +100,53 @@ class JobWaiter:
             Ctrl-C; the job keeps running on the server.
         """
         started = self._clock()
+        if self.schedule is None:
+            self.schedule = PollSchedule(started, accepted=False, jitter=self._jitter)
         deadline = None if timeout is None else started + timeout
         self._queue = None
         try:
-            return self._loop(started, deadline)
+            return self._loop(self.schedule, started, deadline)
         except KeyboardInterrupt as exc:
             if isinstance(exc, ExportInterrupted):
                 raise
             raise self._interrupted() from exc
 
-    def _loop(self, started: float, deadline: float | None) -> ExportStatus:
-        last: ExportStatus | None = None
-        if self._first_poll_at is not None:
-            # A job just accepted is queued: asking at once only spends the rate limit.
-            pause = self._first_poll_at - started
-            if deadline is not None:
-                pause = min(pause, deadline - started)
-            if pause > 0:
-                self._sleep(pause)
+    def _loop(self, schedule: PollSchedule, started: float, deadline: float | None) -> ExportStatus:
         while True:
-            status = self._fetch_patiently(deadline)
-            last = status
+            self._pause_until(schedule.next_poll(self._clock()), schedule, started, deadline)
+            status = self._fetch_patiently(schedule, started, deadline)
+            schedule.observe(status, self._clock())
+            self._last = status
             self._on_status(status)
             if status.status == JobState.COMPLETED:
                 return status
             if status.status == JobState.FAILED:
                 raise self._failed(status)
-            now = self._clock()
-            if deadline is not None and now >= deadline:
-                raise self._timed_out(last, deadline - started)
-            interval = poll_interval(now - started, jitter=self._jitter())
-            if deadline is not None:
-                # One last look exactly at the deadline rather than overshooting it.
-                interval = min(interval, deadline - now)
-            self._sleep_until_next_poll(status, now - started, interval)
+            if deadline is not None and self._clock() >= deadline:
+                raise self._timed_out(deadline - started)
 
-    def _sleep_until_next_poll(self, status: ExportStatus, waited: float, seconds: float) -> None:
+    def _pause_until(
+        self, at: float, schedule: PollSchedule, started: float, deadline: float | None
+    ) -> None:
+        """Sleep until clock time ``at``; at the deadline instead, for one last look, when the
+        budget allows a request by then (else the wait has timed out)."""
+        if deadline is not None and at > deadline:
+            if schedule.earliest() > deadline:
+                self._sleep_before_poll(max(0.0, deadline - self._clock()), started)
+                raise self._timed_out(deadline - started)
+            at = deadline
+        pause = at - self._clock()
+        if pause > 0:
+            self._sleep_before_poll(pause, started)
+
+    def _sleep_before_poll(self, seconds: float, started: float) -> None:
         """Sleep ``seconds``; a job queued for a while shows as a wait for a server worker."""
-        if status.status != JobState.QUEUED:
+        last = self._last
+        if last is None or last.status != JobState.QUEUED:
             self._queue = None
             self._sleep(seconds)
             return
-        queued_for = _queued_for(status, waited)
+        queued_for = _queued_for(last, self._clock() - started)
         if self._queue is None and queued_for < config.SHOWN_WAIT_SECONDS:
             self._sleep(seconds)  # a moment in the queue is how every job starts
             return
@@ -178,19 +173,24 @@ class JobWaiter:
         )
         return f"{job}; {stalled}" if job else stalled
 
-    def _fetch_patiently(self, deadline: float | None) -> ExportStatus:
+    def _fetch_patiently(
+        self, schedule: PollSchedule, started: float, deadline: float | None
+    ) -> ExportStatus:
         """One status, waiting out 429s and a server that cannot be reached for a moment.
 
-        A 429 is waited out as its ``Retry-After`` says and the status asked again at once (the
-        wait was the server's, not a poll interval); when the wait would not fit the deadline,
-        RateLimitError. A server that cannot be connected to mid-job (a restart) is asked again
-        after the policy's back-off, ``attempts`` times: giving up would leave the job behind.
+        A 429 is waited out as its ``Retry-After`` says and the status asked again as soon as
+        the budget allows (the wait was the server's, not a poll interval); when the wait would
+        not fit the deadline, RateLimitError. A server that cannot be connected to mid-job (a
+        restart) is asked again after the policy's back-off, ``attempts`` times: giving up
+        would leave the job behind. Only requests that reached the server count for the budget.
         """
         refused = failures = 0
         while True:
+            sent_at = self._clock()
             try:
-                return self._fetch()
+                status = self._fetch()
             except RateLimitError as exc:
+                schedule.record_sent(sent_at)
                 refused += 1
                 self._retry.wait_out_rate_limit(
                     exc.retry_after,
@@ -198,6 +198,8 @@ class JobWaiter:
                     deadline=deadline,
                     subject=f"Status of export job {self._job_id}",
                 )
+                self._pause_until(schedule.earliest(), schedule, started, deadline)
+                continue
             except ConnectionFailedError:
                 failures += 1
                 pause = self._retry.backoff(failures)
@@ -209,6 +211,9 @@ class JobWaiter:
                     log_level(wait), "The server cannot be reached; asking again in %.1f s", pause
                 )
                 self._retry.pause(wait)
+                continue
+            schedule.record_sent(sent_at)
+            return status
 
     def _failed(self, status: ExportStatus) -> ExportFailedError:
         reason = status.error_message or "no reason given"
@@ -225,7 +230,8 @@ class JobWaiter:
             form_id=self._form_id,
         )
 
-    def _timed_out(self, last: ExportStatus | None, timeout: float) -> ExportTimeoutError:
+    def _timed_out(self, timeout: float) -> ExportTimeoutError:
+        last = self._last
         state = last.status_text if last else "no status received"
         hint = ""
         queued_for = _queued_for(last, timeout)

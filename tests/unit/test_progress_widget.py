@@ -264,3 +264,14 @@ def test_a_queued_job_counts_up_and_gives_way_to_the_export() -> None:
     assert "Server export" in label.value
     assert "processing" in text.value
     assert bar.value == pytest.approx(0.3)
+
+
+def test_the_files_phase_shows_count_and_size() -> None:
+    reporter, shown = _reporter([0.0])
+    reporter.update(ProgressEvent("files", 30, 120, size=14_200_000))
+    label, bar, text = reporter.widget.children
+    assert "Files" in label.value
+    assert bar.value == pytest.approx(0.25)
+    assert "30/120 files" in text.value
+    assert "14.2 MB" in text.value
+    assert shown[-1]["text/plain"] == "Files 30/120 · 14.2 MB"

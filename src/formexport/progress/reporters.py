@@ -154,10 +154,11 @@ DOWNLOAD_MININTERVAL = 0.25
 class TqdmReporter:
     """A text bar per phase (tqdm), on a terminal or in a notebook without ipywidgets.
 
-    Phases follow each other on their own lines: server export, download, reading. The bar
-    names the job by its short id (logs and errors carry the whole one). A wait takes over the
-    bar's line while it lasts, counting down (``Export in batches:  40% · Rate limit · next
-    request in 41 s (…)``); a wait before any phase has a line of its own, erased at its end.
+    Phases follow each other on their own lines: server export, download, reading, uploaded
+    files. The bar names the job by its short id (logs and errors carry the whole one). A wait
+    takes over the bar's line while it lasts, counting down (``Export in batches:  40% · Rate
+    limit · next request in 41 s (…)``); a wait before any phase has a line of its own, erased
+    at its end.
     """
 
     def __init__(self, *, file: Any = None) -> None:
@@ -218,6 +219,8 @@ class TqdmReporter:
         if event.phase == "export":
             self._show_export(bar, event)
         elif event.completed >= bar.n:
+            if event.size is not None:  # the files phase: their bytes beside the count
+                bar.set_postfix_str(describe(event).rpartition(" · ")[2], refresh=False)
             # tqdm measures the rate between its redraws, and redraws at most every 0.1 s.
             bar.update(event.completed - bar.n)
         else:  # the transfer started over

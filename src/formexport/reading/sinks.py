@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 VALUE_SOURCES = ("auto", "csv", "exact")
 DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
 DEFAULT_DTYPE_BACKEND = "numpy_nullable"
-_PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
+PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
 # The whole table is held in memory anyway, so blocks larger than Parquet streaming's: each
 # block costs the typed reader a fixed amount of work. Smaller ones let parsing start sooner and
 # leave less to do after a download's last byte (2 MB measured best of 1, 2 and 4).
@@ -337,7 +337,7 @@ def parquet_schema(reader: TypedReader) -> pa.Schema:
     pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
     metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
     metadata[b"pandas"] = pandas_meta[b"pandas"]
-    metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
+    metadata[PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
     return pa.schema(fields, metadata=metadata)
 
 

@@ -29,12 +29,10 @@ from formexport.opnform.models import ExportStatus, FormInfo, JobState
 from formexport.opnform.retry import RetryPolicy
 from formexport.opnform.selection import Selection, Since, select_ids
 from formexport.opnform.submissions import ExactCollector
-from formexport.progress.events import ProgressEvent
 
 logger = logging.getLogger("formexport")
 
 Columns = Mapping[str, bool] | Sequence[str]
-WaitNotice = Callable[[ProgressEvent], object]
 
 
 class Client:
@@ -161,7 +159,6 @@ class Client:
         reattach: bool = True,
         timeout: float | None = None,
         exclude: Sequence[str] | None = None,
-        on_wait: WaitNotice | None = None,
     ) -> ExportJob:
         """Start exporting a form's submissions; return the :class:`ExportJob`.
 
@@ -198,10 +195,6 @@ class Client:
         exclude : list of str, optional
             Fields (names or ids) left out of the export: never requested from the server. A
             name that matches no field is refused, not ignored.
-        on_wait : callable, optional
-            Receives a :class:`~formexport.ProgressEvent` when the export waits for its turn,
-            before any job exists (a display's ``update``; :meth:`ExportJob.wait` takes the
-            display for the rest).
 
         Notes
         -----
@@ -244,7 +237,7 @@ class Client:
         if job is None:
             # Taken before the request: whether the server answers at once or starts a job
             # (whose file another export may share) is known only from its answer.
-            turn = self._turn(info, deadline, on_wait)
+            turn = self._turn(info, deadline)
             try:
                 job = self._reattach(key, info, chosen, ids) if reattach else None
                 if job is None:
@@ -258,15 +251,11 @@ class Client:
         job.excluded = _field_names(info, exclude)
         return job
 
-    def _turn(self, info: FormInfo, deadline: float | None, on_wait: WaitNotice | None) -> FormTurn:
-        """The form's turn, taken (waiting for it as the retry policy waits)."""
-
-        def waiting(message: str) -> None:
-            if on_wait is not None:
-                on_wait(ProgressEvent("export", 0, 100, message))
-
+    def _turn(self, info: FormInfo, deadline: float | None) -> FormTurn:
+        """The form's turn, taken (waiting for it as the retry policy waits: shown, if a
+        display is listening, and ended when a background export is cancelled)."""
         turn = FormTurn(self.base_url, info.id)
-        turn.take(deadline=deadline, sleep=self.api.retry.sleep, on_wait=waiting)
+        turn.take(deadline=deadline, sleep=self.api.retry.sleep)
         return turn
 
     def _record_started(self, job: ExportJob, key: str) -> None:

@@ -116,6 +116,9 @@ TIMING_MAX_AGE = 30 * 24 * 3600.0
 # A working queue picks a job up within seconds: one still queued after this long points at the
 # server's queue worker; before that, a timeout only means the job needed more time.
 QUEUE_STALL_SECONDS = 120.0
+# A wait at least this long (a rate limit, a Retry-After, a back-off) shows in the progress
+# display with a countdown; a shorter one passes unseen, as a request's own time does.
+SHOWN_WAIT_SECONDS = 2.0
 
 DOWNLOAD_CHUNK_SIZE = 1 << 20
 # Attempts after the first when a download is cut or fails; each waits the policy's back-off.

@@ -25,7 +25,15 @@ from typing import Any, TypeVar
 from formexport.errors import ExportCancelled, ExportInterrupted
 from formexport.jobs.export_job import ExportJob
 from formexport.opnform.retry import RetryPolicy
-from formexport.progress.events import FINAL_PHASES, ProgressEvent, ProgressReporter, failure
+from formexport.progress.events import (
+    FINAL_PHASES,
+    ProgressEvent,
+    ProgressReporter,
+    failure,
+    wait_listener,
+)
+from formexport.progress.reporters import is_silent
+from formexport.waits import shown_to
 
 logger = logging.getLogger("formexport")
 
@@ -80,6 +88,11 @@ class _Watch:
                 return
             self._closed = self.ended
             self._reporter.close()
+
+    @property
+    def silent(self) -> bool:
+        """True when the display shows nothing (waits are then said in log lines)."""
+        return is_silent(self._reporter)
 
     def show_again(self) -> None:
         """Show the display in the running cell too, where the display can."""
@@ -241,9 +254,14 @@ class ExportFuture(concurrent.futures.Future[T]):
         )
 
     def _run(self, work: Callable[[ExportFuture[T]], T]) -> None:
-        """The export's thread: do ``work`` and settle the future."""
+        """The export's thread: do ``work`` and settle the future.
+
+        Every wait of the thread (the form's turn, rate limits, retries, a queued job) shows on
+        the export's display.
+        """
         try:
-            value = work(self)
+            with self._waits_shown():
+                value = work(self)
         except BaseException as exc:
             if self._stop.is_set():
                 return  # cancelled: the future and the display say so already
@@ -255,6 +273,12 @@ class ExportFuture(concurrent.futures.Future[T]):
         self._watch.close()
         with contextlib.suppress(concurrent.futures.InvalidStateError):
             self.set_result(value)
+
+    def _waits_shown(self) -> contextlib.AbstractContextManager[None]:
+        """Waits shown on the export's display, unless it shows nothing (then logged)."""
+        if self._watch.silent:
+            return contextlib.nullcontext()
+        return shown_to(wait_listener(self._watch.update))
 
     @property
     def progress(self) -> _Watch:

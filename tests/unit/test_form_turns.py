@@ -18,6 +18,7 @@ import pytest
 from formexport.errors import ExportTimeoutError
 from formexport.local import form_turns
 from formexport.local.form_turns import WAITING, FormTurn
+from formexport.waits import Wait, WaitReason, shown_to
 
 SERVER = "https://forms.example.com/api"
 HOLD = """
@@ -68,7 +69,7 @@ def test_another_thread_waits_says_so_once_and_goes_when_released(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     held = taken(tmp_path)
-    told: list[str] = []
+    told: list[Wait] = []
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:
@@ -76,10 +77,15 @@ def test_another_thread_waits_says_so_once_and_goes_when_released(
         if len(slept) == 3:
             held.release()
 
+    def take_shown() -> None:
+        with shown_to(lambda wait, now: told.append(wait)):
+            waiting.take(sleep=sleep)
+
     with caplog.at_level(logging.INFO, "formexport"):
         waiting = FormTurn(SERVER, 2, tmp_path)
-        assert in_thread(lambda: waiting.take(sleep=sleep, on_wait=told.append)) == [None]
-    assert told == [WAITING]
+        assert in_thread(take_shown) == [None]
+    assert {(wait.reason, wait.detail) for wait in told} == {(WaitReason.TURN, WAITING)}
+    assert told[0].until is None  # shown as a wait with no known end, until the turn comes
     assert len(slept) == 3
     assert waiting.held
     assert "Waiting for the turn at form 2" in caplog.text

@@ -115,16 +115,17 @@ class Delivery:
 
     def ready(self, timeout: float | None = None) -> ExportStatus:
         """Wait for the file (a fresh export replaces a job whose status expired)."""
-        while True:
-            try:
-                status = self.strategy.wait(timeout, self.progress, self.scratch)
-                break
-            except ExportJobNotFoundError:
-                if self._reexports.left <= 0:
-                    raise
-                job_id = self.strategy.job_id
-                logger.warning("The status of export job %s expired on the server", job_id)
-                self._swap(self._reexports.start())
+        with self.progress.showing_waits():
+            while True:
+                try:
+                    status = self.strategy.wait(timeout, self.progress, self.scratch)
+                    break
+                except ExportJobNotFoundError:
+                    if self._reexports.left <= 0:
+                        raise
+                    job_id = self.strategy.job_id
+                    logger.warning("The status of export job %s expired on the server", job_id)
+                    self._swap(self._reexports.start())
         self._tell_change()
         return status
 
@@ -169,6 +170,12 @@ class Delivery:
         ``check`` sees the complete file before it is moved to ``dest``, and may refuse it;
         ``private``: ``dest`` is formexport's own copy (see :meth:`ExportStrategy.fetch`).
         """
+        with self.progress.showing_waits():
+            self._fetch(dest, tee, check, private=private)
+
+    def _fetch(
+        self, dest: Path, tee: Tee | None, check: FileCheck | None, *, private: bool
+    ) -> None:
         while True:
             try:
                 self.strategy.fetch(dest, self.progress, tee, check, private=private)
@@ -209,7 +216,8 @@ class Delivery:
         while True:
             self.ready()
             try:
-                return self._read_checked(consume, naming, values, hidden)
+                with self.progress.showing_waits():
+                    return self._read_checked(consume, naming, values, hidden)
             except ForeignFile as clash:
                 self._export_again(clash)
 

@@ -130,9 +130,14 @@ class ServerJob(ExportStrategy):
     def _waiter(self, progress: ExportProgress) -> JobWaiter:
         job_id = self.job_id
 
+        shown: list[tuple[float, str]] = []  # the last status shown
+
         def report(status: ExportStatus) -> None:
             self.status = status
             message = status_message(status)
+            if status.status == JobState.QUEUED and shown[-1:] == [(status.progress, message)]:
+                return  # still queued: the display counts the wait for a worker meanwhile
+            shown[:] = [(status.progress, message)]
             started = self._started(status)
             progress.update(
                 ProgressEvent(
@@ -143,6 +148,7 @@ class ServerJob(ExportStrategy):
         if self._accepted_at is not None and self.status is None:
             # Shown at once, not at the first poll: the job was just accepted, so it is queued.
             started = self._started(None)
+            shown[:] = [(0, JobState.QUEUED)]
             progress.update(
                 ProgressEvent("export", 0, 100, JobState.QUEUED, job_id=job_id, started_at=started)
             )
@@ -214,5 +220,6 @@ class ServerJob(ExportStrategy):
             tee=tee,
             private=private,
             check=check,
+            retry=self._api.retry,  # its waits end when a background export is cancelled
         )
         self.data = dest

@@ -37,6 +37,7 @@ from filelock import FileLock, Timeout
 from formexport import config
 from formexport.errors import ConfigurationError, ExportTimeoutError
 from formexport.local import folder
+from formexport.waits import Wait, WaitReason, wait_for
 
 logger = logging.getLogger("formexport")
 
@@ -93,12 +94,11 @@ class FormTurn:
         deadline: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        on_wait: Callable[[str], object] = lambda message: None,
     ) -> None:
         """Wait until no other export of the form holds the turn, then hold it.
 
-        ``on_wait`` is told once, with :data:`WAITING`, when another export holds it (an INFO
-        line says so too). ``sleep`` does the waiting, so whatever it raises ends the wait (a
+        The wait is a :class:`~formexport.waits.Wait` (shown on the export's display, with an
+        INFO line). ``sleep`` does the waiting, so whatever it raises ends the wait (a
         cancelled background export). When the private folder cannot hold the lock, the export
         goes on without a turn, with a warning.
 
@@ -109,21 +109,23 @@ class FormTurn:
         """
         began = clock()
         entered = self._enter()
+
+        def ready(seconds: float) -> bool:
+            nonlocal entered
+            left = None if deadline is None else deadline - clock()
+            if left is not None and left <= 0:
+                raise ExportTimeoutError(self._timed_out(clock() - began), job_id=None)
+            sleep(min(config.TURN_POLL_INTERVAL, seconds, *(() if left is None else (left,))))
+            entered = self._enter()
+            return entered is not False
+
         if entered is False:
             logger.info(
                 "Waiting for the turn at form %s: another export of it on this machine has not "
                 "delivered its data yet (OpnForm names export files by form and second)",
                 self.form_id,
             )
-            on_wait(WAITING)
-        while entered is False:
-            left = None if deadline is None else deadline - clock()
-            if left is not None and left <= 0:
-                raise ExportTimeoutError(self._timed_out(clock() - began), job_id=None)
-            sleep(
-                config.TURN_POLL_INTERVAL if left is None else min(config.TURN_POLL_INTERVAL, left)
-            )
-            entered = self._enter()
+            wait_for(ready, Wait(WaitReason.TURN, WAITING, began), clock=clock)
         if entered:
             self._release = weakref.finalize(self, _leave, self.path)
 

@@ -126,6 +126,15 @@ DOWNLOAD_HTTP_RETRIES = 2
 CANCEL_GRACE = 2.0
 # Fresh exports started when a download link has expired, before giving up.
 MAX_REEXPORTS = 2
+# Exports of one form take turns on this machine (OpnForm names a job's file by form and
+# second); an export waiting for its turn asks again this often.
+TURN_POLL_INTERVAL = 0.1
+# Exports made, the first included, while the file delivered keeps being another export's (one
+# of the same form whose job finished in the same second), before ExportFailedError.
+SAME_SECOND_TRIES = 3
+# Waited before exporting again after such a clash: the second the two files were named after
+# has passed on the server's clock too, whatever its offset from this one.
+SAME_SECOND_PAUSE = 1.0
 # Uploaded files (files=): how many download at once (OpnForm serves each from PHP, and limits
 # every client address to 100 file requests a minute), how often links that expired meanwhile
 # are renewed from the JSON submissions list (its links live 10 minutes), the folder of a

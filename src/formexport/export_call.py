@@ -18,7 +18,8 @@ from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.checks import form_path
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
-from formexport.progress.reporters import ProgressOption
+from formexport.progress.events import ProgressEvent, ProgressReporter, failure
+from formexport.progress.reporters import ProgressOption, make_reporter
 
 Columns = Mapping[str, bool] | Sequence[str]
 
@@ -51,6 +52,26 @@ class ExportRequest:
             )
 
 
+class _EarlyDisplay:
+    """The call's display before its job exists: shown only if something is shown on it."""
+
+    def __init__(self, reporter: ProgressReporter) -> None:
+        self.reporter = reporter
+        self._shown = False
+
+    def update(self, event: ProgressEvent) -> None:
+        self._shown = True
+        self.reporter.update(event)
+
+    def fail(self, error: BaseException) -> None:
+        """End a display that shows a wait on the error that ended the call."""
+        if not self._shown:
+            return
+        if isinstance(error, Exception):
+            self.reporter.update(failure(error))
+        self.reporter.close()
+
+
 def checked_timeout(timeout: float | None) -> float | None:
     if timeout is not None and not timeout >= 0:
         raise InvalidArgumentError(f"timeout is a number of seconds >= 0 or None; got {timeout!r}.")
@@ -71,25 +92,32 @@ def start_and_wait(
     """
     clock_start = time.monotonic() if clock_start is None else clock_start
     timeout = checked_timeout(request.timeout)
-    # One budget for the whole export: the request (rate limits) and the wait.
+    # One budget for the whole export: the request (its turn, rate limits) and the wait.
     deadline = None if timeout is None else clock_start + timeout
     use_cache = request.cache or request.max_age is not None
-    job = client.start_export(
-        request.form,
-        request.columns,
-        cache=use_cache,
-        max_age=request.max_age,
-        reattach=request.reattach,
-        timeout=timeout,
-        since=request.since,
-        status=request.status,
-        exclude=request.exclude,
-    )
+    # Made now: a wait for the form's turn shows before the job exists.
+    display = _EarlyDisplay(make_reporter(request.progress))
+    try:
+        job = client.start_export(
+            request.form,
+            request.columns,
+            cache=use_cache,
+            max_age=request.max_age,
+            reattach=request.reattach,
+            timeout=timeout,
+            since=request.since,
+            status=request.status,
+            exclude=request.exclude,
+            on_wait=display.update,
+        )
+    except BaseException as exc:
+        display.fail(exc)
+        raise
     try:
         if on_job is not None:
             on_job(job)
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        job.wait(progress=request.progress, timeout=left, clock_start=clock_start)
+        job.wait(progress=display.reporter, timeout=left, clock_start=clock_start)
         if use_cache and job.delivery_mode != CachedExport.mode and job.request_key is not None:
             ExportCache().store(job.request_key, job)
     except BaseException:

@@ -28,7 +28,7 @@ class Shown:
 
 def start(work, shown: Shown | None = None, key: object = None):  # type: ignore[no-untyped-def]
     key = key if key is not None else object()
-    return run_in_background(work, form=7, reporter=shown or Shown(), key=key, turn=key)
+    return run_in_background(work, form=7, reporter=shown or Shown(), key=key)
 
 
 def test_it_is_a_concurrent_future_whose_callbacks_get_it() -> None:
@@ -118,26 +118,6 @@ def test_once_the_display_shows_the_end_the_same_call_starts_anew() -> None:
     gate.set()
     assert isinstance(first.exception(timeout=5), ExportFailedError)
     assert again.result(timeout=5) == 2
-
-
-def test_the_same_turn_runs_one_after_the_other() -> None:
-    gate = threading.Event()
-    order: list[str] = []
-    shown = Shown()
-
-    def slow(f: ExportFuture[None]) -> None:
-        gate.wait(5)
-        order.append("first")
-
-    first = run_in_background(slow, form=7, reporter=Shown(), key=1, turn="form 7")
-    second = run_in_background(
-        lambda f: order.append("second"), form=7, reporter=shown, key=2, turn="form 7"
-    )
-    assert not second.done()
-    gate.set()
-    concurrent.futures.wait([first, second], timeout=5)
-    assert order == ["first", "second"]
-    assert "one at a time" in shown.events[1].message
 
 
 def test_await_gives_the_result_and_a_cancelled_task_cancels_the_future() -> None:

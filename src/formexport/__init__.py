@@ -28,6 +28,7 @@ from formexport.errors import (
     ExportInterrupted,
     ExportJobNotFoundError,
     ExportTimeoutError,
+    FileFormatError,
     FormExportError,
     FormNotFoundError,
     InvalidArgumentError,
@@ -43,12 +44,13 @@ from formexport.errors import (
 )
 
 if TYPE_CHECKING:
-    from formexport.api import download_export, export_to_parquet, load_export
+    from formexport.api import download_export, export_to_file, export_to_parquet, load_export
     from formexport.background import load_export_async, start_export
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
     from formexport.describe import describe_form
+    from formexport.formats.excel import FileFormatWarning
     from formexport.forms import list_forms
     from formexport.futures import ExportFuture
     from formexport.jobs.export_job import ExportJob
@@ -66,6 +68,7 @@ _LAZY = {
     "ExportFuture": "formexport.futures",
     "ExportJob": "formexport.jobs.export_job",
     "ExportStatus": "formexport.opnform.models",
+    "FileFormatWarning": "formexport.formats.excel",
     "FormField": "formexport.opnform.models",
     "FormInfo": "formexport.opnform.models",
     "FormRecord": "formexport.dataset.manifest",
@@ -80,6 +83,7 @@ _LAZY = {
     "describe_form": "formexport.describe",
     "download_export": "formexport.api",
     "export_forms": "formexport.dataset.export_forms",
+    "export_to_file": "formexport.api",
     "export_to_parquet": "formexport.api",
     "list_forms": "formexport.forms",
     "load_export": "formexport.api",
@@ -122,6 +126,8 @@ __all__ = [
     "ExportJobNotFoundError",
     "ExportStatus",
     "ExportTimeoutError",
+    "FileFormatError",
+    "FileFormatWarning",
     "FormExportError",
     "FormField",
     "FormInfo",
@@ -149,6 +155,7 @@ __all__ = [
     "describe_form",
     "download_export",
     "export_forms",
+    "export_to_file",
     "export_to_parquet",
     "list_forms",
     "load_export",

@@ -14,6 +14,7 @@ from formexport.client import Client
 from formexport.errors import InvalidArgumentError
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
+from formexport.jobs.output import Output, Written
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
@@ -81,3 +82,12 @@ def ready_job(
         job.close()
         raise
     return job
+
+
+def write_file(
+    request: ExportRequest, output: Output, *, token: str | None, base_url: str | None
+) -> Written:
+    """Run ``request`` and write its data to ``output``'s file."""
+    started = time.monotonic()
+    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+        return output.write(job)

@@ -123,7 +123,7 @@ def test_an_unknown_output_suffix_is_refused_before_anything_is_sent(
 ) -> None:
     run = cli(sandbox, "export", "1", "-o", str(tmp_path / "x.txt"))
     assert run.returncode == 2
-    assert ".csv or .parquet" in run.stderr
+    assert ".parquet, .csv, .xlsx, .dta or .sav" in run.stderr
     assert "--format" in run.stderr
     assert list(tmp_path.iterdir()) == []
     assert sandbox.requests == []

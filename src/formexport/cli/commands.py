@@ -14,13 +14,15 @@ import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from formexport import config
 from formexport.errors import ConfigurationError, InvalidArgumentError, PartialExportError
 
+if TYPE_CHECKING:
+    from formexport.jobs.output import Output, Written
+
 EXIT_OK, EXIT_FAILED = 0, 1
-FORMATS = {".csv": "csv", ".parquet": "parquet"}
 
 
 def _require_token() -> None:
@@ -33,21 +35,24 @@ def _require_token() -> None:
         )
 
 
-def _output_format(output: str, chosen: str | None) -> str:
-    if chosen:
-        return chosen
-    fmt = FORMATS.get(Path(output).suffix.lower())
-    if fmt is None:
+def _output(args: argparse.Namespace) -> Output:
+    """The file ``-o`` names, in the format its extension (or ``--format``) says."""
+    from formexport.jobs.output import FILE_FORMATS, Output, file_format, suffixes
+    from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND
+
+    if args.format is None and file_format(args.output) is None:
         raise InvalidArgumentError(
-            f"Cannot tell which format to write to {output!r}: end the file name in "
-            f"{' or '.join(FORMATS)}, or pass --format {'|'.join(FORMATS.values())}."
+            f"Cannot tell which format to write to {args.output!r}: end the file name in "
+            f"{suffixes()}, or pass --format {'|'.join(FILE_FORMATS)}."
         )
-    return fmt
+    return Output.checked(
+        args.output, args.naming, DEFAULT_DTYPE_BACKEND, args.values, chosen_format=args.format
+    )
 
 
 def export(args: argparse.Namespace) -> int:
     """``formexport export``: a new export, or the job given by ``--job``, to a file."""
-    fmt = _output_format(args.output, args.format)
+    output = _output(args)
     if args.job is not None:
         given = [flag for flag, value in _job_conflicts(args) if value]
         if given:
@@ -56,11 +61,12 @@ def export(args: argparse.Namespace) -> int:
                 "it. Drop them, or start a new export without --job."
             )
     _require_token()
-    output = Path(args.output)
-    progress = None if args.no_progress else "auto"
-    written = _export_job(args, output, fmt, progress) if args.job else _export_new(args, fmt)
-    rows, columns = _shape(written, fmt)
-    print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    written = _export_job(args, output) if args.job else _export_new(args, output)
+    rows, columns = written.shape()
+    shown = (
+        args.output if Path(args.output).expanduser().absolute() == written.path else written.path
+    )
+    print(f"Wrote {shown}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
     return EXIT_OK
 
 
@@ -75,58 +81,30 @@ def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
     ]
 
 
-def _export_new(args: argparse.Namespace, fmt: str) -> Path:
-    from formexport import api
+def _export_new(args: argparse.Namespace, output: Output) -> Written:
+    from formexport.export_call import ExportRequest, write_file
 
-    common = {
-        "columns": args.columns,
-        "base_url": args.base_url,
-        "progress": None if args.no_progress else "auto",
-        "timeout": args.timeout,
-        "cache": args.cache,
-        "max_age": args.max_age,
-        "reattach": not args.no_reattach,
-        "since": args.since,
-        "status": args.status,
-    }
-    if fmt == "parquet":
-        return api.export_to_parquet(
-            args.form, args.output, naming=args.naming, values=args.values, **common
-        )
-    return api.download_export(args.form, args.output, **common)
+    request = ExportRequest(
+        args.form,
+        args.columns,
+        None if args.no_progress else "auto",
+        args.timeout,
+        args.cache,
+        args.max_age,
+        not args.no_reattach,
+        args.since,
+        args.status,
+    )
+    return write_file(request, output, token=None, base_url=args.base_url)
 
 
-def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str | None) -> Path:
+def _export_job(args: argparse.Namespace, output: Output) -> Written:
     from formexport.client import Client
 
+    progress = None if args.no_progress else "auto"
     with Client(base_url=args.base_url) as client, client.attach(args.form, args.job) as job:
         job.wait(progress=progress, timeout=args.timeout)
-        if fmt == "parquet":
-            return job.to_parquet(output, naming=args.naming, values=args.values)
-        return job.download(output)
-
-
-def _shape(path: Path, fmt: str) -> tuple[int, int]:
-    """Rows and columns of the file written."""
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        parquet = pq.ParquetFile(path)
-        # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
-        return parquet.metadata.num_rows, len(parquet.schema_arrow)
-    return _csv_shape(path)
-
-
-def _csv_shape(path: Path) -> tuple[int, int]:
-    from formexport.reading import blocks
-    from formexport.reading.source import standard_file
-
-    header = blocks.read_header(path)
-    if not header:
-        return 0, 0
-    source, _ = standard_file(path)
-    batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
-    return sum(batch.num_rows for batch in batches), len(header)
+        return output.write(job)
 
 
 def export_all(args: argparse.Namespace) -> int:

@@ -63,18 +63,29 @@ def _add_base_url(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
 
 
+#: The files ``export -o`` writes (``--format``): the names of formexport.jobs.output's
+#: FILE_FORMATS, kept here so that ``--help`` imports nothing of the export machinery.
+FILE_FORMATS = ("parquet", "csv", "xlsx", "dta", "sav")
+
+
 def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands_.add_parser(
         "export",
-        help="export a form to CSV or Parquet",
-        description="Export a form's submissions to a CSV file (as the server wrote it) or a "
-        "typed Parquet file. A background job that timed out or was interrupted keeps "
-        "running on the server: pick it up with --job.",
+        help="export a form to a file: Parquet, CSV, Excel, Stata or SPSS",
+        description="Export a form's submissions to the file -o names: typed Parquet "
+        "(.parquet), the CSV as the server wrote it (.csv), an Excel workbook with its "
+        "codebook (.xlsx), a Stata (.dta) or SPSS (.sav, needs formexport[spss]) dataset. "
+        "A background job that timed out or was interrupted keeps running on the server: "
+        "pick it up with --job.",
     )
     export.add_argument("form", type=_form, help="form id or slug (see: formexport forms)")
-    export.add_argument("-o", "--output", required=True, help="file to write: .csv or .parquet")
     export.add_argument(
-        "--format", choices=("csv", "parquet"), help="default: from the suffix of -o"
+        "-o", "--output", required=True, help="file to write: .parquet, .csv, .xlsx, .dta, .sav"
+    )
+    export.add_argument(
+        "--format",
+        choices=FILE_FORMATS,
+        help="for a file name without one of those extensions",
     )
     export.add_argument(
         "--columns",
@@ -86,13 +97,17 @@ def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--job", metavar="JOB", help="pick up this background job instead of starting one"
     )
     export.add_argument(
-        "--naming", choices=("name", "id"), default="name", help="Parquet columns named by"
+        "--naming",
+        choices=("name", "id"),
+        default="name",
+        help="typed files' columns named by field name or id (not for .csv)",
     )
     export.add_argument(
         "--values",
         choices=("auto", "csv", "exact"),
         default="auto",
-        help="Parquet values from the CSV or the JSON list (see docs/data-types.md)",
+        help="typed files' values from the CSV or the JSON list (not for .csv; see "
+        "docs/data-types.md)",
     )
     export.add_argument("--timeout", type=float, help="seconds to wait for the server")
     export.add_argument("--no-progress", action="store_true", help="no progress display")
@@ -284,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``formexport`` command."""
     parser = argparse.ArgumentParser(
         prog="formexport",
-        description="Export OpnForm submissions to CSV or Parquet.",
+        description="Export OpnForm submissions to Parquet, CSV, Excel, Stata or SPSS files.",
         epilog=f"Environment: {config.TOKEN_ENV} (required), {config.BASE_URL_ENV}, "
         f"{config.PROGRESS_ENV}.",
     )

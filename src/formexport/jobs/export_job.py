@@ -27,7 +27,7 @@ from formexport.progress.reporters import ProgressEvent, ProgressOption
 from formexport.reading import sinks
 from formexport.reading.source import OpenedExport
 from formexport.reading.typed_reader import TypedReader
-from formexport.transfer.download import atomic_destination
+from formexport.transfer.download import atomic_destination, atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -383,6 +383,39 @@ class ExportJob:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
         rows, columns = parquet_shape(dest)
+        self._delivery.progress.deliver(
+            rows=rows, columns=columns, file=dest.name, job_id=self.job_id
+        )
+        self._delivered()
+        return dest
+
+    def write_frame(
+        self,
+        path: PathArg,
+        write: Callable[[pd.DataFrame, Path], None],
+        *,
+        naming: str = "name",
+        values: str = "auto",
+    ) -> Path:
+        """Load the typed frame (as :meth:`to_dataframe`) and write it with ``write``; return
+        the path.
+
+        ``write(frame, temporary_path)`` writes a file beside ``path`` that is moved into place
+        once complete, so ``path`` never holds a partial file. :func:`formexport.export_to_file`
+        writes ``.xlsx``, ``.dta`` and ``.sav`` files this way.
+        """
+        sinks.check_options(naming=naming, values=values)
+        dest = Path(path).expanduser()
+        try:
+            frame = self._delivery.read(
+                partial(_frame, sinks.DEFAULT_DTYPE_BACKEND), naming, values
+            )
+            with atomic_path(dest) as temporary:
+                write(frame, temporary)
+        except BaseException as exc:
+            self._delivery.progress.finish(exc, job_id=self.job_id)
+            raise
+        rows, columns = frame.shape
         self._delivery.progress.deliver(
             rows=rows, columns=columns, file=dest.name, job_id=self.job_id
         )

@@ -1,4 +1,4 @@
-"""Where an export's files go, and what a written Parquet file holds."""
+"""Where an export's files go, and how many rows and columns a written file holds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import FormInfo
+from formexport.reading import blocks
+from formexport.reading.source import standard_file
 from formexport.transfer.download import safe_filename
 
 PathArg = str | PathLike[str]
@@ -19,6 +21,16 @@ def parquet_shape(path: Path) -> tuple[int, int]:
     parquet = pq.ParquetFile(path)
     # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
     return parquet.metadata.num_rows, len(parquet.schema_arrow)
+
+
+def csv_shape(path: Path) -> tuple[int, int]:
+    """Rows and columns of an export's CSV file, read through (no header: no rows)."""
+    header = blocks.read_header(path)
+    if not header:
+        return 0, 0
+    source, _ = standard_file(path)
+    batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
+    return sum(batch.num_rows for batch in batches), len(header)
 
 
 def destination(path: PathArg, form: FormInfo) -> Path:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import ExactValues, FormInfo
-from formexport.reading import blocks, column_plan, frames
+from formexport.reading import blocks, codebook, column_plan, frames
 from formexport.reading.read_ahead import ReadAhead
 from formexport.reading.source import standard_file
 from formexport.reading.typed_reader import NAMINGS, ExportContext, Restart, TypedReader
@@ -33,6 +33,9 @@ VALUE_SOURCES = ("auto", "csv", "exact")
 DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
 DEFAULT_DTYPE_BACKEND = "numpy_nullable"
 _PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
+#: The Parquet key-value metadata key holding the codebook: a JSON list of its rows, for readers
+#: that see neither pandas' categories nor the Arrow schema (DuckDB, polars).
+CODEBOOK_KEY = b"formexport.codebook"
 # The whole table is held in memory anyway, so blocks larger than Parquet streaming's: each
 # block costs the typed reader a fixed amount of work. Smaller ones let parsing start sooner and
 # leave less to do after a download's last byte (2 MB measured best of 1, 2 and 4).
@@ -300,7 +303,7 @@ class _RowGroup:
 
 def parquet_schema(reader: TypedReader) -> pa.Schema:
     """The reader's schema as Parquet holds it, plus what pandas needs to rebuild the default
-    DataFrame.
+    DataFrame, and the codebook under :data:`CODEBOOK_KEY`.
 
     Dates without time are stored as midnight timestamps: ``pandas.read_parquet`` turns Parquet
     dates into ``datetime.date`` objects, and timestamps into the ``datetime64`` column that
@@ -315,6 +318,7 @@ def parquet_schema(reader: TypedReader) -> pa.Schema:
     metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
     metadata[b"pandas"] = pandas_meta[b"pandas"]
     metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
+    metadata[CODEBOOK_KEY] = json.dumps(codebook.codebook_rows(reader.describe())).encode()
     return pa.schema(fields, metadata=metadata)
 
 

@@ -81,3 +81,10 @@ def test_lazy_names_resolve_and_unknown_names_raise() -> None:
     assert set(fx.__all__) <= set(dir(fx))
     with pytest.raises(AttributeError, match="no_such_thing"):
         fx.no_such_thing  # noqa: B018
+
+
+def test_the_command_lines_formats_are_the_librarys() -> None:
+    from formexport.cli.parser import FILE_FORMATS as CHOICES
+    from formexport.jobs.output import FILE_FORMATS
+
+    assert tuple(FILE_FORMATS) == CHOICES

@@ -106,7 +106,8 @@ def _fitted(text: str) -> tuple[str, bool]:
     kept = text[:MAX_TEXT]
     written = excel_text(kept)
     while len(written) > MAX_TEXT:
-        kept = kept[: len(kept) - (len(written) - MAX_TEXT)]
+        # A character takes at most 7 written ones (_xHHHH_): never cut more than needed.
+        kept = kept[: len(kept) - max(1, (len(written) - MAX_TEXT) // 7)]
         written = excel_text(kept)
     return written, len(kept) < len(text)
 

@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # The demo writes its files here (kept for the user to open).
 DEMO_DIR ?= formexport-demo
 
-.PHONY: help install demo test lint typecheck pytest notebooks bench format clean system-tools
+.PHONY: help install demo test lint typecheck pytest notebooks docs docs-build docs-examples bench format clean system-tools
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -73,7 +73,18 @@ notebooks: $(DEV_STAMP)  ## run notebooks/ and compare their stored outputs (nbv
 		$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg; \
 		status=$$?; rm -rf $$tmp; exit $$status
 
-test: lint typecheck pytest notebooks  ## everything CI runs
+# Every Python block of the README and docs/ runs against the emulator (the console blocks run
+# in the main suite: tests/docs).
+docs-examples: $(DEV_STAMP)  ## run the README's and docs/'s Python examples against the emulator
+	$(BIN)/pytest --markdown-docs -m markdown-docs docs
+
+docs-build: $(DEV_STAMP)  ## build the documentation site, every warning an error
+	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
+
+docs: $(DEV_STAMP)  ## serve the documentation site (guides and API reference) on localhost
+	$(BIN)/mkdocs serve
+
+test: lint typecheck pytest docs-examples docs-build notebooks  ## everything CI runs
 
 bench: $(DEV_STAMP)  ## speed and memory against the naive pipeline (about 40 minutes)
 	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json
@@ -83,4 +94,4 @@ format: $(DEV_STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff format src tests benchmarks conftest.py
 
 clean:  ## remove the virtualenv, the caches and the demo's files
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DIR)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_DIR) build

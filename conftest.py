@@ -1,6 +1,7 @@
-"""Docstring examples run as doctests against the built-in OpnForm emulator (as pooch does).
+"""Examples run against the built-in OpnForm emulator (as pooch does): docstrings and docs.
 
-``make test`` collects ``src/formexport`` with ``--doctest-modules``. Each example runs with
+``make test`` collects ``src/formexport`` with ``--doctest-modules``, and the Python blocks of
+the README and ``docs/`` with ``--markdown-docs`` (``make docs-examples``). Each example runs with
 ``OPNFORM_API_TOKEN`` and ``OPNFORM_API_BASE_URL`` pointing at a seeded :class:`Sandbox` (forms
 1 to 4, see the README), in an empty working folder, with a private cache and no progress display,
 so that examples read like a user's session against their own server.
@@ -33,7 +34,7 @@ def _doctest_session(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    if not isinstance(request.node, pytest.DoctestItem):
+    if not _is_example(request.node):
         return
     sandbox = request.getfixturevalue("_doctest_server")
     sandbox.reset()  # type: ignore[attr-defined]
@@ -48,5 +49,11 @@ def _doctest_session(
     monkeypatch.setenv("FORMEXPORT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("FORMEXPORT_PROGRESS", "none")
     monkeypatch.chdir(tmp_path)
-    namespace = request.getfixturevalue("doctest_namespace")
-    namespace["sandbox"] = sandbox
+    if isinstance(request.node, pytest.DoctestItem):
+        namespace = request.getfixturevalue("doctest_namespace")
+        namespace["sandbox"] = sandbox
+
+
+def _is_example(item: pytest.Item) -> bool:
+    """A docstring example or a Python block of the docs (pytest-markdown-docs)."""
+    return isinstance(item, pytest.DoctestItem) or type(item).__name__ == "MarkdownInlinePythonItem"

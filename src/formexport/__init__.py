@@ -44,7 +44,6 @@ from formexport.errors import (
 )
 
 if TYPE_CHECKING:
-    from formexport.api import download_export, export_to_file, export_to_parquet, load_export
     from formexport.background import load_export_async, start_export
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
     from formexport.progress.reporters import ProgressEvent, ProgressReporter
     from formexport.reading.column_plan import ColumnPlanWarning
     from formexport.reading.typed_reader import TypeFallbackWarning
+    from formexport.verbs import download_export, export_to_file, export_to_parquet, load_export
 
 # Everything else loads on first use, so that `import formexport` stays cheap (requests, pandas
 # and pyarrow are imported only when an export runs).
@@ -81,12 +81,12 @@ _LAZY = {
     "cache_dir": "formexport.local.export_cache",
     "clear_cache": "formexport.local.export_cache",
     "describe_form": "formexport.describe",
-    "download_export": "formexport.api",
+    "download_export": "formexport.verbs",
     "export_forms": "formexport.dataset.export_forms",
-    "export_to_file": "formexport.api",
-    "export_to_parquet": "formexport.api",
+    "export_to_file": "formexport.verbs",
+    "export_to_parquet": "formexport.verbs",
     "list_forms": "formexport.forms",
-    "load_export": "formexport.api",
+    "load_export": "formexport.verbs",
     "load_export_async": "formexport.background",
     "start_export": "formexport.background",
 }

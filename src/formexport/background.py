@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from formexport import config
 from formexport.client import Client
-from formexport.export_call import Columns, ExportRequest, checked_timeout, ready_job
+from formexport.export_call import Columns, ExportRequest, checked_timeout, start_and_wait
 from formexport.futures import ExportFuture, run_in_background
 from formexport.jobs.output import Output
 from formexport.local.export_cache import MaxAge
@@ -103,7 +103,7 @@ def start_export(
     >>> fx.start_export(1, to="feedback.parquet", progress=None).result().name
     'feedback.parquet'
     """
-    started = time.monotonic()
+    clock_start = time.monotonic()
     output = Output.checked(to, naming, dtype_backend, values)
     settings = config.resolve_settings(token, base_url)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
@@ -116,7 +116,7 @@ def start_export(
         )
         with Client(token, base_url, retry=future.retry_policy()) as client:
             on_job = partial(setattr, future, "job")
-            with ready_job(client, background, started=started, on_job=on_job) as job:
+            with start_and_wait(client, background, clock_start=clock_start, on_job=on_job) as job:
                 return output.deliver(job)
 
     chosen_rows = (since, status)

@@ -13,15 +13,15 @@ import requests
 
 from formexport import config
 from formexport.errors import InvalidArgumentError, NotFoundError
-from formexport.jobs.background import BackgroundJob
 from formexport.jobs.batched_export import BatchedExport
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
 from formexport.jobs.nothing_chosen import NothingChosen
+from formexport.jobs.server_job import ServerJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.local.folder import request_key
 from formexport.local.job_records import JobRecord, JobRecords
-from formexport.opnform.endpoints import AsyncExport, FormRef, OpnFormAPI, normalize_columns
+from formexport.opnform.endpoints import FormRef, OpnFormAPI, StartedJob, normalize_columns
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
 from formexport.opnform.retry import RetryPolicy
 from formexport.opnform.selection import Selection, Since, select_ids
@@ -191,7 +191,7 @@ class Client:
             job = self._reattach(key, info, chosen, ids)
         if job is None:
             job = self._start(info, chosen, ids, timeout, listed)
-            if job.is_async:
+            if job.is_server_job:
                 logger.info("Started export job %s for form %s", job.job_id, info.id)
                 self._record(job, key)
         job.request_key = key
@@ -215,7 +215,7 @@ class Client:
             return self._batched(info, chosen, ids, total, listed)
         deadline = None if timeout is None else time.monotonic() + timeout
         answer = self.api.post_export(info.id, chosen, ids, deadline=deadline)
-        if isinstance(answer, AsyncExport) and not self.api.status_readable(info.id):
+        if isinstance(answer, StartedJob) and not self.api.status_readable(info.id):
             # Submissions arrived between counting and exporting; that job cannot be watched.
             logger.warning(
                 "Export job %s cannot be watched with a token; exporting in batches instead",
@@ -245,7 +245,7 @@ class Client:
             return None
         # The job was started by an earlier call that never delivered its data; the progress
         # display tells the user, as picking it up returns the submissions of back then.
-        background = BackgroundJob(self.api, info.id, record.job_id, picked_up=record.started)
+        background = ServerJob(self.api, info.id, record.job_id, picked_up=record.started)
         job = ExportJob(self.api, info, chosen, background, submission_ids=ids)
         try:
             status = job.refresh()

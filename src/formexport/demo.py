@@ -8,10 +8,10 @@ from typing import TextIO
 
 import pandas as pd
 
-from formexport.api import download_export, export_to_parquet, load_export
 from formexport.forms import list_forms
 from formexport.progress.reporters import ProgressOption
 from formexport.sandbox import Sandbox
+from formexport.verbs import download_export, export_to_parquet, load_export
 
 PREVIEW_COLUMNS = ["Name", "Rating", "Topics", "Amount (USD)", "created_at"]
 DEFAULT_OUTPUT_DIR = Path("formexport-demo")

@@ -1,6 +1,6 @@
 """One export call, from the request to a job waited for: what every verb shares.
 
-The blocking verbs (:mod:`formexport.api`) and the background ones
+The blocking verbs (:mod:`formexport.verbs`) and the background ones
 (:mod:`formexport.background`) differ only in the thread they run in and what they deliver.
 """
 
@@ -44,22 +44,22 @@ def checked_timeout(timeout: float | None) -> float | None:
     return timeout
 
 
-def ready_job(
+def start_and_wait(
     client: Client,
     request: ExportRequest,
     *,
-    started: float | None = None,
+    clock_start: float | None = None,
     on_job: Callable[[ExportJob], None] | None = None,
 ) -> ExportJob:
     """The export started (or picked up, or read from the cache) and waited for.
 
-    ``started`` is when the call began (the display counts from it); ``on_job`` is told of the
-    job as soon as the server has accepted it.
+    ``clock_start`` is the :func:`time.monotonic` reading when the call began (the display
+    counts from it); ``on_job`` is told of the job as soon as the server has accepted it.
     """
-    started = time.monotonic() if started is None else started
+    clock_start = time.monotonic() if clock_start is None else clock_start
     timeout = checked_timeout(request.timeout)
     # One budget for the whole export: the request (rate limits) and the wait.
-    deadline = None if timeout is None else started + timeout
+    deadline = None if timeout is None else clock_start + timeout
     use_cache = request.cache or request.max_age is not None
     job = client.start_export(
         request.form,
@@ -75,8 +75,8 @@ def ready_job(
         if on_job is not None:
             on_job(job)
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        job.wait(progress=request.progress, timeout=left, since=started)
-        if use_cache and job.strategy != CachedExport.name and job.request_key is not None:
+        job.wait(progress=request.progress, timeout=left, clock_start=clock_start)
+        if use_cache and job.delivery_mode != CachedExport.mode and job.request_key is not None:
             ExportCache().store(job.request_key, job)
     except BaseException:
         job.close()
@@ -88,6 +88,5 @@ def write_file(
     request: ExportRequest, output: Output, *, token: str | None, base_url: str | None
 ) -> Written:
     """Run ``request`` and write its data to ``output``'s file."""
-    started = time.monotonic()
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with Client(token, base_url) as client, start_and_wait(client, request) as job:
         return output.write(job)

@@ -19,7 +19,6 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Generator, Hashable
 from typing import Any, TypeVar
 
@@ -133,7 +132,6 @@ class ExportFuture(concurrent.futures.Future[T]):
         # thread returns): a call made once it shows the end starts a new export.
         self._watch = _Watch(reporter, self._stop, on_end=lambda: _forget(self))
         self._key: Hashable | None = None
-        self._started = time.monotonic()
 
     def __repr__(self) -> str:
         if self.cancelled():
@@ -290,11 +288,6 @@ class ExportFuture(concurrent.futures.Future[T]):
     def retry_policy(self) -> RetryPolicy:
         """The default retry policy, whose waits end when the future is cancelled."""
         return RetryPolicy(sleep=self.sleep)
-
-    @property
-    def started(self) -> float:
-        """When the export was started (``time.monotonic()``)."""
-        return self._started
 
 
 def _settle(waiter: asyncio.Future[None]) -> None:

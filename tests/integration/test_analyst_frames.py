@@ -26,11 +26,11 @@ FIELDS = [
     make_field("date", "Appointment", id="f-appt", with_time=True),
     make_field("checkbox", "Subscribe", id="f-sub"),
 ]
-# route → (generated submissions, status access, strategy, CSV writer)
+# route → (generated submissions, status access, delivery mode, CSV writer)
 ROUTES = {
-    "sync": (40, "blocked", "sync", "sync"),
-    "background": (1100, "open", "async", "async"),
-    "batched": (1100, "blocked", "batched", "sync"),
+    "answered": (40, "blocked", "answered", "answer"),
+    "server_job": (1100, "open", "server_job", "job"),
+    "batched": (1100, "blocked", "batched", "answer"),
 }
 LATE = {"f-ticket": "Legacy", "f-topics": ["Rock, Pop"], "f-name": "Late"}
 
@@ -42,19 +42,19 @@ def add_form(sandbox: Sandbox, rows: int, title: str = "Registrations") -> int:
 
 @pytest.fixture(params=sorted(ROUTES))
 def job(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[fx.ExportJob]:
-    rows, access, strategy, _ = ROUTES[request.param]
+    rows, access, mode, _ = ROUTES[request.param]
     sandbox.config.status_access = access
     form = add_form(sandbox, rows)
     sandbox.add_submission(form, LATE)  # the newest: a ticket type the form no longer offers
     with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
         started = client.start_export(form)
-        assert started.strategy == strategy
+        assert started.delivery_mode == mode
         with started:
             yield started
 
 
 def writer_of(job: fx.ExportJob) -> str:
-    return next(w for _, _, s, w in ROUTES.values() if s == job.strategy)
+    return next(w for _, _, s, w in ROUTES.values() if s == job.delivery_mode)
 
 
 def test_every_route_gives_the_analyst_dtypes(job: fx.ExportJob) -> None:

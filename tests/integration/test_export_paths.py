@@ -48,7 +48,7 @@ def test_large_form_runs_as_a_watched_job_when_status_is_open(sandbox: Sandbox) 
     events: list[ProgressEvent] = []
     with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
         job = client.start_export(2)
-        assert job.is_async
+        assert job.is_server_job
         assert job.job_id
         job.wait(progress=events.append)
         df = job.to_dataframe()

@@ -14,7 +14,7 @@ import pytest
 import formexport as fx
 from formexport import config
 from formexport.jobs.polling import JobWaiter
-from formexport.opnform.endpoints import AsyncExport, CsvExport, OpnFormAPI
+from formexport.opnform.endpoints import AnsweredCsv, OpnFormAPI, StartedJob
 from formexport.opnform.retry import RetryPolicy
 from formexport.sandbox import Fault, Sandbox
 from formexport.transfer.download import download_file
@@ -44,7 +44,7 @@ def test_a_batch_is_sent_again_after_5xx_with_the_policy_backoff(
     columns = api.get_form(1).default_columns()
     sandbox.faults.add(Fault("export", http_status=502, times=2))
     answer = api.post_export(1, columns, submission_ids(sandbox, 1)[:10])
-    assert isinstance(answer, CsvExport)
+    assert isinstance(answer, AnsweredCsv)
     assert [r.status for r in exports(sandbox)] == [502, 502, 200]
     assert fake.sleeps == [0.5, 1.0]
 
@@ -65,7 +65,7 @@ def test_an_export_429_is_waited_out_as_retry_after_says(
 ) -> None:
     columns = api.get_form(1).default_columns()
     sandbox.faults.add(Fault("export", headers={"Retry-After": "7"}, times=1, **TOO_MANY))  # type: ignore[arg-type]
-    assert isinstance(api.post_export(1, columns), CsvExport)
+    assert isinstance(api.post_export(1, columns), AnsweredCsv)
     assert fake.sleeps == [7.0]
 
 
@@ -93,7 +93,7 @@ def test_polling_waits_out_a_status_429_on_the_policy_clock(
 ) -> None:
     sandbox.config.status_access = "open"
     answer = api.post_export(2, api.get_form(2).default_columns())
-    assert isinstance(answer, AsyncExport)
+    assert isinstance(answer, StartedJob)
     sandbox.faults.add(Fault("status", headers={"Retry-After": "9"}, times=1, **TOO_MANY))  # type: ignore[arg-type]
     waiter = JobWaiter(
         lambda: api.get_export_status(2, answer.job_id), job_id=answer.job_id, retry=api.retry
@@ -105,7 +105,7 @@ def test_polling_waits_out_a_status_429_on_the_policy_clock(
 def finished_link(sandbox: Sandbox, api: OpnFormAPI) -> str:
     sandbox.config.status_access = "open"
     answer = api.post_export(2, api.get_form(2).default_columns())
-    assert isinstance(answer, AsyncExport)
+    assert isinstance(answer, StartedJob)
     status = JobWaiter(lambda: api.get_export_status(2, answer.job_id), job_id=None).wait(60)
     assert status.file_url is not None
     return status.file_url

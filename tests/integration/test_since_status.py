@@ -170,7 +170,7 @@ def test_a_large_window_goes_the_usual_large_export_way(sandbox: Sandbox, access
     new = arrive(sandbox, form, 2)
     with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
         job = client.start_export(form, since=date(2020, 1, 1))
-        assert job.strategy == ("batched" if access == "blocked" else "async")
+        assert job.delivery_mode == ("batched" if access == "blocked" else "server_job")
         arrive(sandbox, form, 1)  # after the listing: not chosen
         df = job.to_dataframe()
     assert len(df) == 1102

@@ -47,7 +47,7 @@ def by_id(frame: pd.DataFrame) -> pd.DataFrame:
 
 def test_answered_at_once(client: fx.Client) -> None:
     job = client.start_export(1)
-    assert (job.strategy, job.job_id, job.is_async) == ("sync", None, False)
+    assert (job.delivery_mode, job.job_id, job.is_server_job) == ("answered", None, False)
     assert job.refresh().status == "completed"
     assert "answered at once" in job._repr_html_()
     assert len(job.to_dataframe()) == 250
@@ -57,7 +57,7 @@ def test_background_job(client: fx.Client, sandbox: Sandbox) -> None:
     sandbox.config.status_access = "open"
     sandbox.config.job_progression = "per_poll"
     job = client.start_export(2)
-    assert (job.strategy, job.is_async) == ("async", True)
+    assert (job.delivery_mode, job.is_server_job) == ("server_job", True)
     assert job.job_id is not None
     assert job.refresh().status in ("queued", "processing")
     assert job.wait(progress=None).status == "completed"
@@ -66,7 +66,7 @@ def test_background_job(client: fx.Client, sandbox: Sandbox) -> None:
 
 def test_batches_when_status_is_hidden(client: fx.Client, sandbox: Sandbox) -> None:
     job = client.start_export(2)
-    assert (job.strategy, job.job_id, job.is_async) == ("batched", None, False)
+    assert (job.delivery_mode, job.job_id, job.is_server_job) == ("batched", None, False)
     assert job.refresh().status == "queued"  # nothing runs before wait()
     assert exports(sandbox) == []
     assert "Rows" in job._repr_html_()
@@ -80,7 +80,7 @@ def test_cached_export(env: Sandbox, client: fx.Client) -> None:
     stored = fx.load_export(1, progress=None, cache=True)
     env.clear_requests()
     job = client.start_export(1, cache=True)
-    assert (job.strategy, job.job_id) == ("cached", None)
+    assert (job.delivery_mode, job.job_id) == ("cached", None)
     assert "local cache" in job._repr_html_()
     frame = job.to_dataframe(values="csv")
     assert exports(env) == []
@@ -92,7 +92,7 @@ def test_every_strategy_reads_the_same_rows(client: fx.Client, sandbox: Sandbox)
     batched = client.start_export(2).to_dataframe(values="csv")
     sandbox.config.status_access = "open"
     background = fx.Client(token=sandbox.token, base_url=sandbox.base_url).start_export(2)
-    assert background.strategy == "async"
+    assert background.delivery_mode == "server_job"
     frame = background.to_dataframe(values="csv")
     assert by_id(frame)["submission_id"].tolist() == by_id(batched)["submission_id"].tolist()
 
@@ -103,11 +103,11 @@ def test_an_expired_status_can_swap_a_job_for_an_answer_at_once(
     sandbox.config.status_access = "open"
     sandbox.config.job_progression = "stuck"
     job = client.start_export(2)
-    assert job.strategy == "async"
+    assert job.delivery_mode == "server_job"
     sandbox.clock.advance(7300)  # past the 2 h the server keeps a job's status
     sandbox.config.sync_threshold = 5000  # the fresh export is answered at once
     frame = job.to_dataframe()
-    assert (job.strategy, job.job_id, job.is_async) == ("sync", None, False)
+    assert (job.delivery_mode, job.job_id, job.is_server_job) == ("answered", None, False)
     assert len(frame) == 2500
     assert len(exports(sandbox)) == 2
 
@@ -121,7 +121,7 @@ def test_an_expired_link_can_swap_a_job_for_an_answer_at_once(
     sandbox.clock.advance(25 * 3600)  # the link (and the status) expired
     sandbox.config.sync_threshold = 5000
     path = job.to_parquet(tmp_path / "events.parquet")
-    assert job.strategy == "sync"
+    assert job.delivery_mode == "answered"
     assert len(pd.read_parquet(path)) == 2500
     assert len(exports(sandbox)) == 2
 

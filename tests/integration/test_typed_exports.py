@@ -190,7 +190,7 @@ def test_batched_export_with_exact_values_matches_the_background_file(sandbox: S
     background = load(sandbox, 2)
     assert batched.attrs["values"] == "exact"
     assert background.attrs["values"] == "csv"
-    assert background.attrs["writer"] == "async"
+    assert background.attrs["writer"] == "job"
     for column in ("submission_id", "Satisfaction", "Full name", "Dates (start)", "status"):
         pd.testing.assert_series_equal(batched[column], background[column])
     assert (batched["Satisfaction"] == 0).any()  # zeros the synchronous writer left empty

@@ -22,7 +22,7 @@ def finished_job(sandbox: Sandbox, form: int = 2, columns: list[str] | None = No
     client = fx.Client(token=sandbox.token, base_url=sandbox.base_url)
     job = client.start_export(form, columns)
     job.wait(progress=None)
-    assert job.is_async
+    assert job.is_server_job
     return job
 
 

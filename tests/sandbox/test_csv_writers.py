@@ -1,4 +1,4 @@
-"""Both CSV writers byte for byte: the reference examples (section 2.4) and each quirk."""
+"""Both CSV writers byte for byte: examples reconstructed from OpnForm's code, and each quirk."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def test_list_cells_are_plain_python_lists() -> None:
 
 def test_never_answered_lists_are_missing_with_exact_values() -> None:
     exact = ExactValues({2: {"f-topics": ["Rock, Pop"]}, 1: {}})  # k5 is 2, jR is 1
-    df = frame(ASYNC, exact=exact)
+    df = frame(ASYNC, exact_values=exact)
     assert df["Topics"].tolist() == [["Rock, Pop"], None]
 
 

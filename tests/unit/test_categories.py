@@ -87,7 +87,7 @@ def _categories_start_with(frame: pd.DataFrame, column: str, expected: list[str]
 
 
 @_SETTINGS
-@given(choice_exports(), st.sampled_from(["sync", "async"]), st.booleans())
+@given(choice_exports(), st.sampled_from(["answer", "job"]), st.booleans())
 def test_categories_always_start_with_the_forms_options_in_order(
     export: tuple[list[str], list[Any], bool], writer: str, exact: bool
 ) -> None:
@@ -101,14 +101,18 @@ def test_categories_always_start_with_the_forms_options_in_order(
     data, served_by = sinks.readable(data)
     stored = ExactValues({s.id: s.data for s in rows}) if exact else None
     reader = sinks.make_reader(
-        data, form=info, columns=dict.fromkeys(selected, True), writer=served_by, exact=stored
+        data,
+        form=info,
+        columns=dict.fromkeys(selected, True),
+        writer=served_by,
+        exact_values=stored,
     )
     # Blocks of about 64 bytes: a few rows each, so dictionaries grow from block to block.
     with mock.patch.object(sinks, "TABLE_BLOCK_SIZE", 64):
         frame = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs())
     assert len(frame) == len(rows)
     _categories_start_with(frame, "Choice", options)
-    if exact or writer == "async":  # the synchronous writer's CSV turns "1.50" into "1.5"
+    if exact or writer == "job":  # the synchronous writer's CSV turns "1.50" into "1.5"
         want = [s.data.get("f-choice") for s in rows]
         assert [None if pd.isna(v) else v for v in frame["Choice"]] == want
     if partial:

@@ -40,7 +40,7 @@ def export(rows: int) -> bytes:
 def reader_for(data: bytes) -> sinks.TypedReader:
     form = FormInfo.from_json({"id": 1, "slug": "f", "properties": FIELDS})
     columns = {f["id"]: True for f in FIELDS}
-    return sinks.make_reader(data, form=form, columns=columns, writer="async")
+    return sinks.make_reader(data, form=form, columns=columns, writer="job")
 
 
 def test_pieces_join_into_the_frame_made_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -109,6 +109,6 @@ def test_rows_longer_than_a_stream_block_are_read_with_larger_blocks(tmp_path: P
     assert pd.read_parquet(sink)["Note"].tolist() == ["short", long_cell]
 
 
-@pytest.mark.parametrize(("data", "writer"), [(SYNC, "sync"), (ASYNC, "async")])
+@pytest.mark.parametrize(("data", "writer"), [(SYNC, "answer"), (ASYNC, "job")])
 def test_the_writer_is_seen_from_the_first_bytes(data: bytes, writer: str) -> None:
     assert blocks.detect_writer(data) == writer

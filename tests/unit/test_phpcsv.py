@@ -87,7 +87,7 @@ def test_files_are_rewritten_as_they_are_read(tmp_path: Path) -> None:
     source = tmp_path / "export.csv"
     source.write_bytes(written(ROWS))
     readable, writer = sinks.readable(source)
-    assert writer == "async"
+    assert writer == "job"
     assert isinstance(readable, fputcsv.StandardCopy)
     frame = blocks.to_dataframe(readable)
     assert frame.fillna("").values.tolist() == ROWS
@@ -96,7 +96,7 @@ def test_files_are_rewritten_as_they_are_read(tmp_path: Path) -> None:
 def test_exports_without_the_quirk_are_read_as_they_are() -> None:
     data = written([["jR", "back\\slash", "x", "y"]])
     assert not fputcsv.has_escaped_quotes(data)
-    assert sinks.readable(data) == (data, "async")
+    assert sinks.readable(data) == (data, "job")
 
 
 def test_a_file_with_nothing_to_rewrite_streams_in_the_chunks_it_came_in() -> None:

@@ -76,7 +76,7 @@ def test_importing_formexport_loads_no_http_stack() -> None:
 def test_lazy_names_resolve_and_unknown_names_raise() -> None:
     import pytest
 
-    assert fx.load_export.__module__ == "formexport.api"
+    assert fx.load_export.__module__ == "formexport.verbs"
     assert fx.ExportJob.__name__ == "ExportJob"
     assert set(fx.__all__) <= set(dir(fx))
     with pytest.raises(AttributeError, match="no_such_thing"):

@@ -58,9 +58,9 @@ def test_a_stream_reads_as_the_file_does(written: object, chunk_size: int) -> No
 
 
 def test_writers_are_told_apart() -> None:
-    assert open_export(background_bytes()).writer == "async"
-    assert open_export(answered_bytes()).writer == "sync"
-    assert open_export(chunks(answered_bytes(), 3)).writer == "sync"
+    assert open_export(background_bytes()).writer == "job"
+    assert open_export(answered_bytes()).writer == "answer"
+    assert open_export(chunks(answered_bytes(), 3)).writer == "answer"
 
 
 def test_a_file_holding_escaped_quotes_is_rewritten_on_the_way(tmp_path: Path) -> None:
@@ -74,13 +74,13 @@ def test_a_file_holding_escaped_quotes_is_rewritten_on_the_way(tmp_path: Path) -
         assert rows_of(opened.body) == ROWS
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.csv"]
     assert opened.header == HEADER
-    assert sinks.readable(source)[1] == "async"
+    assert sinks.readable(source)[1] == "job"
 
 
 def test_a_standard_file_is_read_where_it_is(tmp_path: Path) -> None:
     source = tmp_path / "export.csv"
     source.write_bytes(answered_bytes())
-    assert standard_file(source) == (source, "sync")
+    assert standard_file(source) == (source, "answer")
     assert open_export(source).body == source
 
 

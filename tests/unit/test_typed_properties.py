@@ -118,7 +118,7 @@ def render(blocks: list[dict[str, Any]], partial: bool, rows: list[Submission], 
     selected = [b["id"] for b in blocks] + ["created_at"]
     formatter = RowFormatter(plan_columns(form, selected, attribution=True), _LINK, HashidEncoder())
     cells = [formatter(s) for s in rows]
-    if writer == "sync":
+    if writer == "answer":
         return sync_csv(formatter.header if rows else [], cells), selected
     stream = io.BytesIO()
     write_async_csv(stream, formatter.header, cells, bom=True)
@@ -127,14 +127,14 @@ def render(blocks: list[dict[str, Any]], partial: bool, rows: list[Submission], 
 
 def _expected_scalar(kind: str, value: Any, writer: str) -> Any:
     if kind in ("number", "rating", "slider"):
-        if value is None or (writer == "sync" and value == 0):
+        if value is None or (writer == "answer" and value == 0):
             return None
         return float(php_float(float(value))) if isinstance(value, float) else value
     if kind in ("checkbox", "toggle_switch"):
         return bool(value)
     if value is None or value == "":
         return None
-    return sync_text(value) if writer == "sync" else value
+    return sync_text(value) if writer == "answer" else value
 
 
 def _dt(text: str | None, with_time: bool) -> Any:
@@ -149,7 +149,7 @@ def expected(block: dict[str, Any], value: Any, writer: str) -> list[Any]:
     kind = block["type"]
     if kind == "multi_select":
         # PhpSpreadsheet turns CR and CRLF into LF in the cell's text, options included.
-        if writer == "sync":
+        if writer == "answer":
             return [[item.replace("\r\n", "\n").replace("\r", "\n") for item in value or []]]
         return [list(value or [])]
     if kind in ("files", "signature"):
@@ -197,7 +197,7 @@ def assert_cells(
 
 
 @_SETTINGS
-@given(exports(), st.sampled_from(["sync", "async"]))
+@given(exports(), st.sampled_from(["answer", "job"]))
 def test_typed_frame_holds_the_stored_values(export: Any, writer: str) -> None:
     blocks, partial, rows = export
     ordered = sorted(rows, key=lambda s: (s.created_at, s.id), reverse=True)  # newest first
@@ -232,7 +232,7 @@ def test_typed_frame_holds_the_stored_values(export: Any, writer: str) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(buffer.getvalue())), frame)
 
 
-@pytest.mark.parametrize("writer", ["sync", "async"])
+@pytest.mark.parametrize("writer", ["answer", "job"])
 def test_a_minute_boundary_and_offsets_survive(writer: str) -> None:
     block = make_field("date", "When", with_time=True, id="w")
     stored = "2026-08-21T23:30:00-05:30"
@@ -249,7 +249,7 @@ def test_a_minute_boundary_and_offsets_survive(writer: str) -> None:
 def _exact_expected(block: dict[str, Any], value: Any, answered: bool) -> list[Any]:
     kind = block["type"]
     if kind in ("files", "signature", "matrix", "date"):
-        return expected(block, value, "async")
+        return expected(block, value, "job")
     if not answered:
         return [None]
     if kind == "multi_select":
@@ -258,7 +258,7 @@ def _exact_expected(block: dict[str, Any], value: Any, answered: bool) -> list[A
 
 
 @_SETTINGS
-@given(exports(), st.sampled_from(["sync", "async"]))
+@given(exports(), st.sampled_from(["answer", "job"]))
 def test_exact_values_hold_the_stored_values_whatever_the_writer(export: Any, writer: str) -> None:
     blocks, partial, rows = export
     ordered = sorted(rows, key=lambda s: (s.created_at, s.id), reverse=True)
@@ -278,7 +278,7 @@ def test_exact_values_hold_the_stored_values_whatever_the_writer(export: Any, wr
         data,
         form=info,
         columns=dict.fromkeys(selected, True),
-        exact=ExactValues(items),
+        exact_values=ExactValues(items),
         writer=served_by,
     )
     frame = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs())

@@ -14,6 +14,7 @@ from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus
 from formexport.opnform.submissions import ExactCollector
 from formexport.progress.events import ProgressEvent
+from formexport.reading.blocks import Writer
 from formexport.transfer.download import atomic_destination
 
 
@@ -40,7 +41,7 @@ class BatchedExport(ExportStrategy):
         extra request.
     """
 
-    name = "batched"
+    mode = "batched"
     no_job_text = "none (exported in batches of 1000)"
 
     def __init__(
@@ -89,9 +90,9 @@ class BatchedExport(ExportStrategy):
         self.data = path
         self._exported_at = datetime.now(timezone.utc)
         if self._listed_values is not None:
-            self.exact = self._listed_values.values()
+            self.exact_values = self._listed_values.values()
 
-    def exact_by_default(self, writer: str) -> bool:
+    def exact_by_default(self, writer: Writer) -> bool:
         # Batches come from the synchronous writer, which loses 0, false and "+". When this
         # export listed the ids itself, the listing brought the exact values along.
-        return writer == "sync" and self.exact is not None
+        return writer == Writer.ANSWER and self.exact_values is not None

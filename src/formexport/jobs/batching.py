@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from formexport import config
 from formexport.errors import UnexpectedResponseError, ValidationError
-from formexport.opnform.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
+from formexport.opnform.endpoints import AnsweredCsv, FormRef, OpnFormAPI, StartedJob
 from formexport.reading.blocks import split_header, strip_bom
 
 logger = logging.getLogger("formexport")
@@ -57,7 +57,7 @@ def export_in_batches(
         answer, batch = _export_batch(api, form, columns, batch, deadline)
         if answer is None:
             continue
-        if isinstance(answer, AsyncExport):
+        if isinstance(answer, StartedJob):
             raise UnexpectedResponseError(
                 f"The server started a background job (job {answer.job_id}) for {len(batch)} "
                 "chosen submissions: it ignores submissionIds (OpnForm before 1.13.0), and it "
@@ -87,7 +87,7 @@ def _export_batch(
     columns: Mapping[str, bool],
     batch: list[int],
     deadline: float | None,
-) -> tuple[CsvExport | AsyncExport | None, list[int]]:
+) -> tuple[AnsweredCsv | StartedJob | None, list[int]]:
     """Export one batch; submissions deleted since they were listed are dropped and retried."""
     try:
         return api.post_export(form, columns, batch, deadline=deadline), batch

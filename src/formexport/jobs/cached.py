@@ -11,7 +11,7 @@ from formexport.jobs.strategy import ExportStrategy
 class CachedExport(ExportStrategy):
     """The export cache's copy of the same request: read from disk, no request to the server."""
 
-    name = "cached"
+    mode = "cached"
     no_job_text = "none (read from the local cache)"
 
     def __init__(self, form_id: int, path: Path, stored_at: datetime | None = None) -> None:

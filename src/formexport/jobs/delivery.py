@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from formexport.errors import ExportExpiredError, ExportJobNotFoundError
-from formexport.jobs.overlap import read_while_downloading
 from formexport.jobs.progress_flow import ExportProgress
+from formexport.jobs.read_while_downloading import read_while_downloading
 from formexport.jobs.reexport import Reexports
 from formexport.jobs.strategy import ExportStrategy, LocalData, ScratchFolder
 from formexport.opnform.endpoints import OpnFormAPI
@@ -133,7 +133,7 @@ class Delivery:
         """Open the export, make its typed reader and hand both to ``consume``.
 
         A background export not yet here is read while it downloads; see
-        :mod:`formexport.jobs.overlap` for when the finished file is read instead.
+        :mod:`formexport.jobs.read_while_downloading` for when the finished file is read instead.
         """
         self.ready()
 
@@ -157,7 +157,7 @@ class Delivery:
             form=self.form,
             columns=self.columns,
             naming=naming,
-            exact=self.strategy.exact_values(self.api, values, opened.writer),
+            exact_values=self.strategy.exact_values_for(self.api, values, opened.writer),
             context=self.context(),
             writer=opened.writer,
         )

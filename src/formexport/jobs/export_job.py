@@ -7,6 +7,7 @@ goes through :func:`formexport.reading.source.open_export`, the same for a file 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from os import PathLike
@@ -14,26 +15,37 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from formexport import config, html_tables
-from formexport.jobs.background import BackgroundJob
 from formexport.jobs.delivery import Delivery
-from formexport.jobs.files import destination, parquet_shape
 from formexport.jobs.reexport import strategy_for_answer
+from formexport.jobs.server_job import ServerJob
 from formexport.jobs.strategy import ExportStrategy
 from formexport.local.job_records import JobRecords
-from formexport.opnform.endpoints import AsyncExport, CsvExport, FormRef, OpnFormAPI
+from formexport.opnform.endpoints import AnsweredCsv, FormRef, OpnFormAPI, StartedJob
 from formexport.opnform.models import ExportStatus, FormInfo
 from formexport.opnform.submissions import ExactCollector
 from formexport.progress.reporters import ProgressEvent, ProgressOption
 from formexport.reading import sinks
 from formexport.reading.source import OpenedExport
 from formexport.reading.typed_reader import TypedReader
-from formexport.transfer.download import atomic_destination, atomic_path
+from formexport.transfer.download import (
+    atomic_destination,
+    atomic_path,
+    file_destination,
+    safe_filename,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
 PathArg = str | PathLike[str]
+
+# ExportJob.strategy's words before delivery_mode named the server's two routes one way.
+_OLD_MODE_NAMES = {"answered": "sync", "server_job": "async", "nothing_chosen": "sync"}
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=3)
 
 
 class HoldsAPI(Protocol):
@@ -47,20 +59,21 @@ class HoldsAPI(Protocol):
 class ExportJob:
     """An export of one form, whichever way the server delivers it.
 
-    Made by :meth:`Client.start_export` or :meth:`ExportJob.attach`. Four strategies hide
-    behind one interface: the server answered the CSV at once (``strategy == "sync"``), it
-    started a background job (``"async"``, ``job_id`` set), or, when the server hides job status
-    from tokens, the export runs as synchronous batches of up to 1000 submissions (``"batched"``);
-    ``"cached"`` reads a finished export kept on this machine (``cache=True``).
+    Made by :meth:`Client.start_export` or :meth:`ExportJob.attach`. How the data comes is its
+    :attr:`delivery_mode`: the server answered the CSV at once (``"answered"``), it started a
+    server job (``"server_job"``, ``job_id`` set), or, when the server hides job status from
+    tokens, the export runs as answered batches of up to 1000 submissions (``"batched"``);
+    ``"cached"`` reads a finished export kept on this machine (``cache=True``), and
+    ``"nothing_chosen"`` is an export whose ``since=``/``status=`` matched no submission.
 
     Attributes
     ----------
     form_id : int
         The numeric id of the exported form.
     job_id : str or None
-        The server's job id for background exports.
-    is_async : bool
-        True while the export is a background job on the server.
+        The server's job id, for a server job.
+    is_server_job : bool
+        True while the export is a job on the server.
     columns : dict of str to bool
         The columns requested.
     status : ExportStatus or None
@@ -113,7 +126,7 @@ class ExportJob:
         api: OpnFormAPI,
         form: FormInfo,
         columns: Mapping[str, bool],
-        answer: CsvExport | AsyncExport,
+        answer: AnsweredCsv | StartedJob,
         *,
         submission_ids: Sequence[int] | None = None,
         listed_values: ExactCollector | None = None,
@@ -125,7 +138,7 @@ class ExportJob:
         """
         strategy = strategy_for_answer(api, form.id, answer)
         if listed_values is not None:
-            strategy.exact = listed_values.values()
+            strategy.exact_values = listed_values.values()
         return cls(api, form, columns, strategy, submission_ids=submission_ids)
 
     @classmethod
@@ -162,24 +175,37 @@ class ExportJob:
             api,
             info,
             info.default_columns(),
-            BackgroundJob(api, info.id, job_id),
+            ServerJob(api, info.id, job_id),
             max_reexports=config.MAX_REEXPORTS if reexport else 0,
         )
 
     @property
+    def delivery_mode(self) -> str:
+        """How the export is delivered: ``"answered"``, ``"server_job"``, ``"batched"``,
+        ``"cached"`` or ``"nothing_chosen"``."""
+        return self._delivery.strategy.mode
+
+    @property
     def strategy(self) -> str:
-        """``"sync"``, ``"async"``, ``"batched"`` or ``"cached"``: how the export is delivered."""
-        return self._delivery.strategy.name
+        """Deprecated: :attr:`delivery_mode`, in the old words (``"sync"``, ``"async"``...)."""
+        _deprecated("ExportJob.strategy", "ExportJob.delivery_mode")
+        return _OLD_MODE_NAMES.get(self.delivery_mode, self.delivery_mode)
 
     @property
     def job_id(self) -> str | None:
-        """The server's job id for background exports."""
+        """The server's job id, for a server job."""
         return self._delivery.strategy.job_id
 
     @property
+    def is_server_job(self) -> bool:
+        """True for a job on the server."""
+        return self._delivery.strategy.is_server_job
+
+    @property
     def is_async(self) -> bool:
-        """True for a background job on the server."""
-        return self._delivery.strategy.is_background
+        """Deprecated: :attr:`is_server_job`."""
+        _deprecated("ExportJob.is_async", "ExportJob.is_server_job")
+        return self.is_server_job
 
     @property
     def status(self) -> ExportStatus | None:
@@ -194,9 +220,8 @@ class ExportJob:
     def __repr__(self) -> str:
         state = self.status.status_text if self.status else "not checked"
         job = f", job_id={self.job_id!r}" if self.job_id else ""
-        return (
-            f"ExportJob(form_id={self.form_id}{job}, strategy={self.strategy!r}, status={state!r})"
-        )
+        mode = self.delivery_mode
+        return f"ExportJob(form_id={self.form_id}{job}, delivery_mode={mode!r}, status={state!r})"
 
     def _repr_html_(self) -> str:
         """A small table for notebooks: form, job id, state, progress, rows, link lifetime."""
@@ -227,7 +252,7 @@ class ExportJob:
         progress: ProgressOption = "auto",
         timeout: float | None = None,
         *,
-        since: float | None = None,
+        clock_start: float | None = None,
     ) -> ExportStatus:
         """Wait until the export file is ready, showing progress.
 
@@ -243,7 +268,7 @@ class ExportJob:
             the code runs.
         timeout : float, optional
             Seconds to wait at most; ``None`` waits as long as it takes.
-        since : float, optional
+        clock_start : float, optional
             The :func:`time.monotonic` value the display's time counts from (the call that
             started the export); now by default.
 
@@ -251,7 +276,7 @@ class ExportJob:
         ------
         ExportFailedError, ExportTimeoutError, ExportInterrupted
         """
-        self._delivery.progress.start(progress, since=since)
+        self._delivery.progress.start(progress, clock_start=clock_start)
         try:
             return self._delivery.ready(timeout)
         except BaseException as exc:
@@ -313,7 +338,9 @@ class ExportJob:
         return dest
 
     def _save(self, path: PathArg) -> Path:
-        dest = destination(path, self.form)
+        # The slug comes from the server: it must not lead out of the folder.
+        name = f"{safe_filename(self.form.slug, str(self.form_id))}-submissions.csv"
+        dest = file_destination(path, name)
         self._delivery.ready()
         self._delivery.fetch(dest)
         return dest
@@ -382,7 +409,7 @@ class ExportJob:
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
-        rows, columns = parquet_shape(dest)
+        rows, columns = sinks.parquet_shape(dest)
         self._delivery.progress.deliver(
             rows=rows, columns=columns, file=dest.name, job_id=self.job_id
         )

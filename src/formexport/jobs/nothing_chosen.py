@@ -16,8 +16,9 @@ class NothingChosen(AnsweredExport):
     and the request), and downloads as the server's own empty export.
     """
 
+    mode = "nothing_chosen"
     no_job_text = "none (no submission matched since= / status=)"
 
     def __init__(self, form_id: int) -> None:
         super().__init__(form_id, NO_SUBMISSIONS_CSV)
-        self.exact = ExactValues({})  # nothing to read from the JSON list either
+        self.exact_values = ExactValues({})  # nothing to read from the JSON list either

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from formexport.errors import InvalidArgumentError
 from formexport.formats import excel, spss, stata
 from formexport.jobs.export_job import ExportJob
-from formexport.jobs.files import csv_shape, parquet_shape
-from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
+from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options, csv_shape, parquet_shape
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -31,23 +31,23 @@ class ExportProgress:
         self._option: ProgressOption = "auto"
         self._reporter: ProgressReporter | None = None
         self._clock = clock
-        self._since: float | None = None
+        self._clock_start: float | None = None
 
-    def start(self, option: ProgressOption, *, since: float | None = None) -> None:
+    def start(self, option: ProgressOption, *, clock_start: float | None = None) -> None:
         """Open a flow showing progress the way ``option`` asks (ending any under way).
 
-        ``since`` is the clock value the flow's time counts from (default: now).
+        ``clock_start`` is the clock value the flow's time counts from (default: now).
         """
         reporter = make_reporter(option)  # an invalid option raises before anything changes
         self.finish()
         self._option, self._reporter = option, reporter
-        self._since = self._clock() if since is None else since
+        self._clock_start = self._clock() if clock_start is None else clock_start
 
     def update(self, event: ProgressEvent) -> None:
         """Show ``event``, opening a flow with the last option given if none is under way."""
         if self._reporter is None:
             self._reporter = make_reporter(self._option)
-            self._since = self._clock()
+            self._clock_start = self._clock()
         self._reporter.update(event)
 
     def deliver(
@@ -60,8 +60,8 @@ class ExportProgress:
         job_id: str | None = None,
     ) -> None:
         """End the flow on what was delivered (:func:`formexport.progress.events.delivered`)."""
-        since = self._since if self._since is not None else self._clock()
-        seconds = max(0.0, self._clock() - since)
+        start = self._clock_start if self._clock_start is not None else self._clock()
+        seconds = max(0.0, self._clock() - start)
         self.update(
             delivered(seconds, rows=rows, columns=columns, size=size, file=file, job_id=job_id)
         )

@@ -7,19 +7,19 @@ import time
 from collections.abc import Mapping, Sequence
 
 from formexport.jobs.answered import AnsweredExport
-from formexport.jobs.background import BackgroundJob
+from formexport.jobs.server_job import ServerJob
 from formexport.jobs.strategy import ExportStrategy
-from formexport.opnform.endpoints import AsyncExport, CsvExport, OpnFormAPI
+from formexport.opnform.endpoints import AnsweredCsv, OpnFormAPI, StartedJob
 
 logger = logging.getLogger("formexport")
 
 
 def strategy_for_answer(
-    api: OpnFormAPI, form_id: int, answer: CsvExport | AsyncExport
+    api: OpnFormAPI, form_id: int, answer: AnsweredCsv | StartedJob
 ) -> ExportStrategy:
     """The strategy for the server's answer to an export request: the CSV, or a job."""
-    if isinstance(answer, AsyncExport):
-        return BackgroundJob(api, form_id, answer.job_id, accepted_at=time.monotonic())
+    if isinstance(answer, StartedJob):
+        return ServerJob(api, form_id, answer.job_id, accepted_at=time.monotonic())
     return AnsweredExport(form_id, answer.content)
 
 

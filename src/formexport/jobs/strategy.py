@@ -2,7 +2,7 @@
 
 An :class:`ExportStrategy` knows how the finished CSV comes to this machine: the server answered
 it at once (:mod:`~formexport.jobs.answered`), a background job builds it for download
-(:mod:`~formexport.jobs.background`), synchronous batches add up to it
+(:mod:`~formexport.jobs.server_job`), synchronous batches add up to it
 (:mod:`~formexport.jobs.batched_export`), or the local cache holds it
 (:mod:`~formexport.jobs.cached`). :class:`~formexport.jobs.export_job.ExportJob` holds one and
 swaps it when a fresh export replaces an expired one. The base class is the local case: the
@@ -25,6 +25,7 @@ from formexport.jobs.progress_flow import ExportProgress
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExactValues, ExportStatus, JobState
 from formexport.opnform.submissions import fetch_exact_values
+from formexport.reading.blocks import Writer
 from formexport.transfer.download import atomic_destination
 from formexport.transfer.tee import Tee
 
@@ -91,9 +92,10 @@ class ExportStrategy:
 
     Attributes
     ----------
-    name : str
-        ``"sync"``, ``"async"``, ``"batched"`` or ``"cached"`` (``ExportJob.strategy``).
-    is_background : bool
+    mode : str
+        ``"answered"``, ``"server_job"``, ``"batched"``, ``"cached"`` or ``"nothing_chosen"``
+        (``ExportJob.delivery_mode``).
+    is_server_job : bool
         True for a job running on the server.
     no_job_text : str
         What a notebook table shows in place of a job id.
@@ -103,14 +105,14 @@ class ExportStrategy:
         The last status seen.
     data : bytes, Path or None
         The finished export on this machine, once here.
-    exact : ExactValues or None
+    exact_values : ExactValues or None
         Field values from the JSON submissions list, once fetched or listed.
     total : int or None
         The number of submissions, when known before the export runs.
     """
 
-    name: ClassVar[str]
-    is_background: ClassVar[bool] = False
+    mode: ClassVar[str]
+    is_server_job: ClassVar[bool] = False
     no_job_text: ClassVar[str] = ""
 
     def __init__(self, form_id: int, data: LocalData | None = None) -> None:
@@ -118,7 +120,7 @@ class ExportStrategy:
         self.job_id: str | None = None
         self.status: ExportStatus | None = None
         self.data = data
-        self.exact: ExactValues | None = None
+        self.exact_values: ExactValues | None = None
         self.total: int | None = None
         self._exported_at: datetime | None = None
 
@@ -169,18 +171,18 @@ class ExportStrategy:
         if scratch.holds(self.data):
             self.data = None
 
-    def exact_by_default(self, writer: str) -> bool:
+    def exact_by_default(self, writer: Writer) -> bool:
         """Whether ``values="auto"`` reads exact values for a file from ``writer``."""
         return False
 
-    def exact_values(self, api: OpnFormAPI, values: str, writer: str) -> ExactValues | None:
+    def exact_values_for(self, api: OpnFormAPI, values: str, writer: Writer) -> ExactValues | None:
         """The JSON list's values when ``values`` asks for them (fetched once), else None."""
         wanted = values == "exact" or (values == "auto" and self.exact_by_default(writer))
         if not wanted:
             return None
-        if self.exact is None:
+        if self.exact_values is None:
             try:
-                self.exact = fetch_exact_values(api, self.form_id)
+                self.exact_values = fetch_exact_values(api, self.form_id)
             except FormExportError as exc:
                 if values == "exact":
                     raise
@@ -189,7 +191,7 @@ class ExportStrategy:
                     "Reading the CSV's values: the JSON submissions list failed (%s)", exc
                 )
                 return None
-        return self.exact
+        return self.exact_values
 
     def completed(self) -> ExportStatus:
         """A ``completed`` status for an export that is here."""

@@ -27,10 +27,10 @@ from formexport.errors import (
     UnexpectedResponseError,
 )
 from formexport.opnform import http
-from formexport.opnform.arguments import FormRef, check_job_id, form_path, normalize_columns
+from formexport.opnform.checks import FormRef, check_job_id, form_path, normalize_columns
 from formexport.opnform.export_request import (
-    AsyncExport,
-    CsvExport,
+    AnsweredCsv,
+    StartedJob,
     export_answer,
     export_payload,
     may_repeat,
@@ -44,11 +44,11 @@ from formexport.opnform.transport_errors import transport_error
 
 __all__ = [
     "STATUS_PATHS",
-    "AsyncExport",
-    "CsvExport",
+    "AnsweredCsv",
     "FormRef",
     "Listed",
     "OpnFormAPI",
+    "StartedJob",
     "SubmissionsPage",
     "form_path",
     "normalize_columns",
@@ -308,7 +308,7 @@ class OpnFormAPI:
         submission_ids: Sequence[int] | None = None,
         *,
         deadline: float | None = None,
-    ) -> CsvExport | AsyncExport:
+    ) -> AnsweredCsv | StartedJob:
         """``POST /open/forms/{form}/submissions/export``: CSV at once, or a background job.
 
         A 429 is waited out and the request sent again (no job can have been created); when

@@ -19,7 +19,7 @@ from formexport.opnform import http
 
 
 @dataclass(frozen=True)
-class CsvExport:
+class AnsweredCsv:
     """The server answered the export at once, as CSV bytes."""
 
     content: bytes
@@ -27,7 +27,7 @@ class CsvExport:
 
 
 @dataclass(frozen=True)
-class AsyncExport:
+class StartedJob:
     """The server started a background job."""
 
     job_id: str
@@ -54,14 +54,14 @@ def may_repeat(submission_ids: Sequence[int] | None) -> bool:
     return bool(submission_ids) and len(submission_ids or ()) <= config.SYNC_EXPORT_LIMIT
 
 
-def export_answer(response: requests.Response) -> CsvExport | AsyncExport:
+def export_answer(response: requests.Response) -> AnsweredCsv | StartedJob:
     """The CSV or the job id of a successful export answer."""
     # The body decides, not Content-Type: the server sniffs CSV as text/csv or text/plain.
     head = response.content[:64].lstrip()[:1]
     if head == b"{":
         body = http.json_body(response)
         if isinstance(body, Mapping) and body.get("is_async") and body.get("job_id"):
-            return AsyncExport(job_id=str(body["job_id"]))
+            return StartedJob(job_id=str(body["job_id"]))
         raise UnexpectedResponseError(
             "The export answer is JSON without a job id; the server may be too old or a proxy "
             "answered instead.",
@@ -71,4 +71,4 @@ def export_answer(response: requests.Response) -> CsvExport | AsyncExport:
         http.json_body(response)  # raises the HTML explanation
     disposition = response.headers.get("Content-Disposition", "")
     match = re.search(r'filename="?([^";]+)"?', disposition)
-    return CsvExport(response.content, match.group(1) if match else None)
+    return AnsweredCsv(response.content, match.group(1) if match else None)

@@ -1,10 +1,10 @@
 """Only some submissions: those created since a moment, or of one status.
 
-OpnForm's export has no date or status filter (reference notes section 1.3), but its JSON
-submissions list does by status, and lists newest first (section 4.5). So the chosen
-submissions are listed page by page until one is older than ``since``, and then exported by id:
-a recent window costs one page and one export, however large the form. The listed pages carry
-the raw values too, which are kept for exact values.
+OpnForm's export has no date or status filter (``FormSubmissionExportRequest``), but its JSON
+submissions list does by status, and lists newest first (``FormSubmissionController::index``).
+So the chosen submissions are listed page by page until one is older than ``since``, and then
+exported by id: a recent window costs one page and one export, however large the form. The
+listed pages carry the raw values too, which are kept for exact values.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -187,17 +188,30 @@ def to_parquet(source: CsvSource, sink: Path | BinaryIO) -> None:
             writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
 
 
-def detect_writer(source: CsvSource) -> str:
-    """``"sync"`` when the synchronous writer wrote the export, else ``"async"``.
+class Writer(str, Enum):
+    """Which of OpnForm's two CSV writers wrote an export.
 
-    The synchronous writer quotes every field, so its header starts ``"id"``; ``fputcsv``
-    leaves ``id`` bare.
+    ``ANSWER`` writes the exports the server answers at once (up to 1000 submissions, and every
+    batch of the batched route): maatwebsite/excel's CSV writer, which quotes every field and
+    prints 0 and false as empty cells. ``JOB`` writes the exports a server job builds: PHP's
+    ``fputcsv``, whose ``\\"`` is not standard CSV (see :mod:`formexport.reading.fputcsv`).
+    """
+
+    ANSWER = "answer"
+    JOB = "job"
+
+
+def detect_writer(source: CsvSource) -> Writer:
+    """Which writer wrote the export, from its first bytes.
+
+    The answer's writer quotes every field, so its header starts ``"id"``; ``fputcsv`` leaves
+    ``id`` bare.
     """
     if isinstance(source, StandardCopy):
-        return "async"
+        return Writer.JOB
     with _open(source) as stream:
         head = stream.read(8)
-    return "sync" if strip_bom(head).startswith(b'"') else "async"
+    return Writer.ANSWER if strip_bom(head).startswith(b'"') else Writer.JOB
 
 
 def strip_bom(data: bytes) -> bytes:

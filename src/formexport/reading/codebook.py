@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from formexport.opnform.models import FormInfo
+from formexport.reading.blocks import Writer
 from formexport.reading.column_plan import plan_columns
 from formexport.reading.typed_reader import TypedReader
 
@@ -40,7 +41,9 @@ def describe_columns(
     A converter may still settle on a wider type once it meets the data (whole numbers that
     turn out decimal, a value that fits no type): the export's own ``attrs`` then say so.
     """
-    reader = TypedReader(plan_columns(form, columns), writer="sync", naming=naming, empty=True)
+    reader = TypedReader(
+        plan_columns(form, columns), writer=Writer.ANSWER, naming=naming, empty=True
+    )
     return reader.describe()
 
 

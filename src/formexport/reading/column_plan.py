@@ -1,8 +1,8 @@
 """Which form field each CSV column holds: the column plan.
 
 OpnForm builds an export's columns by rules that depend only on the request and the form
-(reference notes section 2.2), so the plan is derived from them and then checked against the
-header the server wrote:
+(its ``FormSubmissionFormatter``), so the plan is derived from them and then checked against
+the header the server wrote:
 
 1. ``id`` first (the encoded submission id);
 2. each requested key, in request order: ``meta.attribution.X`` gives a column ``X``; any other

@@ -1,6 +1,6 @@
 """Text cells → typed Arrow arrays, one converter per kind of OpnForm column.
 
-Each converter reads what *both* OpnForm writers print (reference notes sections 2.1 and 2.3):
+Each converter reads what *both* OpnForm writers print (``docs/data-types.md``):
 ``TRUE`` or ``1`` for true, an empty cell for false and for 0 in the synchronous writer, the
 stored date string, ``Row: Column | Row: Column`` for a matrix, and so on. It works on whole Arrow
 arrays (one CSV block at a time), so the same code serves a DataFrame and a streamed Parquet

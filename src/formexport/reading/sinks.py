@@ -62,7 +62,7 @@ def check_options(
         )
 
 
-def readable(source: blocks.CsvSource) -> tuple[blocks.CsvSource, str]:
+def readable(source: blocks.CsvSource) -> tuple[blocks.CsvSource, blocks.Writer]:
     """The export in a form Arrow reads exactly, and which OpnForm writer wrote it.
 
     The file case of :func:`formexport.reading.source.open_export`, which reads streams too.
@@ -76,9 +76,9 @@ def make_reader(
     form: FormInfo | None,
     columns: Mapping[str, bool] | None,
     naming: str = "name",
-    exact: ExactValues | None = None,
+    exact_values: ExactValues | None = None,
     context: ExportContext | None = None,
-    writer: str | None = None,
+    writer: blocks.Writer | None = None,
 ) -> TypedReader:
     """A reader for this export: the column plan checked against its header.
 
@@ -98,7 +98,7 @@ def make_reader(
         plan,
         writer=writer or blocks.detect_writer(source),
         naming=naming,
-        exact=exact,
+        exact_values=exact_values,
         context=context,
         empty=not header,
     )
@@ -412,3 +412,22 @@ def _object_cells(column: pa.ChunkedArray[Any]) -> Any:
     if frames.is_string_struct(kind):
         return frames.string_dicts(column)
     return None
+
+
+def parquet_shape(path: Path) -> tuple[int, int]:
+    """Rows and columns of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
+    return parquet.metadata.num_rows, len(parquet.schema_arrow)
+
+
+def csv_shape(path: Path) -> tuple[int, int]:
+    """Rows and columns of an export's CSV file, read through (no header: no rows)."""
+    header = blocks.read_header(path)
+    if not header:
+        return 0, 0
+    source, _ = standard_file(path)
+    batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
+    return sum(batch.num_rows for batch in batches), len(header)

@@ -11,14 +11,13 @@ the download.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from formexport.reading import blocks, fputcsv
 from formexport.reading.chunks import ChunkReader
-from formexport.reading.stream import read_head
 
 __all__ = ["OpenedExport", "open_export", "standard_file"]
 
@@ -29,8 +28,8 @@ class OpenedExport:
 
     Attributes
     ----------
-    writer : str
-        ``"sync"`` (OpnForm's synchronous writer) or ``"async"`` (``fputcsv``).
+    writer : Writer
+        Which of OpnForm's two CSV writers wrote the export.
     head : bytes, Path or StandardCopy
         The whole file, or the stream's first bytes: at least its header record.
     body : bytes, Path, StandardCopy or binary file
@@ -40,7 +39,7 @@ class OpenedExport:
         object for a stream, which can be read only once.
     """
 
-    writer: str
+    writer: blocks.Writer
     head: blocks.CsvSource
     body: blocks.CsvSource | BinaryIO
 
@@ -70,20 +69,34 @@ def open_export(data: blocks.CsvSource | Iterable[bytes]) -> OpenedExport:
         body, writer = standard_file(data)
         return OpenedExport(writer=writer, head=body, body=body)
     chunks = iter(data)
-    head = read_head(chunks)
+    head = _read_head(chunks)
     writer = blocks.detect_writer(head)
     arriving = itertools.chain([head], chunks)
-    pieces = fputcsv.arriving_pieces(arriving) if writer == "async" else arriving
+    pieces = fputcsv.arriving_pieces(arriving) if writer == blocks.Writer.JOB else arriving
     return OpenedExport(writer=writer, head=head, body=cast(BinaryIO, ChunkReader(pieces)))
 
 
-def standard_file(data: blocks.CsvSource) -> tuple[blocks.CsvSource, str]:
+def standard_file(data: blocks.CsvSource) -> tuple[blocks.CsvSource, blocks.Writer]:
     """A finished export in a form Arrow reads exactly, and which OpnForm writer wrote it.
 
     ``fputcsv`` exports holding ``\\"`` are read through the rewrite as standard CSV
     (:class:`~formexport.reading.fputcsv.StandardCopy`); every other export is returned as it is.
     """
     writer = blocks.detect_writer(data)
-    if writer == "async" and isinstance(data, (bytes, Path)) and fputcsv.has_escaped_quotes(data):
+    if (
+        writer == blocks.Writer.JOB
+        and isinstance(data, (bytes, Path))
+        and fputcsv.has_escaped_quotes(data)
+    ):
         return fputcsv.StandardCopy(data), writer
     return data, writer
+
+
+def _read_head(chunks: Iterator[bytes], minimum: int = 64 << 10) -> bytes:
+    """The first bytes of a stream: at least its first record (the header) and ``minimum``."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= minimum and blocks.split_header(head)[1]:
+            break
+    return head

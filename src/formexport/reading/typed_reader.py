@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from formexport.opnform.models import ExactValues
 from formexport.reading import column_plan, dates, field_types
-from formexport.reading.blocks import unique_names
+from formexport.reading.blocks import Writer, unique_names
 from formexport.reading.column_plan import PlannedColumn
 from formexport.reading.converters import ArrowArray, CategoryConverter, Converter, NotThisType
 from formexport.reading.ids import IdColumn
@@ -109,11 +109,11 @@ class TypedReader:
     ----------
     plan : list of PlannedColumn
         One entry per CSV column, already matched to the header.
-    writer : str
-        ``"sync"`` or ``"async"``: which OpnForm writer produced the CSV.
+    writer : Writer
+        Which of OpnForm's two CSV writers produced the CSV.
     naming : str
         ``"name"`` (field names) or ``"id"`` (field ids) for field columns.
-    exact : ExactValues, optional
+    exact_values : ExactValues, optional
         Raw values from the JSON list, used instead of the CSV's for field columns.
     context : ExportContext, optional
         Recorded in the metadata.
@@ -125,22 +125,22 @@ class TypedReader:
         self,
         plan: Sequence[PlannedColumn],
         *,
-        writer: str,
+        writer: Writer,
         naming: str = "name",
-        exact: ExactValues | None = None,
+        exact_values: ExactValues | None = None,
         context: ExportContext | None = None,
         empty: bool = False,
     ) -> None:
-        self.writer, self.naming, self.exact = writer, naming, exact
+        self.writer, self.naming, self.exact_values = Writer(writer), naming, exact_values
         self.empty = empty
         self.context = context or ExportContext()
-        known = exact.by_id.keys() if exact is not None else None
+        known = exact_values.by_id.keys() if exact_values is not None else None
         self.columns = [_Column(p, self._reader_for(p, known)) for p in plan]
         self._schema: tuple[tuple[Any, ...], pa.Schema] | None = None
 
     def _reader_for(self, planned: PlannedColumn, known: Any) -> Converter | IdColumn:
         if planned.kind == column_plan.ID:
-            return IdColumn(coerced=self.writer == "sync", known=known)
+            return IdColumn(coerced=self.writer == Writer.ANSWER, known=known)
         if planned.kind == column_plan.CREATED_AT:
             return dates.CreatedAtConverter()
         if planned.kind == column_plan.STATUS:
@@ -184,10 +184,10 @@ class TypedReader:
 
     def attrs(self) -> dict[str, Any]:
         """What ``DataFrame.attrs`` records (JSON-ready)."""
-        values = "exact" if self.exact is not None else "csv"
+        values = "exact" if self.exact_values is not None else "csv"
         return {
             **self.context.as_dict(),
-            "writer": self.writer,
+            "writer": self.writer.value,
             "values": values,
             "columns": self.describe(),
         }
@@ -226,7 +226,7 @@ class TypedReader:
                 out = column.reader.convert(values)
                 if isinstance(column.reader, IdColumn):
                     submission_ids = out[1]
-                elif self.exact is not None and submission_ids is not None:
+                elif self.exact_values is not None and submission_ids is not None:
                     out = self._with_exact(column, out, submission_ids)
             except NotThisType as exc:
                 self._fall_back(column, exc)
@@ -274,7 +274,7 @@ class TypedReader:
         import pyarrow as pa
 
         planned, reader = column.planned, column.reader
-        assert self.exact is not None
+        assert self.exact_values is not None
         assert isinstance(reader, Converter)
         if planned.kind == column_plan.CREATED_AT:
             key = "created_at"
@@ -285,7 +285,8 @@ class TypedReader:
         else:
             return out
         rows: list[Mapping[str, Any] | None] = [
-            self.exact.by_id.get(i) if i is not None else None for i in submission_ids.to_pylist()
+            self.exact_values.by_id.get(i) if i is not None else None
+            for i in submission_ids.to_pylist()
         ]
         found = pa.array([row is not None for row in rows], pa.bool_())
         parsed = [reader.from_json(row.get(key)) if row is not None else None for row in rows]

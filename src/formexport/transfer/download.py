@@ -29,7 +29,7 @@ from typing import BinaryIO
 import requests
 
 from formexport import config
-from formexport.errors import DownloadError
+from formexport.errors import DownloadError, InvalidArgumentError
 from formexport.opnform import http
 from formexport.opnform.retry import RetryPolicy
 from formexport.transfer.ranges import LinkExpired, ProgressCallback, Transfer
@@ -71,6 +71,16 @@ def safe_filename(name: str, default: str = "export.csv") -> str:
     encoded = cleaned.encode("utf-8")[:_MAX_NAME_BYTES]
     cleaned = encoded.decode("utf-8", "ignore").strip(" .")
     return cleaned or default
+
+
+def file_destination(path: str | os.PathLike[str], name_in_folder: str) -> Path:
+    """Where a download goes: ``path``, or ``name_in_folder`` inside it when it is a folder."""
+    dest = Path(path).expanduser()
+    if dest.is_dir():
+        dest = dest / name_in_folder
+    if dest.name in ("", ".", ".."):
+        raise InvalidArgumentError(f"{path!r} is not a file path to write the export to.")
+    return dest
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The async export job: the cache entries ``ExportFormSubmissionsJob`` writes, in order.
 
-Writes (reference notes section 1.8): ``queued`` (by the controller) → ``processing 0``
+Writes (OpnForm's ``ExportFormSubmissionsJob``): ``queued`` (by the controller) → ``processing 0``
 (job start) → one write per chunk of 500 rows with ``progress = int(min(90, done/total*90))``
 → ``processing 95`` with null counts and the status text in ``error_message`` →
 ``completed 100``. Zero rows, a configured failure or a storage error end in ``failed``.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-#: Requests per window of each named limiter (reference notes section 3.2).
+#: Requests per window of each named limiter (OpnForm's ``RouteServiceProvider``).
 LIMITS = {"api": 100, "export": 10, "export-status": 180, "zapier": 60}
 
 

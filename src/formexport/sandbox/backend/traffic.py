@@ -35,6 +35,8 @@ class ArrivalFeed:
     count : int, optional
         Stop after this many arrivals; ``None`` runs until :meth:`stop`.
 
+    Notes
+    -----
     Used as a context manager, it stops when the block ends.
     """
 

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-#: Input field types the export formatter knows (reference notes section 4.4).
+#: Input field types the export formatter knows (OpnForm's ``blocks_types.json``).
 FIELD_TYPES = frozenset(
     {
         "text",

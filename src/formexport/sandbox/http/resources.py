@@ -1,4 +1,4 @@
-"""JSON shapes of the API resources (reference notes section 4).
+"""JSON shapes of the API resources (OpnForm's ``app/Http/Resources``).
 
 ``WorkspaceController::index`` items, ``FormResource`` (owner view, with ``properties``
 and ``removed_properties``), ``FormListResource`` (v1.13.0+, no properties) and

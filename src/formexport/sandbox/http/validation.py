@@ -1,9 +1,9 @@
 """``FormSubmissionExportRequest``: the export body's validation, with Laravel's 422 shape.
 
-Rules (reference notes section 1.3): ``columns`` required (v1.13.2+) and an array whose
-keys are field ids, removed field ids, ``created_at``, ``status`` (v2.0.0+) or
-``meta.attribution.<p>`` (v2.4.0+), each value passing ``boolean``; ``submissionIds``
-(v1.13.0+) an array of ids of this form. Input merges the query string and the body.
+Rules: ``columns`` required (v1.13.2+) and an array whose keys are field ids, removed field
+ids, ``created_at``, ``status`` (v2.0.0+) or ``meta.attribution.<p>`` (v2.4.0+), each value
+passing ``boolean``; ``submissionIds`` (v1.13.0+) an array of ids of this form. Input merges
+the query string and the body.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Server version profiles: which OpnForm release introduced each behaviour a client sees.
 
-The switches follow the version timeline of the reference notes (section 0); a
+The switches follow the OpnForm release (tag) that introduced each change; a
 :class:`Profile` is computed once per version string and is immutable.
 """
 

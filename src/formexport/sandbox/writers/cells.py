@@ -1,12 +1,12 @@
 """Export columns and cell values, as ``FormExportService::formatSubmissionForExport`` builds them.
 
-Column plan (reference notes section 2.2): ``id`` first; then, in request order, each key
-whose value is ``true`` selects the first formatted key ``"<name> (<id>)"`` that
+Column plan (OpnForm's ``FormSubmissionFormatter``): ``id`` first; then, in request order,
+each key whose value is ``true`` selects the first formatted key ``"<name> (<id>)"`` that
 *contains* it (or ``meta.attribution.X`` adds ``X``); ``created_at`` always after the
 fields; ``status`` whenever the form has partial submissions on. Headers are the keys with
 the greedy ``/\\s\\(.*\\)/`` removed, so same-named fields give duplicate headers.
 
-Cell values (section 2.3) are returned as PHP-typed values (str, int, float, bool); the
+Cell values are returned as PHP-typed values (str, int, float, bool); the
 two CSV writers then print them differently.
 """
 

@@ -1,4 +1,5 @@
-"""OpnForm's two CSV writers (reference notes sections 2.1 and 8).
+"""OpnForm's two CSV writers, byte for byte: ``FormSubmissionExport`` through Laravel-Excel, and
+``FormExportService::generateCsvContent`` (see ``docs/data-types.md``).
 
 * **sync** (Laravel-Excel + PhpSpreadsheet 1.30): BOM, every field quoted, ``TRUE`` for true;
   ``''``, ``0``, ``0.0`` and ``false`` never become cells (empty). Strings go through

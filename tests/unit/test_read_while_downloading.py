@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from formexport.errors import DownloadError
-from formexport.jobs.overlap import read_while_downloading
+from formexport.jobs.read_while_downloading import read_while_downloading
 from formexport.reading.blocks import BlockTooSmall
 from formexport.reading.typed_reader import Restart
 from formexport.transfer.tee import Tee

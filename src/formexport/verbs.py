@@ -8,13 +8,12 @@ the same exports in the background.
 
 from __future__ import annotations
 
-import time
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from formexport.client import Client
-from formexport.export_call import Columns, ExportRequest, ready_job, write_file
+from formexport.export_call import Columns, ExportRequest, start_and_wait, write_file
 from formexport.jobs.output import Output
 from formexport.local.export_cache import MaxAge
 from formexport.opnform.endpoints import FormRef
@@ -133,8 +132,10 @@ def load_export(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
 
 
@@ -238,8 +239,10 @@ def export_to_parquet(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.to_parquet(path, naming=naming, values=values)
 
 
@@ -275,6 +278,8 @@ def download_export(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    started = time.monotonic()
-    with Client(token, base_url) as client, ready_job(client, request, started=started) as job:
+    with (
+        Client(token, base_url) as client,
+        start_and_wait(client, request) as job,
+    ):
         return job.download(path)

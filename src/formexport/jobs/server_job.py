@@ -35,7 +35,7 @@ def pickup_message(job_id: str, started: datetime) -> str:
     )
 
 
-class BackgroundJob(ExportStrategy):
+class ServerJob(ExportStrategy):
     """A job on the server: polled until ``completed``, then downloaded (resumable, verified).
 
     Parameters
@@ -52,8 +52,8 @@ class BackgroundJob(ExportStrategy):
         When an earlier call on this machine started the job, for a job picked up again.
     """
 
-    name = "async"
-    is_background = True
+    mode = "server_job"
+    is_server_job = True
 
     def __init__(
         self,

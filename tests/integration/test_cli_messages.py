@@ -17,6 +17,7 @@ import pytest
 
 from formexport import Client
 from formexport.sandbox import Sandbox
+from formexport.sandbox.backend.seed import DEMO_USER_ID
 from formexport.sandbox.http import control
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -172,26 +173,48 @@ def test_status_json_leaves_the_signed_link_out_unless_asked(sandbox: Sandbox) -
 
 
 def test_forms_lists_ids_and_slugs(sandbox: Sandbox) -> None:
-    run = cli(sandbox, "forms")
+    run = cli(sandbox, "forms", COLUMNS="80")
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert lines[0].split() == [
-        "ID",
-        "SLUG",
-        "TITLE",
-        "WORKSPACE",
-        "SUBMISSIONS",
-        "UPDATED",
-        "(UTC)",
-    ]
-    assert [line.split()[0] for line in lines[1:]] == ["3", "2", "1"]
-    assert "event-registration-da71we  Event registration  Demo workspace" in run.stdout
+    assert lines[0] == "Workspace: Demo workspace"  # one workspace: named once, above
+    assert lines[1].split() == ["ID", "SLUG", "TITLE", "COMPLETED", "UPDATED", "(UTC)"]
+    assert [line.split()[0] for line in lines[2:]] == ["3", "2", "1"]
+    assert "event-registration-da71we  Event registration  2217" in run.stdout
+    assert max(len(line) for line in lines) <= 80
     as_json = json.loads(cli(sandbox, "forms", "--json", "--workspace", "Demo workspace").stdout)
     assert [form["id"] for form in as_json] == [3, 2, 1]
     assert as_json[2]["submissions_count"] == 250
     assert as_json[2]["updated_at"].endswith("+00:00")
     refused = cli(sandbox, "forms", "--workspace", "2")
     assert refused.returncode == 3
+
+
+def test_forms_of_several_workspaces_wrap_to_the_terminal(sandbox: Sandbox) -> None:
+    # The demo user joins the seeded "Other team" workspace, which gets a form with a long title.
+    sandbox._backend.accounts.workspaces[2].members[DEMO_USER_ID] = "member"
+    title = "A long title that will not fit in its column at all"
+    sandbox.add_form(title, [], workspace_id=2)
+    run = cli(sandbox, "forms", COLUMNS="80")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split()[:4] == ["ID", "SLUG", "TITLE", "WORKSPACE"]
+    assert max(len(line) for line in lines) <= 80
+    assert "Demo workspace" in run.stdout
+    assert all(word in run.stdout.split() for word in title.split())  # wrapped, not cut
+
+
+def test_cli_tables_fit_80_columns(sandbox: Sandbox) -> None:
+    for command in (["describe", "1"], ["describe", "2"], ["export", "--help"]):
+        run = cli(sandbox, *command, COLUMNS="80")
+        assert run.returncode == 0, run.stderr
+        assert max(len(line) for line in run.stdout.splitlines()) <= 80, command
+    described = cli(sandbox, "describe", "2", COLUMNS="80").stdout
+    with Client(token=sandbox.token, base_url=sandbox.base_url) as client:
+        ticket = next(f for f in client.get_form(2).fields if f.name == "Ticket type")
+    assert re.search(rf"^Ticket type\s+category \(select\)\s+{ticket.id}$", described, re.M)
+    assert "\n  options: Standard, VIP, Student\n" in described
+    help_text = cli(None, "export", "--help", COLUMNS="80").stdout
+    assert "name columns by field" in help_text
 
 
 def test_sandbox_help_describes_every_option_and_the_control_routes() -> None:

@@ -122,3 +122,23 @@ def test_columns_are_what_the_export_validator_accepts() -> None:
     form.check_columns(["a", "d", "status", "meta.attribution.msclkid"])
     with pytest.raises(InvalidArgumentError, match="ip_address, id of form 77"):
         form.check_columns(["a", "ip_address", "id"])
+
+
+def test_a_refused_column_names_the_forms_fields_and_the_closest_one() -> None:
+    form = FormInfo.from_json(
+        {
+            "id": 5,
+            "properties": [
+                {"id": "e", "name": "Email", "type": "email"},
+                {"id": "n", "name": "Full name", "type": "text"},
+            ],
+        }
+    )
+    with pytest.raises(InvalidArgumentError) as refused:
+        form.check_columns(["Emial", "e"])
+    message = str(refused.value)
+    assert "Did you mean 'Email' instead of 'Emial'?" in message
+    assert "The form's fields: Email, Full name" in message
+    with pytest.raises(InvalidArgumentError) as far:
+        form.check_columns(["zzzz"])
+    assert "Did you mean" not in str(far.value)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from formexport import config
+from formexport.cli.tables import Column, Table
 from formexport.errors import ConfigurationError, InvalidArgumentError, PartialExportError
 
 if TYPE_CHECKING:
@@ -159,17 +160,30 @@ def forms(args: argparse.Namespace) -> int:
     if not rows:
         print("No forms: the token's workspaces hold none.", file=sys.stderr)
         return EXIT_OK
-    table = [("ID", "SLUG", "TITLE", "WORKSPACE", "SUBMISSIONS", "UPDATED (UTC)")]
+    print(_forms_table(rows))
+    return EXIT_OK
+
+
+def _forms_table(rows: list[dict[str, Any]]) -> str:
+    """The form list at the terminal's width; one workspace is named above the table."""
+    workspaces = {row["workspace"] or f"#{row['workspace_id']}" for row in rows}
+    table = Table(
+        [
+            Column("ID"),
+            Column("SLUG", wraps=True),  # the id beside it is as good to copy
+            Column("TITLE", wraps=True),
+            Column("WORKSPACE", wraps=True),
+            Column("COMPLETED"),  # OpnForm's form list counts completed submissions only
+            Column("UPDATED (UTC)"),
+        ]
+    )
     for row in rows:
         updated = row["updated_at"].strftime("%Y-%m-%d %H:%M") if row["updated_at"] else ""
-        workspace = row["workspace"] or f"#{row['workspace_id']}"
+        workspace = "" if len(workspaces) == 1 else row["workspace"] or f"#{row['workspace_id']}"
         count = "" if row["submissions_count"] is None else str(row["submissions_count"])
-        table.append((str(row["id"]), row["slug"], row["title"], workspace, count, updated))
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    for line in table:
-        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        print("  ".join(cells).rstrip())
-    return EXIT_OK
+        table.add([str(row["id"]), row["slug"], row["title"], workspace, count, updated])
+    heading = f"Workspace: {workspaces.pop()}\n" if len(workspaces) == 1 else ""
+    return heading + table.render()
 
 
 def describe(args: argparse.Namespace) -> int:
@@ -180,15 +194,30 @@ def describe(args: argparse.Namespace) -> int:
     book = describe_form(
         args.form, columns=args.columns, naming=args.naming, base_url=args.base_url
     )
+    entries: list[dict[str, Any]] = book.to_dict(orient="records")  # type: ignore[assignment]
     if args.json:
-        print(json.dumps(book.to_dict(orient="records"), ensure_ascii=False, indent=2))
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
         return EXIT_OK
-    shown = book.drop(columns=["kind", "field_id"]).fillna("")
-    shown["options"] = [", ".join(options) for options in book["options"]]
-    shown["required"] = ["yes" if r is True else "" for r in book["required"]]
     print(f"{book.attrs['title']} (form {book.attrs['form_id']}, {book.attrs['form_slug']})")
-    print(shown.to_string(index=False))
+    print(_codebook_table(entries))
     return EXIT_OK
+
+
+def _codebook_table(entries: list[dict[str, Any]]) -> str:
+    """One line per column (its type, and the field it holds), details indented below it."""
+    table = Table([Column("COLUMN", wraps=True), Column("TYPE"), Column("FIELD ID")])
+    for entry in entries:
+        kind, field_type = entry["type"], entry["field_type"]
+        shown_type = f"{kind} ({field_type})" if field_type and field_type != kind else kind
+        name = entry["field_name"]
+        notes = [
+            f"field: {name}" if name and name != entry["column"] else "",
+            f"options: {', '.join(entry['options'])}" if entry["options"] else "",
+            "required" if entry["required"] is True else "",
+            f"help: {entry['help']}" if entry["help"] else "",
+        ]
+        table.add([entry["column"], shown_type, entry["field_id"] or ""], notes)
+    return table.render()
 
 
 def status(args: argparse.Namespace) -> int:

@@ -60,7 +60,9 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def _add_base_url(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", help=f"API root (default: ${config.BASE_URL_ENV})")
+    parser.add_argument(
+        "--base-url", metavar="URL", help=f"API root (default: ${config.BASE_URL_ENV})"
+    )
 
 
 #: The files ``export -o`` writes (``--format``): the names of formexport.jobs.output's
@@ -71,55 +73,50 @@ FILE_FORMATS = ("parquet", "csv", "xlsx", "dta", "sav")
 def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands_.add_parser(
         "export",
-        help="export a form to a file: Parquet, CSV, Excel, Stata or SPSS",
-        description="Export a form's submissions to the file -o names: typed Parquet "
-        "(.parquet), the CSV as the server wrote it (.csv), an Excel workbook with its "
-        "codebook (.xlsx), a Stata (.dta) or SPSS (.sav, needs formexport[spss]) dataset. "
-        "A background job that timed out or was interrupted keeps running on the server: "
-        "pick it up with --job.",
+        help="export a form to Parquet, CSV, Excel, Stata or SPSS",
+        description="Export a form's submissions to the file FILE names: typed Parquet "
+        "(.parquet), the CSV as the server wrote it (.csv), Excel with a codebook sheet "
+        "(.xlsx), Stata (.dta) or SPSS (.sav, with formexport[spss]). A server job that timed "
+        "out or was interrupted keeps running: pick it up with --job.",
     )
     export.add_argument("form", type=_form, help="form id or slug (see: formexport forms)")
     export.add_argument(
-        "-o", "--output", required=True, help="file to write: .parquet, .csv, .xlsx, .dta, .sav"
+        "-o", "--output", required=True, metavar="FILE", help="file to write (see above)"
     )
     export.add_argument(
-        "--format",
-        choices=FILE_FORMATS,
-        help="for a file name without one of those extensions",
+        "--format", choices=FILE_FORMATS, help="for a FILE whose name says none of these"
     )
     export.add_argument(
         "--columns",
         nargs="+",
         metavar="FIELD",
-        help="field ids or field names, and created_at, status (default: every field)",
+        help="field names or ids, created_at, status (default: all)",
     )
     export.add_argument(
-        "--job", metavar="JOB", help="pick up this background job instead of starting one"
+        "--job", metavar="JOB", help="pick up this server job instead of starting one"
     )
     export.add_argument(
-        "--naming",
-        choices=("name", "id"),
-        default="name",
-        help="typed files' columns named by field name or id (not for .csv)",
+        "--naming", choices=("name", "id"), default="name", help="name columns by field"
     )
     export.add_argument(
         "--values",
         choices=("auto", "csv", "exact"),
         default="auto",
-        help="typed files' values from the CSV or the JSON list (not for .csv; see "
-        "docs/data-types.md)",
+        help="values from the CSV or the JSON list (see the docs)",
     )
-    export.add_argument("--timeout", type=float, help="seconds to wait for the server")
+    export.add_argument("--timeout", type=float, metavar="S", help="seconds to wait at most")
     export.add_argument("--no-progress", action="store_true", help="no progress display")
     _add_base_url(export)
     export.add_argument(
         "--cache", action="store_true", help="keep the export on this machine and reuse it"
     )
-    export.add_argument("--max-age", type=float, help="reuse a cached export younger than S s")
+    export.add_argument(
+        "--max-age", type=float, metavar="S", help="reuse a cached export younger than S s"
+    )
     export.add_argument(
         "--no-reattach",
         action="store_true",
-        help="always a fresh export, never this machine's unfinished job for the same request",
+        help="always a fresh export (no unfinished job picked up)",
     )
     _add_selection_options(export)
     export.set_defaults(handler=commands.export)
@@ -149,12 +146,13 @@ def _add_selection_options(command: argparse.ArgumentParser) -> None:
         "--since",
         type=_since,
         metavar="WHEN",
-        help="only submissions created since: 7d, 12h, 30min, 2026-08-01 or 2026-08-01T12:00Z",
+        help="only those created since: 7d, 12h, 30min, 2026-08-01",
     )
     command.add_argument(
         "--status",
         choices=("completed", "partial", "all"),
-        help="only completed or only partial submissions (default: all)",
+        metavar="STATUS",
+        help="completed, partial or all (the default) submissions",
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -351,11 +352,28 @@ class FormInfo:
         if refused:
             raise InvalidArgumentError(
                 f"OpnForm would refuse the columns {', '.join(refused)} of form {self.id} "
-                "(it answers 422 for any key it does not know). A column is a field id (of a "
+                f"(it answers 422 for any key it does not know).{self._closest(refused)} "
+                f"The form's fields: {self._field_list()}. A column is a field id (of a "
                 "current or deleted field), a field name that matches exactly one field, "
-                f"'created_at', 'status', or '{ATTRIBUTION_PREFIX}<parameter>' with one of "
-                f"{', '.join(ATTRIBUTION_PARAMETERS)}."
+                f"'created_at', 'status', or '{ATTRIBUTION_PREFIX}<parameter>' (utm_source, "
+                "gclid, ...)."
             )
+
+    def _closest(self, refused: Sequence[str]) -> str:
+        """``Did you mean …?`` for refused keys close to a field's name or id."""
+        names = [f.name for f in self.fields] + [f.id for f in self.fields] + list(SYSTEM_COLUMNS)
+        guesses = []
+        for key in refused:
+            near = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+            if near:
+                guesses.append(f"{near[0]!r} instead of {key!r}")
+        return f" Did you mean {', '.join(guesses)}?" if guesses else ""
+
+    def _field_list(self, most: int = 12) -> str:
+        names = [f.name for f in self.fields]
+        shown = ", ".join(names[:most])
+        more = f" and {len(names) - most} more" if len(names) > most else ""
+        return f"{shown}{more} (describe_form({self.id}) lists them with their ids)"
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ def test_without_pyreadstat_a_sav_file_names_the_extra(
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".dta", ".sav", ".parquet", ".csv"])
 def test_the_demo_forms_in_every_format(sandbox: Sandbox, tmp_path: Path, suffix: str) -> None:
-    for form in (1, 2, 3):
+    for form in (2, 3):  # every kind of column; no submission at all (form 1: the CLI's tests)
         df = load(sandbox, form)
         path = export(sandbox, form, tmp_path / f"form-{form}{suffix}")
         assert path == tmp_path / f"form-{form}{suffix}"

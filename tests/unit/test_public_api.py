@@ -37,11 +37,13 @@ def test_pinned_signatures() -> None:
     assert params["since"].default is None
     assert params["status"].default is None
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
-    for verb in (fx.export_to_parquet, fx.download_export):
+    for verb in (fx.export_to_parquet, fx.export_to_file, fx.download_export):
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
         assert inspect.signature(verb).parameters["reattach"].default is True
     parquet = list(inspect.signature(fx.export_to_parquet).parameters)
     assert parquet[-4:] == ["naming", "values", "since", "status"]
+    # export_to_file takes export_to_parquet's keywords: the extension picks the format.
+    assert list(inspect.signature(fx.export_to_file).parameters) == parquet
     assert list(inspect.signature(fx.download_export).parameters)[-2:] == ["since", "status"]
     book = inspect.signature(fx.describe_form).parameters
     assert list(book) == ["form", "columns", "naming", "token", "base_url"]

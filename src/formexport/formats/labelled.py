@@ -2,7 +2,7 @@
 
 A select field becomes whole numbers 1, 2, 3… in the form's option order (then any other value
 met, as the frame's categories go), with the options as value labels; the field's name is the
-variable's label; lists and matrices become text, date-times UTC.
+variable's label; booleans are 1 and 0, lists and matrices text, date-times UTC.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def labelled(frame: pd.DataFrame) -> LabelledFrame:
             data[variable] = pd.Series(columns.text_cells(series, kind), dtype=object)
         elif kind == columns.DATETIME:
             data[variable] = columns.in_utc(series)
+        elif kind == columns.BOOLEAN:
+            data[variable] = series.astype("Int64")  # 1 / 0, as both packages hold them
         else:
             data[variable] = series
         labels[variable] = columns.variable_label(frame, name)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from formexport.errors import ConfigurationError
 from formexport.formats import columns
-from formexport.formats.labelled import LabelledFrame, labelled
+from formexport.formats.labelled import TEXT_KINDS, LabelledFrame, labelled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,8 +45,12 @@ def write_sav(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` (as :func:`~formexport.load_export` returns it) to an SPSS dataset."""
     pyreadstat = require()
     book = labelled(frame)
+    data = book.data.copy()
+    for variable in book.of_kind(*TEXT_KINDS):
+        # SPSS has no missing text: an empty answer is an empty string.
+        data[variable] = data[variable].fillna("").astype(object)
     pyreadstat.write_sav(
-        book.data,
+        data,
         str(path),
         file_label=_file_label(frame.attrs),
         column_labels={v: label[:MAX_LABEL] for v, label in book.labels.items()},

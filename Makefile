@@ -65,7 +65,7 @@ pytest: $(DEV_STAMP) system-tools  ## the test suite
 
 # The notebooks run against the built-in emulator (FORMEXPORT_DEMO=1), never a developer's server,
 # with a throwaway job record and cache.
-NBVAL_ENV := env -u OPNFORM_API_TOKEN -u OPNFORM_API_BASE_URL -u FORMEXPORT_PROGRESS \
+NBVAL_ENV := env -u OPNFORM_API_TOKEN -u OPNFORM_API_BASE_URL -u OPNFORM_PROFILE -u FORMEXPORT_PROGRESS \
 	FORMEXPORT_DEMO=1 JUPYTER_PLATFORM_DIRS=1
 
 notebooks: $(DEV_STAMP)  ## run notebooks/ and compare their stored outputs (nbval)
@@ -76,7 +76,7 @@ notebooks: $(DEV_STAMP)  ## run notebooks/ and compare their stored outputs (nbv
 # Every Python block of the README and docs/ runs against the emulator (the console blocks run
 # in the main suite: tests/docs).
 docs-examples: $(DEV_STAMP)  ## run the README's and docs/'s Python examples against the emulator
-	$(BIN)/pytest --markdown-docs -m markdown-docs docs
+	$(BIN)/pytest --markdown-docs -m markdown-docs README.md docs
 
 docs-build: $(DEV_STAMP)  ## build the documentation site, every warning an error
 	$(BIN)/mkdocs build --strict --quiet --site-dir build/site

@@ -3,8 +3,9 @@
 ``make test`` collects ``src/formexport`` with ``--doctest-modules``, and the Python blocks of
 the README and ``docs/`` with ``--markdown-docs`` (``make docs-examples``). Each example runs with
 ``OPNFORM_API_TOKEN`` and ``OPNFORM_API_BASE_URL`` pointing at a seeded :class:`Sandbox` (forms
-1 to 4, see the README), in an empty working folder, with a private cache and no progress display,
-so that examples read like a user's session against their own server.
+1 to 4, see the README), in an empty working folder, with a private cache, config folder and
+keyring and no progress display, so that examples read like a user's session against their own
+server.
 """
 
 from __future__ import annotations
@@ -44,9 +45,19 @@ def _doctest_session(
     for name in list(os.environ):
         if name.startswith(_OWN_PREFIXES):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("OPNFORM_API_TOKEN", sandbox.token)  # type: ignore[attr-defined]
+    if not request.node.name.startswith("formexport.signin."):
+        # The examples of signing in read as a session of someone who set no token.
+        monkeypatch.setenv("OPNFORM_API_TOKEN", sandbox.token)  # type: ignore[attr-defined]
     monkeypatch.setenv("OPNFORM_API_BASE_URL", sandbox.base_url)  # type: ignore[attr-defined]
     monkeypatch.setenv("FORMEXPORT_CACHE_DIR", str(tmp_path / "cache"))
+    # Examples that sign in keep their profiles here, and their tokens in a keyring of their
+    # own: never the user's.
+    monkeypatch.setenv("FORMEXPORT_CONFIG_DIR", str(tmp_path / "config"))
+    import keyring
+
+    from tests.keyrings import MemoryKeyring
+
+    keyring.set_keyring(MemoryKeyring())
     monkeypatch.setenv("FORMEXPORT_PROGRESS", "none")
     monkeypatch.chdir(tmp_path)
     if isinstance(request.node, pytest.DoctestItem):
@@ -57,3 +68,26 @@ def _doctest_session(
 def _is_example(item: pytest.Item) -> bool:
     """A docstring example or a Python block of the docs (pytest-markdown-docs)."""
     return isinstance(item, pytest.DoctestItem) or type(item).__name__ == "MarkdownInlinePythonItem"
+
+
+@pytest.fixture
+def server_jobs(_doctest_session: None, _doctest_server: object) -> None:
+    """The emulator as a server that lets tokens watch their jobs, which take a moment.
+
+    Docs pages say so above the examples that ask for it (a ``fixture:server_jobs`` fence).
+    """
+    config = _doctest_server.config  # type: ignore[attr-defined]
+    config.status_access = "open"
+    config.job_progression = "timed"
+    config.seconds_per_step = 0.2
+
+
+@pytest.fixture
+def secret(_doctest_session: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``secret`` in a docs example: the user's token, from their secret store (the emulator's).
+
+    The machine then has no token set, as for someone about to sign in.
+    """
+    token = os.environ["OPNFORM_API_TOKEN"]
+    monkeypatch.delenv("OPNFORM_API_TOKEN")
+    return token

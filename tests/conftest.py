@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import keyring
 import pytest
 
 from formexport import config
 from formexport.opnform.ratelimit import forget_paces
 from formexport.sandbox import Sandbox
+from tests.keyrings import MemoryKeyring
 
 _OWN_PREFIXES = ("OPNFORM_", "FORMEXPORT_")
 TEST_RATE_WINDOW = 2.0
@@ -17,12 +19,17 @@ TEST_RATE_WINDOW = 2.0
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test sees the developer's token, server, progress settings, job record or cache."""
+    """No test sees the developer's token, server, progress settings, job record, cache,
+    signed-in profiles or keyring."""
     for name in list(os.environ):
         if name.startswith(_OWN_PREFIXES):
             monkeypatch.delenv(name)
     # Outside tmp_path, which some tests expect to stay empty.
     monkeypatch.setenv("FORMEXPORT_CACHE_DIR", str(tmp_path_factory.mktemp("formexport-cache")))
+    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path_factory.mktemp("formexport-config")))
+    # A keyring of the test's own here; none at all in the processes a test starts.
+    keyring.set_keyring(MemoryKeyring())
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     # Each test's emulator starts with fresh rate-limit windows; so does the client's count.
     forget_paces()
 

@@ -5,10 +5,10 @@
 >>> df.shape
 (250, 13)
 
-The token comes from ``OPNFORM_API_TOKEN`` and the server from ``OPNFORM_API_BASE_URL``
-(default ``https://api.opnform.com``). :mod:`formexport.sandbox` is a local OpnForm emulator
-for demos and offline tests; the examples in formexport's docstrings run against it (its demo
-form 1 holds 250 submissions, form 2 holds 2500).
+Sign in once with ``fx.login()`` (or ``formexport login``), or set ``OPNFORM_API_TOKEN`` and
+``OPNFORM_API_BASE_URL`` (default ``https://api.opnform.com``). :mod:`formexport.sandbox` is a
+local OpnForm emulator for demos and offline tests; the examples in formexport's docstrings run
+against it (its demo form 1 holds 250 submissions, form 2 holds 2500).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from formexport.errors import (
     InvalidArgumentError,
     NetworkError,
     NotFoundError,
+    NoTokenError,
     PartialExportError,
     PermissionDeniedError,
     RateLimitError,
@@ -58,11 +59,13 @@ if TYPE_CHECKING:
     from formexport.progress.reporters import ProgressEvent, ProgressReporter
     from formexport.reading.column_plan import ColumnPlanWarning
     from formexport.reading.typed_reader import TypeFallbackWarning
+    from formexport.signin import Account, login, logout, whoami
     from formexport.verbs import download_export, export_to_file, export_to_parquet, load_export
 
 # Everything else loads on first use, so that `import formexport` stays cheap (requests, pandas
 # and pyarrow are imported only when an export runs).
 _LAZY = {
+    "Account": "formexport.signin",
     "Client": "formexport.client",
     "ColumnPlanWarning": "formexport.reading.column_plan",
     "ExportFuture": "formexport.futures",
@@ -88,7 +91,10 @@ _LAZY = {
     "list_forms": "formexport.forms",
     "load_export": "formexport.verbs",
     "load_export_async": "formexport.background",
+    "login": "formexport.signin",
+    "logout": "formexport.signin",
     "start_export": "formexport.background",
+    "whoami": "formexport.signin",
 }
 
 
@@ -109,6 +115,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "APIError",
+    "Account",
     "AuthenticationError",
     "Client",
     "ColumnPlanWarning",
@@ -138,6 +145,7 @@ __all__ = [
     "JobState",
     "Manifest",
     "NetworkError",
+    "NoTokenError",
     "NotFoundError",
     "PartialExportError",
     "PermissionDeniedError",
@@ -160,5 +168,8 @@ __all__ = [
     "list_forms",
     "load_export",
     "load_export_async",
+    "login",
+    "logout",
     "start_export",
+    "whoami",
 ]

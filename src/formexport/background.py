@@ -10,8 +10,8 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from formexport import config
 from formexport.client import Client
+from formexport.credentials import lookup_settings
 from formexport.export_call import Columns, ExportRequest, checked_timeout, start_and_wait
 from formexport.futures import ExportFuture, run_in_background
 from formexport.jobs.output import Output
@@ -32,6 +32,7 @@ def start_export(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -59,7 +60,7 @@ def start_export(
         Deliver a file instead of a DataFrame, in the format its extension names, as
         :func:`export_to_file` writes it: ``.parquet``, ``.csv`` (the export as served),
         ``.xlsx``, ``.dta`` or ``.sav``; the result is then the path.
-    columns, token, base_url, progress, timeout, cache, max_age, reattach, since, status
+    columns, token, base_url, profile, progress, timeout, cache, max_age, reattach, since, status
         As for :func:`load_export`. ``progress`` is chosen where this is called, so
         ``"auto"`` draws the widget under the calling cell.
     naming, dtype_backend, values
@@ -105,7 +106,7 @@ def start_export(
     """
     clock_start = time.monotonic()
     output = Output.checked(to, naming, dtype_backend, values)
-    settings = config.resolve_settings(token, base_url)
+    settings = lookup_settings(token, base_url, profile=profile)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
     checked_timeout(timeout)
     reporter = make_reporter(progress)  # here, so that "auto" sees the calling cell
@@ -114,7 +115,7 @@ def start_export(
         background = ExportRequest(
             form, columns, future.progress, timeout, cache, max_age, reattach, since, status
         )
-        with Client(token, base_url, retry=future.retry_policy()) as client:
+        with Client(token, base_url, profile=profile, retry=future.retry_policy()) as client:
             on_job = partial(setattr, future, "job")
             with start_and_wait(client, background, clock_start=clock_start, on_job=on_job) as job:
                 return output.deliver(job)
@@ -131,6 +132,7 @@ async def load_export_async(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -168,6 +170,7 @@ async def load_export_async(
         columns=columns,
         token=token,
         base_url=base_url,
+        profile=profile,
         progress=progress,
         timeout=timeout,
         cache=cache,

@@ -12,6 +12,7 @@ from types import TracebackType
 import requests
 
 from formexport import config
+from formexport.credentials import lookup_settings
 from formexport.errors import InvalidArgumentError, NotFoundError
 from formexport.jobs.batched_export import BatchedExport
 from formexport.jobs.cached import CachedExport
@@ -39,10 +40,15 @@ class Client:
     ----------
     token : str, optional
         A personal access token with the ``forms-read`` ability. Defaults to
-        ``OPNFORM_API_TOKEN``. It is sent only to ``base_url``'s origin and never shown.
+        ``OPNFORM_API_TOKEN``, then to the signed-in ``profile`` (see :func:`formexport.login`).
+        It is sent only to ``base_url``'s origin and never shown.
     base_url : str, optional
         ``https://api.opnform.com`` (the default, or ``OPNFORM_API_BASE_URL``) or a
-        self-hosted ``https://forms.example.com/api``.
+        self-hosted ``https://forms.example.com/api``; a profile's token goes to the profile's
+        server only.
+    profile : str, optional
+        The signed-in profile whose token to use when no token is given or set; default
+        ``OPNFORM_PROFILE``, then ``"default"``.
     session : requests.Session, optional
         For proxies, custom certificates, extra headers or cookies: its settings are used,
         with formexport's own retries and token rule.
@@ -69,22 +75,43 @@ class Client:
         token: str | None = None,
         base_url: str | None = None,
         *,
+        profile: str | None = None,
         session: requests.Session | None = None,
         allow_insecure_http: bool | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.settings = config.resolve_settings(
-            token, base_url, allow_insecure_http=allow_insecure_http
+        self.settings = lookup_settings(
+            token, base_url, profile=profile, allow_insecure_http=allow_insecure_http
         )
         self.api = OpnFormAPI(self.settings, session=session, retry=retry)
+
+    @classmethod
+    def from_settings(
+        cls, settings: config.Settings, *, retry: RetryPolicy | None = None
+    ) -> Client:
+        """Another client on settings already looked up (a client's ``settings``).
+
+        The token is not looked up again, and messages still say where it came from.
+        """
+        client = cls.__new__(cls)
+        client.settings = settings
+        client.api = OpnFormAPI(settings, retry=retry)
+        return client
 
     @property
     def base_url(self) -> str:
         """The API root requests go to."""
         return self.settings.base_url
 
+    @property
+    def profile(self) -> str | None:
+        """The signed-in profile whose token is used, or None (``token=``, the environment)."""
+        source = self.settings.source
+        return source.profile if source.kind == "profile" else None
+
     def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r})"
+        profile = f", profile={self.profile!r}" if self.profile is not None else ""
+        return f"Client(base_url={self.base_url!r}{profile})"
 
     def __enter__(self) -> Client:
         return self

@@ -3,9 +3,15 @@
 ==================================  ==========================================================
 Variable                            Meaning
 ==================================  ==========================================================
-``OPNFORM_API_TOKEN``               Personal access token (OpnForm → Settings → Access tokens).
+``OPNFORM_API_TOKEN``               Personal access token (OpnForm → Settings → Access tokens);
+                                    when set, it is used instead of a signed-in profile.
 ``OPNFORM_API_BASE_URL``            API root; default ``https://api.opnform.com``. Self-hosted
                                     servers: ``https://forms.example.com/api``.
+``OPNFORM_PROFILE``                 The signed-in profile to use (``formexport login``,
+                                    ``fx.login()``) when no token is given; default ``default``.
+``FORMEXPORT_CONFIG_DIR``           Folder of the signed-in profiles (and of their tokens where
+                                    no keyring is available); default the user config directory
+                                    (``~/.config/formexport``).
 ``FORMEXPORT_PROGRESS``             Overrides ``progress="auto"``: ``tqdm``, ``widget``, ``log``,
                                     ``none``.
 ``FORMEXPORT_CACHE_DIR``            Folder for the record of recent jobs and cached exports;
@@ -22,14 +28,17 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from formexport.errors import ConfigurationError
+from formexport.errors import ConfigurationError, NoTokenError
 from formexport.redaction import Secret
 
 TOKEN_ENV = "OPNFORM_API_TOKEN"
 BASE_URL_ENV = "OPNFORM_API_BASE_URL"
+PROFILE_ENV = "OPNFORM_PROFILE"
+CONFIG_DIR_ENV = "FORMEXPORT_CONFIG_DIR"
 PROGRESS_ENV = "FORMEXPORT_PROGRESS"
 CACHE_DIR_ENV = "FORMEXPORT_CACHE_DIR"
 CONNECT_TIMEOUT_ENV = "FORMEXPORT_CONNECT_TIMEOUT"
@@ -37,6 +46,14 @@ READ_TIMEOUT_ENV = "FORMEXPORT_READ_TIMEOUT"
 INSECURE_HTTP_ENV = "FORMEXPORT_ALLOW_INSECURE_HTTP"
 
 DEFAULT_BASE_URL = "https://api.opnform.com"
+DEFAULT_PROFILE = "default"
+TOKEN_HELP = (
+    "a personal access token (OpnForm → Settings → Access tokens, with the forms-read ability)"
+)
+# Tokens of signed-in profiles are kept in the system keyring under this service name.
+KEYRING_SERVICE = "formexport"
+# Profile names are short words: they appear in commands, messages and keyring entries.
+PROFILE_NAME_MAX = 64
 
 # The server answers an export of up to this many submissions at once, as CSV.
 SYNC_EXPORT_LIMIT = 1000
@@ -110,14 +127,63 @@ RECORD_MAX_AGE = 2 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Where the API is and how to authenticate.
+class TokenSource:
+    """Where a token came from, so that messages can name it (never the token itself).
 
-    Build with :func:`resolve_settings`, which reads the environment and checks the values.
+    ``kind`` is ``"argument"`` (``token=``), ``"environment"`` (``OPNFORM_API_TOKEN``),
+    ``"profile"`` (a signed-in profile, named by ``profile``) or ``"login"`` (given to sign in).
+    """
+
+    kind: str = "argument"
+    profile: str = ""
+
+    def describe(self) -> str:
+        """``the token from OPNFORM_API_TOKEN``, ``the token of profile 'work'``..."""
+        if self.kind == "environment":
+            return f"the token from {TOKEN_ENV}"
+        if self.kind == "profile":
+            return f"the token of profile {self.profile!r}"
+        if self.kind == "login":
+            return "the token given to sign in"
+        return "the token passed as token="
+
+    def next_step(self) -> str:
+        """What to do when the server refuses this token."""
+        if self.kind == "profile":
+            return (
+                "It may have been revoked or have expired: sign in again with "
+                f"{login_command(self.profile)}."
+            )
+        if self.kind == "environment":
+            return (
+                f"Check {TOKEN_ENV} (or unset it to use a signed-in profile): create a personal "
+                "access token in OpnForm under Settings → Access tokens."
+            )
+        stored = " Nothing was stored." if self.kind == "login" else ""
+        return (
+            f"{stored} Check the token: create a personal access token in OpnForm under "
+            "Settings → Access tokens."
+        ).lstrip()
+
+
+def login_command(profile: str = DEFAULT_PROFILE) -> str:
+    """How to sign in, on the command line and in Python, for ``profile``."""
+    if profile == DEFAULT_PROFILE:
+        return "`formexport login` (or fx.login() in Python)"
+    return f"`formexport login --profile {shlex.quote(profile)}` (or fx.login(profile={profile!r}))"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the API is, how to authenticate, and where the token came from.
+
+    Build with :func:`formexport.credentials.lookup_settings`, which follows the lookup order
+    (``token=``, ``OPNFORM_API_TOKEN``, then the signed-in profile) and checks the values.
     """
 
     base_url: str
     token: Secret
+    source: TokenSource = TokenSource()
 
     @property
     def origin(self) -> tuple[str, str, int | None]:
@@ -220,6 +286,40 @@ def normalize_base_url(base_url: str, *, allow_insecure_http: bool = False) -> s
     return text
 
 
+def clean_token(raw: str) -> str:
+    """The token without surrounding blanks or a ``Bearer`` prefix (pasted along with it)."""
+    text = raw.strip()
+    if text.lower().startswith("bearer "):
+        text = text[len("bearer ") :].strip()
+    return text
+
+
+def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool | None = None) -> str:
+    """``base_url``, else ``OPNFORM_API_BASE_URL``, else the default; checked.
+
+    Raises
+    ------
+    ConfigurationError
+        See :func:`normalize_base_url`.
+    """
+    url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV, "")
+    return normalize_base_url(
+        url or DEFAULT_BASE_URL, allow_insecure_http=insecure_http_allowed(allow_insecure_http)
+    )
+
+
+def no_token_error(profile: str = DEFAULT_PROFILE, why: str = "") -> NoTokenError:
+    """The error for a missing token: where it was looked for, and how to sign in."""
+    why = why or f"profile {profile!r} is not signed in"
+    reason = f"No OpnForm API token: {TOKEN_ENV} is not set, and {why}."
+    return NoTokenError(
+        f"{reason} Sign in with {login_command(profile)}, or pass token=..., or set "
+        f"{TOKEN_ENV} to {TOKEN_HELP}.",
+        profile=profile,
+        reason=reason,
+    )
+
+
 def resolve_settings(
     token: str | None = None,
     base_url: str | None = None,
@@ -228,24 +328,20 @@ def resolve_settings(
 ) -> Settings:
     """Combine explicit arguments with ``OPNFORM_API_TOKEN`` and ``OPNFORM_API_BASE_URL``.
 
-    ``allow_insecure_http=None`` defers to ``FORMEXPORT_ALLOW_INSECURE_HTTP``.
+    The first two steps of the lookup order; signed-in profiles are the third
+    (:func:`formexport.credentials.lookup_settings`). ``allow_insecure_http=None`` defers to
+    ``FORMEXPORT_ALLOW_INSECURE_HTTP``.
 
     Raises
     ------
     ConfigurationError
         When no token is given or set, or the base URL is unusable.
     """
-    raw_token = token if token is not None else os.environ.get(TOKEN_ENV, "")
-    raw_token = raw_token.strip()
-    if raw_token.lower().startswith("bearer "):
-        raw_token = raw_token[len("bearer ") :].strip()
+    source = TokenSource("argument" if token is not None else "environment")
+    raw_token = clean_token(token if token is not None else os.environ.get(TOKEN_ENV, ""))
     if not raw_token:
-        raise ConfigurationError(
-            f"No OpnForm API token: set {TOKEN_ENV} or pass token=... "
-            "(create one in OpnForm under Settings → Access tokens, with forms-read)."
-        )
-    url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV, "")
-    checked = normalize_base_url(
-        url or DEFAULT_BASE_URL, allow_insecure_http=insecure_http_allowed(allow_insecure_http)
-    )
-    return Settings(base_url=checked, token=Secret(raw_token))
+        if token is not None:
+            raise ConfigurationError(f"token= is empty: pass {TOKEN_HELP}.")
+        raise no_token_error()
+    checked = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+    return Settings(base_url=checked, token=Secret(raw_token), source=source)

@@ -22,6 +22,7 @@ def describe_form(
     naming: str = "name",
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
 ) -> pd.DataFrame:
     """The codebook of a form's export: one row per column of :func:`load_export`'s frame.
 
@@ -34,7 +35,7 @@ def describe_form(
         The columns the export would ask for, as for :func:`load_export`.
     naming : {"name", "id"}
         Column names as :func:`load_export` gives them.
-    token, base_url : str, optional
+    token, base_url, profile : str, optional
         As for :func:`load_export`.
 
     Returns
@@ -61,7 +62,7 @@ def describe_form(
     if isinstance(form, FormInfo):
         info = form
     else:
-        with Client(token, base_url) as client:
+        with Client(token, base_url, profile=profile) as client:
             info = client.get_form(form)
     chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
     return codebook.codebook(info, chosen, naming=naming)

@@ -4,6 +4,7 @@ Catch :class:`FormExportError` to handle any of them. The tree::
 
     FormExportError
     ├── ConfigurationError            no token, a base URL that cannot work, a missing extra
+    │   └── NoTokenError              no token= nor OPNFORM_API_TOKEN, and the profile not signed in
     ├── InvalidArgumentError          a bad argument, caught before anything is sent
     ├── NetworkError                  the connection failed or timed out, even after retries
     │   └── ConnectionFailedError     no connection at all: unknown host, nothing listening, no TLS
@@ -60,6 +61,7 @@ __all__ = [
     "FormNotFoundError",
     "InvalidArgumentError",
     "NetworkError",
+    "NoTokenError",
     "NotFoundError",
     "PartialExportError",
     "PermissionDeniedError",
@@ -78,6 +80,24 @@ class FormExportError(Exception):
 class ConfigurationError(FormExportError):
     """The client cannot be set up: no token, an unusable base URL, or an optional package a
     file format needs is not installed (its message names the extra to install)."""
+
+
+class NoTokenError(ConfigurationError):
+    """No token anywhere: none passed, ``OPNFORM_API_TOKEN`` unset, the profile not signed in.
+
+    Attributes
+    ----------
+    profile : str
+        The profile looked in.
+    reason : str
+        The message without its next step (signing in from Python); the ``formexport``
+        command tells it as a command.
+    """
+
+    def __init__(self, description: str, *, profile: str, reason: str) -> None:
+        super().__init__(description)
+        self.profile = profile
+        self.reason = reason
 
 
 class InvalidArgumentError(FormExportError, ValueError):

@@ -85,8 +85,16 @@ def start_and_wait(
 
 
 def write_file(
-    request: ExportRequest, output: Output, *, token: str | None, base_url: str | None
+    request: ExportRequest,
+    output: Output,
+    *,
+    token: str | None,
+    base_url: str | None,
+    profile: str | None = None,
 ) -> Written:
     """Run ``request`` and write its data to ``output``'s file."""
-    with Client(token, base_url) as client, start_and_wait(client, request) as job:
+    with (
+        Client(token, base_url, profile=profile) as client,
+        start_and_wait(client, request) as job,
+    ):
         return output.write(job)

@@ -33,6 +33,7 @@ def list_forms(
     *,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
 ) -> pd.DataFrame:
     """The forms the token can read, one row each: what to pass to :func:`load_export`.
 
@@ -42,10 +43,11 @@ def list_forms(
         Only this workspace's forms: its id, or its name. ``None`` lists every workspace the
         token's user belongs to.
     token : str, optional
-        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``. With
-        ``workspaces-read`` as well, workspace names are filled in and can be used here.
-    base_url : str, optional
-        API root; defaults to ``OPNFORM_API_BASE_URL``, then ``https://api.opnform.com``.
+        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``, then to
+        the signed-in ``profile``. With ``workspaces-read`` as well, workspace names are filled
+        in and can be used here.
+    base_url, profile : str, optional
+        As for :func:`load_export`.
 
     Returns
     -------
@@ -74,7 +76,7 @@ def list_forms(
     """
     import pandas as pd
 
-    with Client(token, base_url) as client:
+    with Client(token, base_url, profile=profile) as client:
         rows = form_rows(client, workspace)
     frame: pd.DataFrame = pd.DataFrame(rows, columns=list(COLUMNS)).astype(_DTYPES)
     frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)

@@ -31,6 +31,7 @@ def load_export(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -52,9 +53,14 @@ def load_export(
         Field ids or names to export; ``None`` exports every field plus ``created_at``
         (and ``status`` for forms that keep partial submissions).
     token : str, optional
-        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``.
+        Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``, then to
+        the signed-in ``profile`` (see :func:`login`).
     base_url : str, optional
-        API root; defaults to ``OPNFORM_API_BASE_URL``, then ``https://api.opnform.com``.
+        API root; defaults to ``OPNFORM_API_BASE_URL``, then ``https://api.opnform.com`` (a
+        profile's token goes to the profile's server).
+    profile : str, optional
+        The signed-in profile to use when no token is given or set; default
+        ``OPNFORM_PROFILE``, then ``"default"``.
     progress : str, None or callable
         ``"auto"`` (a widget in Jupyter, a text bar in a terminal, log lines otherwise),
         ``"tqdm"``, ``"widget"``, ``"log"``, ``None``, or a function receiving
@@ -133,7 +139,7 @@ def load_export(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
     with (
-        Client(token, base_url) as client,
+        Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
         return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
@@ -146,6 +152,7 @@ def export_to_file(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -196,7 +203,7 @@ def export_to_file(
     request = ExportRequest(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
-    return write_file(request, output, token=token, base_url=base_url).path
+    return write_file(request, output, token=token, base_url=base_url, profile=profile).path
 
 
 def export_to_parquet(
@@ -206,6 +213,7 @@ def export_to_parquet(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -240,7 +248,7 @@ def export_to_parquet(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
     with (
-        Client(token, base_url) as client,
+        Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
         return job.to_parquet(path, naming=naming, values=values)
@@ -253,6 +261,7 @@ def download_export(
     columns: Columns | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     cache: bool = False,
@@ -279,7 +288,7 @@ def download_export(
         form, columns, progress, timeout, cache, max_age, reattach, since, status
     )
     with (
-        Client(token, base_url) as client,
+        Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
         return job.download(path)

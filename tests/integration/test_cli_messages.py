@@ -26,6 +26,7 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 def _env(sandbox: Sandbox | None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPNFORM_", "FORMEXPORT_"))}
     env["FORMEXPORT_CACHE_DIR"] = os.environ["FORMEXPORT_CACHE_DIR"]
+    env["FORMEXPORT_CONFIG_DIR"] = os.environ["FORMEXPORT_CONFIG_DIR"]
     if sandbox is not None:
         env.update(OPNFORM_API_TOKEN=sandbox.token, OPNFORM_API_BASE_URL=sandbox.base_url)
     return {**env, **extra}
@@ -144,12 +145,23 @@ def test_an_unknown_form_suggests_listing_the_forms(sandbox: Sandbox, tmp_path: 
 @pytest.mark.parametrize(
     "command", [["export", "1", "-o", "x.csv"], ["forms"], ["status", "2", "j"]]
 )
-def test_no_token_names_the_variable_to_set(sandbox: Sandbox, command: list[str]) -> None:
+def test_no_token_tells_how_to_sign_in(sandbox: Sandbox, command: list[str]) -> None:
     run = cli(None, *command, OPNFORM_API_BASE_URL=sandbox.base_url)
     assert run.returncode == 2
-    assert "set the OPNFORM_API_TOKEN environment variable" in run.stderr
-    assert "token=" not in run.stderr
+    assert "OPNFORM_API_TOKEN is not set, and profile 'default' is not signed in" in run.stderr
+    assert "Sign in with:\n  formexport login\nor set OPNFORM_API_TOKEN to" in run.stderr
+    assert "token=" not in run.stderr  # the Python ways are not the command's
+    assert "fx.login" not in run.stderr
     assert sandbox.requests == []
+
+
+def test_no_token_for_a_profile_names_the_profile(sandbox: Sandbox) -> None:
+    run = cli(None, "forms", "--profile", "lab", OPNFORM_API_BASE_URL=sandbox.base_url)
+    assert run.returncode == 2
+    assert "profile 'lab' is not signed in" in run.stderr
+    assert "  formexport login --profile lab\n" in run.stderr
+    named = cli(None, "forms", OPNFORM_PROFILE="lab", OPNFORM_API_BASE_URL=sandbox.base_url)
+    assert "profile 'lab' (from OPNFORM_PROFILE) is not signed in" in named.stderr
 
 
 def test_status_json_leaves_the_signed_link_out_unless_asked(sandbox: Sandbox) -> None:
@@ -238,9 +250,7 @@ def test_sandbox_help_describes_every_option_and_the_control_routes() -> None:
 
 def test_columns_help_says_ids_or_names() -> None:
     run = cli(None, "export", "--help", COLUMNS="200")
-    assert re.search(
-        r"^  --columns FIELD \[FIELD \.\.\.\]\s+field ids or field names", run.stdout, re.M
-    )
+    assert re.search(r"^  --columns FIELD \[FIELD \.\.\.\]\s+field names or ids", run.stdout, re.M)
 
 
 def test_the_sandbox_moves_jobs_at_the_speed_asked(tmp_path: Path) -> None:

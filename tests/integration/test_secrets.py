@@ -7,6 +7,7 @@ import logging
 import pytest
 
 import formexport as fx
+from formexport.credentials import ProfileStore
 from formexport.progress.reporters import ProgressEvent
 from formexport.sandbox import Fault, Sandbox
 
@@ -56,3 +57,52 @@ def test_signed_link_is_redacted_in_messages(sandbox: Sandbox, tmp_path: object)
     signature = job.status.file_url.split("signature=")[1]
     assert signature not in str(info.value)
     assert "REDACTED" in str(info.value)
+
+
+def test_signing_in_and_out_shows_no_token(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    events: list[ProgressEvent] = []
+    other = sandbox.add_token(user_id=2)
+    shown = [repr(fx.login(token=sandbox.token, base_url=sandbox.base_url, profile="work"))]
+    shown.append(str(fx.login(token=other, base_url=sandbox.api_url, profile="lab")))
+    shown += [repr(fx.whoami(profile="work")), str(fx.whoami(profile="lab"))]
+    with fx.Client(profile="work") as client:
+        job = client.start_export(1)
+        job.wait(progress=events.append)
+        shown += [repr(client), repr(client.settings), repr(client.api), repr(job)]
+    fx.load_export(4, profile="lab", progress=events.append)
+    shown.append(repr(ProfileStore()))
+    shown.append(repr(ProfileStore().get("work")))
+    assert fx.logout(profile="work")
+    records = [record.getMessage() for record in caplog.records]
+    assert len(records) > 3
+    haystack = "\n".join(records + shown + [repr(e) for e in events])
+    assert "Demo User" in haystack
+    for token in (sandbox.token, other):
+        assert secret_part(token) not in haystack
+
+
+def test_sign_in_errors_hold_no_token(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = "8|" + "y" * 40
+    texts = []
+    with pytest.raises(fx.AuthenticationError) as refused:
+        fx.login(token=wrong, base_url=sandbox.base_url, profile="work")
+    texts.append(str(refused.value))
+    token = sandbox.add_token()
+    fx.login(token=token, base_url=sandbox.base_url, profile="work")
+    sandbox.revoke_token(token)
+    for call in (lambda: fx.whoami(profile="work"), lambda: fx.list_forms(profile="work")):
+        with pytest.raises(fx.AuthenticationError) as revoked:
+            call()
+        texts.append(str(revoked.value))
+    with pytest.raises(fx.ConfigurationError) as elsewhere:
+        fx.load_export(1, profile="work", base_url="https://forms.example.com/api")
+    texts.append(str(elsewhere.value))
+    with pytest.raises(fx.InvalidArgumentError) as pasted:
+        fx.whoami(profile=token)  # a token pasted where the profile name goes
+    texts.append(str(pasted.value))
+    haystack = "\n".join(texts)
+    assert "y" * 40 not in haystack
+    assert secret_part(token) not in haystack

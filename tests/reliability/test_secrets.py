@@ -124,6 +124,34 @@ def test_the_command_line_shows_no_secret(sandbox: Sandbox, tmp_path: Path) -> N
     assert_hidden(sandbox, done.stdout, done.stderr, failed.stdout, failed.stderr)
 
 
+def test_signing_in_on_the_command_line_shows_no_secret(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in (config.TOKEN_ENV, config.BASE_URL_ENV)}
+    wrong = "4|" + "k" * 40
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "formexport", "-v", *args],
+            input=stdin,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    runs = [
+        run("login", "--base-url", sandbox.base_url, "--profile", "work", stdin=sandbox.token),
+        run("login", "--base-url", sandbox.base_url, "--profile", "x", stdin=wrong),
+        run("whoami", "--profile", "work"),
+        run("export", "1", "-o", str(tmp_path / "one.csv"), "--profile", "work"),
+    ]
+    sandbox.revoke_token(sandbox.token)
+    runs += [run("whoami", "--profile", "work"), run("logout", "--profile", "work")]
+    assert [r.returncode for r in runs] == [0, 3, 0, 0, 3, 0]
+    texts = [text for r in runs for text in (r.stdout, r.stderr)]
+    assert "k" * 40 not in "\n".join(texts)
+    assert_hidden(sandbox, *texts)
+
+
 NOTEBOOK = [
     "import logging\nimport requests\nimport formexport as fx\n"
     "logging.basicConfig(level=logging.DEBUG, force=True)",
@@ -160,3 +188,53 @@ def test_a_notebook_shows_no_secret(
     assert_hidden(sandbox, outputs)
     assert not (tmp_path / "never.csv").exists()
     FIGURES["secrets found in a notebook's outputs"] = 0
+
+
+# The tokens reach the kernel through variables of its own, as from a secret store: the saved
+# notebook must not hold them, in its sources or its outputs.
+SIGNING_IN = [
+    "import logging, os\nimport requests\nimport formexport as fx\n"
+    "logging.basicConfig(level=logging.DEBUG, force=True)",
+    "account = fx.login(token=os.environ['SECRET_TOKEN'], base_url=os.environ['SERVER'], "
+    "profile='work')\naccount",
+    "print(account)",
+    "fx.whoami(profile='work')",
+    "fx.load_export(2, profile='work').shape",
+    "fx.Client(profile='work')",
+    "fx.login(token=os.environ['WRONG_TOKEN'], base_url=os.environ['SERVER'], profile='x')",
+    "requests.delete(os.environ['SERVER'] + '/_sandbox/tokens', "
+    "json={'token': os.environ['SECRET_TOKEN']}, timeout=10).status_code",
+    "fx.whoami(profile='work')",
+    "fx.logout(profile='work')",
+]
+
+
+def test_a_notebook_that_signs_in_shows_no_secret(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    wrong = "6|" + "n" * 40
+    monkeypatch.setenv("SECRET_TOKEN", sandbox.token)
+    monkeypatch.setenv("WRONG_TOKEN", wrong)
+    monkeypatch.setenv("SERVER", sandbox.base_url)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in SIGNING_IN])
+    NotebookClient(
+        notebook,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    saved = tmp_path / "signed-in.ipynb"
+    nbformat.write(notebook, saved)
+    text = saved.read_text()
+    assert "Signed in as Demo User" in text
+    assert "(2500, 15)" in text
+    assert text.count("AuthenticationError") >= 2  # the wrong token, then the revoked one
+    assert "refused the token of profile" in text
+    assert "urllib3.connectionpool" in text  # DEBUG lines reached the notebook
+    assert "n" * 40 not in text
+    assert_hidden(sandbox, text)
+    FIGURES["secrets found in a notebook that signs in"] = 0

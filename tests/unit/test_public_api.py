@@ -24,8 +24,10 @@ def test_public_callables_have_docstrings() -> None:
 
 def test_pinned_signatures() -> None:
     params = inspect.signature(fx.load_export).parameters
-    assert list(params)[:6] == ["form", "columns", "token", "base_url", "progress", "timeout"]
-    assert list(params)[6:] == [
+    assert list(params)[:7] == [
+        "form", "columns", "token", "base_url", "profile", "progress", "timeout",
+    ]  # fmt: skip
+    assert list(params)[7:] == [
         "cache", "max_age", "reattach", "naming", "dtype_backend", "values", "since", "status",
     ]  # fmt: skip
     assert params["cache"].default is False
@@ -46,12 +48,27 @@ def test_pinned_signatures() -> None:
     assert list(inspect.signature(fx.export_to_file).parameters) == parquet
     assert list(inspect.signature(fx.download_export).parameters)[-2:] == ["since", "status"]
     book = inspect.signature(fx.describe_form).parameters
-    assert list(book) == ["form", "columns", "naming", "token", "base_url"]
+    assert list(book) == ["form", "columns", "naming", "token", "base_url", "profile"]
     job = inspect.signature(fx.ExportJob.to_dataframe).parameters
     assert list(job) == ["self", "naming", "dtype_backend", "values"]
     start = inspect.signature(fx.Client.start_export).parameters
     assert list(start)[:4] == ["self", "form", "columns", "submission_ids"]
     assert {"cache", "max_age", "reattach", "timeout", "since", "status"} <= set(start)
+
+
+def test_every_verb_and_the_client_take_a_profile() -> None:
+    verbs = [
+        fx.load_export, fx.export_to_parquet, fx.download_export, fx.start_export,
+        fx.load_export_async, fx.list_forms, fx.describe_form, fx.export_forms, fx.Client,
+        fx.ExportJob.attach, fx.whoami, fx.logout, fx.login,
+    ]  # fmt: skip
+    for verb in verbs:
+        profile = inspect.signature(verb).parameters["profile"]
+        assert profile.default is None, verb
+        assert profile.kind is inspect.Parameter.KEYWORD_ONLY, verb
+    login = inspect.signature(fx.login).parameters
+    assert list(login) == ["token", "base_url", "profile", "allow_insecure_http"]
+    assert list(inspect.signature(fx.logout).parameters) == ["profile"]
 
 
 def test_importing_formexport_does_not_import_pandas_or_pyarrow() -> None:

@@ -29,6 +29,7 @@ from formexport.errors import (
     FormExportError,
     FormNotFoundError,
     InvalidArgumentError,
+    NoTokenError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -109,4 +110,6 @@ def _explained(error: BaseException, args: argparse.Namespace) -> str:
         return f"{error.reason}\n{lead}ick it up with:\n  {again}\nor check on it with:\n  {check}"
     if isinstance(error, FormNotFoundError):
         return f"{error.reason} List the forms this token can read with: formexport forms"
+    if isinstance(error, NoTokenError):
+        return commands.no_token_explained(error)
     return str(error)

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from formexport import config
 from formexport.cli.tables import Column, Table
-from formexport.errors import ConfigurationError, InvalidArgumentError, PartialExportError
+from formexport.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    NoTokenError,
+    PartialExportError,
+)
 
 if TYPE_CHECKING:
     from formexport.jobs.output import Output, Written
@@ -26,14 +31,62 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def _require_token() -> None:
-    """Refuse at once, in the command's terms, when the token variable is not set."""
-    if not os.environ.get(config.TOKEN_ENV, "").strip():
-        raise ConfigurationError(
-            f"No OpnForm API token: set the {config.TOKEN_ENV} environment variable to a "
-            "personal access token (OpnForm → Settings → Access tokens, with the forms-read "
-            f"ability), e.g. export {config.TOKEN_ENV}=..."
-        )
+def _require_token(args: argparse.Namespace) -> None:
+    """Refuse at once, before any work, when no token is set or signed in for the command."""
+    from formexport.credentials import lookup_settings
+
+    lookup_settings(base_url=args.base_url, profile=args.profile)
+
+
+def no_token_explained(error: NoTokenError) -> str:
+    """A missing token's next step, as commands: sign in, or set the variable."""
+    words = ["formexport", "login"]
+    if error.profile != config.DEFAULT_PROFILE:
+        words += ["--profile", error.profile]
+    return (
+        f"{error.reason}\nSign in with:\n  {shlex.join(words)}\nor set {config.TOKEN_ENV} to "
+        f"{config.TOKEN_HELP}."
+    )
+
+
+def login(args: argparse.Namespace) -> int:
+    """``formexport login``: a token asked for without echo (or read from a pipe), kept."""
+    from formexport.signin import login as sign_in
+
+    token = None
+    if not sys.stdin.isatty():
+        token = sys.stdin.readline()
+        if not token.strip():
+            raise ConfigurationError(
+                "No token on standard input: pipe one in (formexport login < token-file), or "
+                "run formexport login in a terminal to be asked for it."
+            )
+    account = sign_in(token, base_url=args.base_url, profile=args.profile)
+    print(account)
+    return EXIT_OK
+
+
+def whoami(args: argparse.Namespace) -> int:
+    """``formexport whoami``: the token's user, asked of the server, and where it is kept."""
+    from formexport.signin import whoami as who
+
+    print(who(profile=args.profile, base_url=args.base_url))
+    return EXIT_OK
+
+
+def logout(args: argparse.Namespace) -> int:
+    """``formexport logout``: forget a profile's sign-in and its token."""
+    from formexport.credentials import chosen_profile
+    from formexport.signin import logout as sign_out
+
+    name, _ = chosen_profile(args.profile)
+    if sign_out(profile=name):
+        print(f"Signed out of profile {name}: its token is forgotten.")
+    else:
+        print(f"Profile {name} was not signed in.", file=sys.stderr)
+    if os.environ.get(config.TOKEN_ENV, "").strip():
+        print(f"{config.TOKEN_ENV} is still set: unset it too.", file=sys.stderr)
+    return EXIT_OK
 
 
 def _output(args: argparse.Namespace) -> Output:
@@ -61,7 +114,7 @@ def export(args: argparse.Namespace) -> int:
                 f"--job picks up an export as it was started; {', '.join(given)} cannot change "
                 "it. Drop them, or start a new export without --job."
             )
-    _require_token()
+    _require_token(args)
     written = _export_job(args, output) if args.job else _export_new(args, output)
     rows, columns = written.shape()
     shown = (
@@ -96,14 +149,19 @@ def _export_new(args: argparse.Namespace, output: Output) -> Written:
         args.since,
         args.status,
     )
-    return write_file(request, output, token=None, base_url=args.base_url)
+    return write_file(
+        request, output, token=None, base_url=args.base_url, profile=args.profile
+    )
 
 
 def _export_job(args: argparse.Namespace, output: Output) -> Written:
     from formexport.client import Client
 
     progress = None if args.no_progress else "auto"
-    with Client(base_url=args.base_url) as client, client.attach(args.form, args.job) as job:
+    with (
+        Client(base_url=args.base_url, profile=args.profile) as client,
+        client.attach(args.form, args.job) as job,
+    ):
         job.wait(progress=progress, timeout=args.timeout)
         return output.write(job)
 
@@ -112,7 +170,7 @@ def export_all(args: argparse.Namespace) -> int:
     """``formexport export-all``: many forms into a Parquet dataset."""
     from formexport.dataset.export_forms import export_forms
 
-    _require_token()
+    _require_token(args)
     target = args.forms or args.workspace
     try:
         manifest = export_forms(
@@ -123,6 +181,7 @@ def export_all(args: argparse.Namespace) -> int:
             full_refresh=args.full_refresh,
             mirror_deletions=args.mirror_deletions,
             base_url=args.base_url,
+            profile=args.profile,
             progress=None if args.no_progress else "auto",
             timeout=args.timeout,
             max_workers=args.workers,
@@ -151,8 +210,8 @@ def forms(args: argparse.Namespace) -> int:
     from formexport.client import Client
     from formexport.forms import form_rows
 
-    _require_token()
-    with Client(base_url=args.base_url) as client:
+    _require_token(args)
+    with Client(base_url=args.base_url, profile=args.profile) as client:
         rows = form_rows(client, args.workspace)
     if args.json:
         print(json.dumps(rows, default=_json_default, indent=2, ensure_ascii=False))
@@ -190,9 +249,13 @@ def describe(args: argparse.Namespace) -> int:
     """``formexport describe``: the codebook of a form, as a table or JSON."""
     from formexport.describe import describe_form
 
-    _require_token()
+    _require_token(args)
     book = describe_form(
-        args.form, columns=args.columns, naming=args.naming, base_url=args.base_url
+        args.form,
+        columns=args.columns,
+        naming=args.naming,
+        base_url=args.base_url,
+        profile=args.profile,
     )
     entries: list[dict[str, Any]] = book.to_dict(orient="records")  # type: ignore[assignment]
     if args.json:
@@ -224,8 +287,8 @@ def status(args: argparse.Namespace) -> int:
     """``formexport status``: one job's state, without its signed link unless asked."""
     from formexport.client import Client
 
-    _require_token()
-    with Client(base_url=args.base_url) as client:
+    _require_token(args)
+    with Client(base_url=args.base_url, profile=args.profile) as client:
         status = client.get_export_status(args.form, args.job_id)
     if args.json:
         fields = asdict(status)

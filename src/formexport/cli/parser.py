@@ -60,9 +60,48 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def _add_base_url(parser: argparse.ArgumentParser) -> None:
+    """The server options of every command that talks to one: --base-url and --profile."""
     parser.add_argument(
         "--base-url", metavar="URL", help=f"API root (default: ${config.BASE_URL_ENV})"
     )
+    _add_profile(parser)
+
+
+def _add_profile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help=f"signed-in profile to use (default: ${config.PROFILE_ENV}, then "
+        f"{config.DEFAULT_PROFILE})",
+    )
+
+
+def _add_sign_in(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    login = commands_.add_parser(
+        "login",
+        help="sign in once: check a token and keep it for later commands",
+        description="Ask for a personal access token (OpnForm → Settings → Access tokens, with "
+        "forms-read) without echoing it, or read it from standard input when that is not a "
+        "terminal; check it with the server, then keep it in the system keyring (or, where "
+        "there is none, a file only you can read). Later commands use it when "
+        f"{config.TOKEN_ENV} is not set.",
+    )
+    login.add_argument(
+        "--base-url",
+        metavar="URL",
+        help=f"API root (default: ${config.BASE_URL_ENV}, the profile's, then "
+        f"{config.DEFAULT_BASE_URL})",
+    )
+    _add_profile(login)
+    login.set_defaults(handler=commands.login)
+    whoami = commands_.add_parser(
+        "whoami", help="show who the token in use belongs to, its server and where it is kept"
+    )
+    _add_base_url(whoami)
+    whoami.set_defaults(handler=commands.whoami)
+    logout = commands_.add_parser("logout", help="forget a profile's sign-in and its token")
+    _add_profile(logout)
+    logout.set_defaults(handler=commands.logout)
 
 
 #: The files ``export -o`` writes (``--format``): the names of formexport.jobs.output's
@@ -298,13 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="formexport",
         description="Export OpnForm submissions to Parquet, CSV, Excel, Stata or SPSS files.",
-        epilog=f"Environment: {config.TOKEN_ENV} (required), {config.BASE_URL_ENV}, "
-        f"{config.PROGRESS_ENV}.",
+        epilog=f"Environment: {config.TOKEN_ENV} (or sign in once: formexport login), "
+        f"{config.BASE_URL_ENV}, {config.PROFILE_ENV}, {config.PROGRESS_ENV}.",
     )
     parser.add_argument("--version", action="version", version=f"formexport {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request step")
     commands_ = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
+        _add_sign_in,
         _add_export,
         _add_export_all,
         _add_forms,

@@ -116,7 +116,7 @@ class _Run:
             if plan.mode == SKIP:
                 record = replace(record, status=UNCHANGED, rows=0)
             else:
-                with Client(self.settings.token.reveal(), self.settings.base_url) as client:
+                with Client.from_settings(self.settings) as client:
                     record = self._export(client, plan, record)
                 record.status = OK
         except FormExportError as exc:
@@ -254,6 +254,7 @@ def export_forms(
     mirror_deletions: bool = False,
     token: str | None = None,
     base_url: str | None = None,
+    profile: str | None = None,
     progress: ProgressOption = "auto",
     timeout: float | None = None,
     max_workers: int = 2,
@@ -280,7 +281,7 @@ def export_forms(
     mirror_deletions : bool
         Drop those rows instead, so that each form's data matches the server's (counted in
         ``rows_dropped``). Applies to every full export of the run.
-    token, base_url, progress, timeout :
+    token, base_url, profile, progress, timeout :
         As for :func:`formexport.load_export`; ``progress`` shows one line or bar for the run.
     max_workers : int
         Forms exported at the same time. OpnForm's limits (10 exports a minute per user) are
@@ -322,7 +323,7 @@ def export_forms(
     fs, root = filesystem(dest, storage_options)
     reporter = make_reporter(progress)
     try:
-        with Client(token, base_url) as client:
+        with Client(token, base_url, profile=profile) as client:
             forms = resolve_forms(client, forms_or_workspace)
             manifest = load_manifest(fs, root, client.base_url)
             plans = [

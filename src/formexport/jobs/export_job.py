@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from formexport import config, html_tables
+from formexport.credentials import lookup_settings
 from formexport.jobs.delivery import Delivery
 from formexport.jobs.reexport import strategy_for_answer
 from formexport.jobs.server_job import ServerJob
@@ -150,6 +151,7 @@ class ExportJob:
         client: HoldsAPI | None = None,
         token: str | None = None,
         base_url: str | None = None,
+        profile: str | None = None,
         reexport: bool = False,
     ) -> ExportJob:
         """Pick up a background export started earlier (another kernel, an earlier run).
@@ -161,7 +163,8 @@ class ExportJob:
         job_id : str
             The id shown when the export started (also in errors and Ctrl-C messages).
         client : Client, optional
-            Reuse a client; otherwise ``token`` and ``base_url`` (or the environment) are used.
+            Reuse a client; otherwise ``token``, ``base_url`` and ``profile`` are used, as
+            :class:`~formexport.Client` uses them.
         reexport : bool
             When the job's status or link has expired, start a fresh export of every field
             instead of raising.
@@ -169,7 +172,7 @@ class ExportJob:
         if client is not None:
             api = client.api
         else:
-            api = OpnFormAPI(config.resolve_settings(token, base_url))
+            api = OpnFormAPI(lookup_settings(token, base_url, profile=profile))
         info = api.get_form(form)
         return cls(
             api,

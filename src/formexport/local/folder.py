@@ -36,8 +36,10 @@ def root_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
-def private_dir(path: Path) -> Path:
+def private_dir(path: Path, *, env: str = CACHE_DIR_ENV) -> Path:
     """Create ``path`` (and missing parents) readable by the owner only; return it.
+
+    ``env`` is the variable that chooses the folder, named when it cannot be used.
 
     Raises
     ------
@@ -50,16 +52,16 @@ def private_dir(path: Path) -> Path:
         os.chmod(path, DIR_MODE)
     except OSError as exc:
         raise ConfigurationError(
-            f"Cannot use {path} for formexport's records and cache ({exc.strerror}); "
-            f"set {CACHE_DIR_ENV} to a writable folder."
+            f"Cannot use {path} for formexport's files ({exc.strerror}); "
+            f"set {env} to a writable folder."
         ) from exc
     return path
 
 
 @contextlib.contextmanager
-def private_file(dest: Path) -> Iterator[BinaryIO]:
+def private_file(dest: Path, *, env: str = CACHE_DIR_ENV) -> Iterator[BinaryIO]:
     """Write ``dest`` (mode ``0600``) through a temporary file moved into place on success."""
-    private_dir(dest.parent)
+    private_dir(dest.parent, env=env)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.chmod(tmp_name, FILE_MODE)
     try:

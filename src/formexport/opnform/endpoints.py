@@ -110,6 +110,10 @@ class OpnFormAPI:
             raise transport_error(exc, method, url, base_url=self.settings.base_url) from exc
         if response.status_code == 429:
             self.pace.hold(limit, self.retry.rate_limit_wait(http.retry_after_seconds(response)))
+        if response.status_code == 401:
+            # Every route of the API takes the same token: its refusal is said in one place,
+            # naming where the token came from.
+            raise http.token_refused(response, self.settings.source)
         return response
 
     def _send(
@@ -165,6 +169,18 @@ class OpnFormAPI:
         response = self._send("GET", path, **kwargs)
         http.raise_for_status(response, subject=subject)
         return http.json_body(response)
+
+    def token_owner(self) -> tuple[str, str]:
+        """``GET /external/zapier/validate``: the name and e-mail of the token's user.
+
+        Any valid token may ask (no ability needed); a wrong one gets 401.
+        """
+        body = self._get_json("/external/zapier/validate", subject="token check")
+        if not isinstance(body, Mapping) or not isinstance(body.get("email"), str):
+            raise UnexpectedResponseError(
+                "The token check did not answer a user's name and e-mail.", status_code=200
+            )
+        return str(body.get("name") or ""), body["email"]
 
     def get_form(self, form: FormRef) -> FormInfo:
         """``GET /open/forms/{form}``: the form's definition."""

@@ -268,6 +268,17 @@ def raise_for_status(response: requests.Response, *, subject: str = "") -> None:
     raise _api_error(response.status_code, where, said, message, body, response)
 
 
+def token_refused(response: requests.Response, source: config.TokenSource) -> AuthenticationError:
+    """The 401 for an API request, naming where the refused token came from."""
+    message, _ = error_fields(response)
+    said = f" (server said: {message!r})" if message else ""
+    return AuthenticationError(
+        f"{describe(response)}: OpnForm refused {source.describe()}{said}. {source.next_step()}",
+        status_code=401,
+        message=message,
+    )
+
+
 _TOKEN_REJECTED = (
     "OpnForm rejected the API token{said}. Check {token_env}: create a personal access token in "
     "OpnForm under Settings → Access tokens."

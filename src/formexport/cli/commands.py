@@ -149,9 +149,7 @@ def _export_new(args: argparse.Namespace, output: Output) -> Written:
         args.since,
         args.status,
     )
-    return write_file(
-        request, output, token=None, base_url=args.base_url, profile=args.profile
-    )
+    return write_file(request, output, token=None, base_url=args.base_url, profile=args.profile)
 
 
 def _export_job(args: argparse.Namespace, output: Output) -> Written:

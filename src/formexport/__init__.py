@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from formexport.local.export_cache import cache_dir, clear_cache
     from formexport.opnform.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
     from formexport.progress.reporters import ProgressEvent, ProgressReporter
+    from formexport.read_file import read_export
     from formexport.reading.column_plan import ColumnPlanWarning
     from formexport.reading.typed_reader import TypeFallbackWarning
     from formexport.signin import Account, login, logout, whoami
@@ -93,6 +94,7 @@ _LAZY = {
     "load_export_async": "formexport.background",
     "login": "formexport.signin",
     "logout": "formexport.signin",
+    "read_export": "formexport.read_file",
     "start_export": "formexport.background",
     "whoami": "formexport.signin",
 }
@@ -170,6 +172,7 @@ __all__ = [
     "load_export_async",
     "login",
     "logout",
+    "read_export",
     "start_export",
     "whoami",
 ]

@@ -1,27 +1,7 @@
 """Settings and defaults, in one place; environment variables are an overlay.
 
-==================================  ==========================================================
-Variable                            Meaning
-==================================  ==========================================================
-``OPNFORM_API_TOKEN``               Personal access token (OpnForm → Settings → Access tokens);
-                                    when set, it is used instead of a signed-in profile.
-``OPNFORM_API_BASE_URL``            API root; default ``https://api.opnform.com``. Self-hosted
-                                    servers: ``https://forms.example.com/api``.
-``OPNFORM_PROFILE``                 The signed-in profile to use (``formexport login``,
-                                    ``fx.login()``) when no token is given; default ``default``.
-``FORMEXPORT_CONFIG_DIR``           Folder of the signed-in profiles (and of their tokens where
-                                    no keyring is available); default the user config directory
-                                    (``~/.config/formexport``).
-``FORMEXPORT_PROGRESS``             Overrides ``progress="auto"``: ``tqdm``, ``widget``, ``log``,
-                                    ``none``.
-``FORMEXPORT_CACHE_DIR``            Folder for the record of recent jobs and cached exports;
-                                    default the user cache directory (``~/.cache/formexport``).
-``FORMEXPORT_CONNECT_TIMEOUT``      Seconds to wait for a connection (default 10).
-``FORMEXPORT_READ_TIMEOUT``         Seconds to wait for the next bytes of an answer (default
-                                    120: a synchronous export is built while the request waits).
-``FORMEXPORT_ALLOW_INSECURE_HTTP``  ``1`` lets the token travel over plain ``http://`` to a host
-                                    that is not loopback (a network you trust); refused otherwise.
-==================================  ==========================================================
+Every variable formexport reads is named by a ``*_ENV`` constant below and listed, with its
+meaning, in the one table of ``docs/configuration.md`` (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -44,9 +24,15 @@ CACHE_DIR_ENV = "FORMEXPORT_CACHE_DIR"
 CONNECT_TIMEOUT_ENV = "FORMEXPORT_CONNECT_TIMEOUT"
 READ_TIMEOUT_ENV = "FORMEXPORT_READ_TIMEOUT"
 INSECURE_HTTP_ENV = "FORMEXPORT_ALLOW_INSECURE_HTTP"
+PSEUDONYM_KEY_ENV = "FORMEXPORT_PSEUDONYM_KEY"
 
 DEFAULT_BASE_URL = "https://api.opnform.com"
 DEFAULT_PROFILE = "default"
+# A pseudonym is this many hex digits of HMAC-SHA-256 (64 bits: no two answers of a form share
+# one in practice, and a column stays readable).
+PSEUDONYM_LENGTH = 16
+# A key from FORMEXPORT_PSEUDONYM_KEY shorter than this is refused: it could be guessed.
+PSEUDONYM_KEY_MIN_LENGTH = 16
 TOKEN_HELP = (
     "a personal access token (OpnForm → Settings → Access tokens, with the forms-read ability)"
 )

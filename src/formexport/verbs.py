@@ -8,6 +8,7 @@ the same exports in the background.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ def load_export(
     form: FormRef,
     *,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -40,6 +42,7 @@ def load_export(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
 ) -> pd.DataFrame:
@@ -52,6 +55,9 @@ def load_export(
     columns : list of str or dict of str to bool, optional
         Field ids or names to export; ``None`` exports every field plus ``created_at``
         (and ``status`` for forms that keep partial submissions).
+    exclude : list of str, optional
+        Fields (names or ids) left out: never requested from the server, so their answers
+        never reach this machine. A name that matches no field is refused, not ignored.
     token : str, optional
         Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``, then to
         the signed-in ``profile`` (see :func:`login`).
@@ -89,6 +95,13 @@ def load_export(
         ``+`` of phone numbers; ``"exact"`` reads the raw values from the JSON submissions
         list (one request per 100 submissions). ``"auto"`` does so for exports of up to 1000
         submissions and reads the CSV otherwise.
+    pseudonymize : list of str, optional
+        Fields (names or ids) whose answers become pseudonyms: the first 16 hex digits of
+        HMAC-SHA-256 of each answer's text, with the key of ``FORMEXPORT_PSEUDONYM_KEY`` or
+        one created once for this user. Equal answers get equal pseudonyms in every export
+        made with the same key, so exports still join on them; the answers themselves never
+        reach the frame (``attrs["pseudonymized"]`` names the columns and the key's id).
+        Cannot be combined with ``cache``, which keeps the server's CSV.
     since : datetime, date or timedelta, optional
         Only submissions created at or after this moment: ``timedelta(days=7)`` for the last
         seven days, ``date(2026, 8, 1)`` from that day's midnight UTC, a datetime (naive means
@@ -136,13 +149,25 @@ def load_export(
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
     request = ExportRequest(
-        form, columns, progress, timeout, cache, max_age, reattach, since, status
+        form=form,
+        columns=columns,
+        exclude=exclude,
+        progress=progress,
+        timeout=timeout,
+        cache=cache,
+        max_age=max_age,
+        reattach=reattach,
+        since=since,
+        status=status,
     )
+    request.check_keeps_no_answers(pseudonymize)
     with (
         Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
-        return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
+        return job.to_dataframe(
+            naming=naming, dtype_backend=dtype_backend, values=values, pseudonymize=pseudonymize
+        )
 
 
 def export_to_file(
@@ -150,6 +175,7 @@ def export_to_file(
     path: str | PathLike[str],
     *,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -160,6 +186,7 @@ def export_to_file(
     reattach: bool = True,
     naming: str = "name",
     values: str = "auto",
+    pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
 ) -> Path:
@@ -175,7 +202,8 @@ def export_to_file(
     complete.
 
     Takes the keywords of :func:`load_export` (but ``dtype_backend``, which shapes
-    DataFrames only; nor ``naming`` and ``values`` for a ``.csv`` file).
+    DataFrames only; nor ``naming``, ``values`` and ``pseudonymize`` for a ``.csv`` file, the
+    export as served).
 
     Raises
     ------
@@ -199,10 +227,20 @@ def export_to_file(
     >>> stata["Ticket_type"].cat.categories.tolist()
     ['Standard', 'VIP', 'Student']
     """
-    output = Output.checked(path, naming, DEFAULT_DTYPE_BACKEND, values)
+    output = Output.checked(path, naming, DEFAULT_DTYPE_BACKEND, values, pseudonymize)
     request = ExportRequest(
-        form, columns, progress, timeout, cache, max_age, reattach, since, status
+        form=form,
+        columns=columns,
+        exclude=exclude,
+        progress=progress,
+        timeout=timeout,
+        cache=cache,
+        max_age=max_age,
+        reattach=reattach,
+        since=since,
+        status=status,
     )
+    request.check_keeps_no_answers(pseudonymize)
     return write_file(request, output, token=token, base_url=base_url, profile=profile).path
 
 
@@ -211,6 +249,7 @@ def export_to_parquet(
     path: str | PathLike[str],
     *,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -221,6 +260,7 @@ def export_to_parquet(
     reattach: bool = True,
     naming: str = "name",
     values: str = "auto",
+    pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
 ) -> Path:
@@ -245,13 +285,23 @@ def export_to_parquet(
     """
     check_options(naming=naming, values=values)
     request = ExportRequest(
-        form, columns, progress, timeout, cache, max_age, reattach, since, status
+        form=form,
+        columns=columns,
+        exclude=exclude,
+        progress=progress,
+        timeout=timeout,
+        cache=cache,
+        max_age=max_age,
+        reattach=reattach,
+        since=since,
+        status=status,
     )
+    request.check_keeps_no_answers(pseudonymize)
     with (
         Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
-        return job.to_parquet(path, naming=naming, values=values)
+        return job.to_parquet(path, naming=naming, values=values, pseudonymize=pseudonymize)
 
 
 def download_export(
@@ -259,6 +309,7 @@ def download_export(
     path: str | PathLike[str],
     *,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -285,7 +336,16 @@ def download_export(
     ['"id","Name","Rating"', '"oZz","Ravi Patel","1"']
     """
     request = ExportRequest(
-        form, columns, progress, timeout, cache, max_age, reattach, since, status
+        form=form,
+        columns=columns,
+        exclude=exclude,
+        progress=progress,
+        timeout=timeout,
+        cache=cache,
+        max_age=max_age,
+        reattach=reattach,
+        since=since,
+        status=status,
     )
     with (
         Client(token, base_url, profile=profile) as client,

@@ -24,6 +24,7 @@ from formexport.errors import (
     NoTokenError,
     PartialExportError,
 )
+from formexport.opnform.checks import form_path
 
 if TYPE_CHECKING:
     from formexport.jobs.output import Output, Written
@@ -99,8 +100,15 @@ def _output(args: argparse.Namespace) -> Output:
             f"Cannot tell which format to write to {args.output!r}: end the file name in "
             f"{suffixes()}, or pass --format {'|'.join(FILE_FORMATS)}."
         )
+    chosen = file_format(args.output, args.format)
+    _refuse_pseudonyms_in_csv(args, chosen.name if chosen else "")
     return Output.checked(
-        args.output, args.naming, DEFAULT_DTYPE_BACKEND, args.values, chosen_format=args.format
+        args.output,
+        args.naming,
+        DEFAULT_DTYPE_BACKEND,
+        args.values,
+        args.pseudonymize,
+        chosen_format=args.format,
     )
 
 
@@ -114,6 +122,7 @@ def export(args: argparse.Namespace) -> int:
                 f"--job picks up an export as it was started; {', '.join(given)} cannot change "
                 "it. Drop them, or start a new export without --job."
             )
+    form_path(args.form)  # a file name is told to convert before a token is looked for
     _require_token(args)
     written = _export_job(args, output) if args.job else _export_new(args, output)
     rows, columns = written.shape()
@@ -127,6 +136,7 @@ def export(args: argparse.Namespace) -> int:
 def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
     return [
         ("--columns", args.columns),
+        ("--exclude", args.exclude),
         ("--cache", args.cache),
         ("--max-age", args.max_age),
         ("--no-reattach", args.no_reattach),
@@ -139,17 +149,28 @@ def _export_new(args: argparse.Namespace, output: Output) -> Written:
     from formexport.export_call import ExportRequest, write_file
 
     request = ExportRequest(
-        args.form,
-        args.columns,
-        None if args.no_progress else "auto",
-        args.timeout,
-        args.cache,
-        args.max_age,
-        not args.no_reattach,
-        args.since,
-        args.status,
+        form=args.form,
+        columns=args.columns,
+        exclude=args.exclude,
+        progress=None if args.no_progress else "auto",
+        timeout=args.timeout,
+        cache=args.cache,
+        max_age=args.max_age,
+        reattach=not args.no_reattach,
+        since=args.since,
+        status=args.status,
     )
+    request.check_keeps_no_answers(args.pseudonymize)
     return write_file(request, output, token=None, base_url=args.base_url, profile=args.profile)
+
+
+def _refuse_pseudonyms_in_csv(args: argparse.Namespace, file_format: str) -> None:
+    if args.pseudonymize and file_format == "csv":
+        raise InvalidArgumentError(
+            "--pseudonymize needs a typed file (.parquet, .xlsx, .dta, .sav): a .csv file is "
+            "the export as the server wrote it, answers included. Write one of those, or leave "
+            "those fields out with --exclude."
+        )
 
 
 def _export_job(args: argparse.Namespace, output: Output) -> Written:
@@ -162,6 +183,34 @@ def _export_job(args: argparse.Namespace, output: Output) -> Written:
     ):
         job.wait(progress=progress, timeout=args.timeout)
         return output.write(job)
+
+
+def convert(args: argparse.Namespace) -> int:
+    """``formexport convert``: an export file at hand to Parquet or standard CSV."""
+    from formexport.read_file import convert_export, output_format
+
+    fmt = output_format(Path(args.output))
+    if args.form is not None:
+        _require_token(args)
+    written = convert_export(
+        args.file,
+        args.output,
+        args.form,
+        naming=args.naming,
+        base_url=args.base_url,
+        profile=args.profile,
+        storage_options=dict(args.storage_option or []),
+    )
+    rows, columns = _shape(written, fmt)
+    print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    return EXIT_OK
+
+
+def _shape(path: Path, fmt: str) -> tuple[int, int]:
+    """Rows and columns of the Parquet or CSV file written."""
+    from formexport.reading.sinks import csv_shape, parquet_shape
+
+    return parquet_shape(path) if fmt == "parquet" else csv_shape(path)
 
 
 def export_all(args: argparse.Namespace) -> int:

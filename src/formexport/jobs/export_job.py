@@ -195,6 +195,15 @@ class ExportJob:
         return _OLD_MODE_NAMES.get(self.delivery_mode, self.delivery_mode)
 
     @property
+    def excluded(self) -> tuple[str, ...]:
+        """The fields left out with ``exclude=`` (by name), recorded in ``attrs``."""
+        return self._delivery.excluded
+
+    @excluded.setter
+    def excluded(self, names: Sequence[str]) -> None:
+        self._delivery.excluded = tuple(names)
+
+    @property
     def job_id(self) -> str | None:
         """The server's job id, for a server job."""
         return self._delivery.strategy.job_id
@@ -354,6 +363,7 @@ class ExportJob:
         naming: str = "name",
         dtype_backend: str = sinks.DEFAULT_DTYPE_BACKEND,
         values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Load the export into a pandas DataFrame, typed from the form's fields.
 
@@ -366,6 +376,10 @@ class ExportJob:
         values : {"auto", "csv", "exact"}
             Where field values come from; ``"auto"`` reads exact values from the JSON
             submissions list when the server's synchronous writer lost some (see the docs).
+        pseudonymize : list of str, optional
+            Fields (names or ids) whose answers become pseudonyms: a keyed hash of each
+            answer, the same in every export made with the same key (see the docs). The
+            answers themselves never reach the frame.
 
         Returns
         -------
@@ -374,7 +388,9 @@ class ExportJob:
         """
         sinks.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         try:
-            frame = self._delivery.read(partial(_frame, dtype_backend), naming, values)
+            frame = self._delivery.read(
+                partial(_frame, dtype_backend), naming, values, pseudonymize
+            )
             rows = len(frame)
             self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
         except BaseException as exc:
@@ -384,11 +400,17 @@ class ExportJob:
         self._delivered()
         return frame
 
-    def to_arrow(self, *, naming: str = "name", values: str = "auto") -> pa.Table:
+    def to_arrow(
+        self,
+        *,
+        naming: str = "name",
+        values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
+    ) -> pa.Table:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
         sinks.check_options(naming=naming, values=values)
         try:
-            table = self._delivery.read(_table_and_reader, naming, values)[0]
+            table = self._delivery.read(_table_and_reader, naming, values, pseudonymize)[0]
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
@@ -398,7 +420,14 @@ class ExportJob:
         self._delivered()
         return table
 
-    def to_parquet(self, path: PathArg, *, naming: str = "name", values: str = "auto") -> Path:
+    def to_parquet(
+        self,
+        path: PathArg,
+        *,
+        naming: str = "name",
+        values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
+    ) -> Path:
         """Write the typed export to a Parquet file, streaming; return the path.
 
         Memory stays flat however large the export. ``pandas.read_parquet(path)`` gives the
@@ -408,7 +437,7 @@ class ExportJob:
         dest = Path(path).expanduser()
         try:
             with atomic_destination(dest) as out:
-                self._delivery.read(partial(_write_parquet, out), naming, values)
+                self._delivery.read(partial(_write_parquet, out), naming, values, pseudonymize)
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
@@ -426,9 +455,10 @@ class ExportJob:
         *,
         naming: str = "name",
         values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
     ) -> Path:
-        """Load the typed frame (as :meth:`to_dataframe`) and write it with ``write``; return
-        the path.
+        """Load the typed frame (as :meth:`to_dataframe`, with its options) and write it with
+        ``write``; return the path.
 
         ``write(frame, temporary_path)`` writes a file beside ``path`` that is moved into place
         once complete, so ``path`` never holds a partial file. :func:`formexport.export_to_file`
@@ -438,7 +468,7 @@ class ExportJob:
         dest = Path(path).expanduser()
         try:
             frame = self._delivery.read(
-                partial(_frame, sinks.DEFAULT_DTYPE_BACKEND), naming, values
+                partial(_frame, sinks.DEFAULT_DTYPE_BACKEND), naming, values, pseudonymize
             )
             with atomic_path(dest) as temporary:
                 write(frame, temporary)

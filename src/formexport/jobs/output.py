@@ -7,7 +7,7 @@ for it); :class:`Output` delivers it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -113,6 +113,7 @@ class Output:
     naming: str
     dtype_backend: str
     values: str
+    pseudonymize: tuple[str, ...] = ()
     file_format: FileFormat | None = None
 
     @classmethod
@@ -122,6 +123,7 @@ class Output:
         naming: str,
         dtype_backend: str,
         values: str,
+        pseudonymize: Sequence[str] | None = None,
         *,
         chosen_format: str | None = None,
     ) -> Output:
@@ -131,8 +133,9 @@ class Output:
         ``--format``).
         """
         check_options(naming=naming, dtype_backend=dtype_backend, values=values)
+        hidden = () if pseudonymize is None else tuple(pseudonymize)
         if to is None:
-            return cls(None, naming, dtype_backend, values)
+            return cls(None, naming, dtype_backend, values, hidden)
         fmt = file_format(to, chosen_format)
         if fmt is None:
             raise InvalidArgumentError(
@@ -141,20 +144,24 @@ class Output:
             )
         if dtype_backend != DEFAULT_DTYPE_BACKEND:
             raise InvalidArgumentError("dtype_backend applies to DataFrames, not to files.")
-        if not fmt.typed and (naming, values) != ("name", "auto"):
+        if not fmt.typed and ((naming, values) != ("name", "auto") or hidden):
             raise InvalidArgumentError(
-                "naming and values apply to DataFrames and typed files; a .csv file is the "
-                "export as the server wrote it."
+                "naming, values and pseudonymize apply to DataFrames and typed files; a .csv "
+                "file is the export as the server wrote it."
             )
         if fmt.require is not None:
             fmt.require()
-        return cls(Path(to).expanduser().absolute(), naming, dtype_backend, values, fmt)
+        path = Path(to).expanduser().absolute()
+        return cls(path, naming, dtype_backend, values, hidden, fmt)
 
     def deliver(self, job: ExportJob) -> pd.DataFrame | Path:
         """Deliver ``job``'s data: the DataFrame, or the path written."""
         if self.to is None:
             return job.to_dataframe(
-                naming=self.naming, dtype_backend=self.dtype_backend, values=self.values
+                naming=self.naming,
+                dtype_backend=self.dtype_backend,
+                values=self.values,
+                pseudonymize=self.pseudonymize,
             )
         return self.write(job).path
 
@@ -163,6 +170,7 @@ class Output:
         fmt, to = self.file_format, self.to
         if fmt is None or to is None:
             raise InvalidArgumentError("This export delivers a DataFrame, not a file.")
+        naming, values, hidden = self.naming, self.values, self.pseudonymize
         if fmt.write_frame is not None:
             shape: list[tuple[int, int]] = []
             write = fmt.write_frame
@@ -171,8 +179,11 @@ class Output:
                 write(frame, path)
                 shape.append(frame.shape)
 
-            path = job.write_frame(to, write_and_count, naming=self.naming, values=self.values)
+            path = job.write_frame(
+                to, write_and_count, naming=naming, values=values, pseudonymize=hidden
+            )
             return Written(path, fmt, shape[0])
         if fmt.name == "parquet":
-            return Written(job.to_parquet(to, naming=self.naming, values=self.values), fmt)
+            path = job.to_parquet(to, naming=naming, values=values, pseudonymize=hidden)
+            return Written(path, fmt)
         return Written(job.download(to), fmt)

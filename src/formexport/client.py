@@ -260,7 +260,13 @@ class Client:
             )
             return self._batched(info, chosen, ids, total, listed)
         return ExportJob.from_answer(
-            self.api, info, chosen, answer, submission_ids=ids, listed_values=listed
+            self.api,
+            info,
+            chosen,
+            answer,
+            submission_ids=ids,
+            listed_values=listed,
+            expected_rows=total,
         )
 
     def _cached(

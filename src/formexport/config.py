@@ -87,12 +87,32 @@ RATE_LIMIT_WINDOW = 60.0
 # this margin, so that the time a request spends on the way cannot put one too many in it.
 RATE_LIMIT_MARGIN = 1.0
 
-# The docs ask clients to poll every 2-5 seconds.
+# The status of a server job is asked for when the job should end (formexport.jobs.poll_schedule).
+# Before that, the docs' pace: every 2-5 seconds, the interval growing with the job's age by this
+# share, lengthened by up to POLL_JITTER of itself so that clients started together spread out.
 POLL_MIN_INTERVAL = 2.0
 POLL_MAX_INTERVAL = 5.0
-# The interval grows with the job's age so that waiting adds about this share to long jobs.
 POLL_INTERVAL_SHARE = 0.08
 POLL_JITTER = 0.1
+# A job's status requests: at most one per this many seconds of its life, plus one (the n-th is
+# not sent before (n - 1) times this after the job was accepted), and never two closer than the
+# server's status limit allows (RATE_LIMIT_WINDOW / RATE_LIMITS["export-status"]).
+POLL_BUDGET_SECONDS = 2.0
+# Without a forecast, the first question this soon after the job was accepted: most small jobs
+# are done by then.
+POLL_FIRST_ASK = 0.5
+# The question meant to see the end goes this long after the forecast end, plus this share of
+# how far ahead the forecast looked (the further, the less sure).
+POLL_END_MARGIN = 0.05
+POLL_END_MARGIN_SHARE = 0.03
+# A job not done when forecast is asked about again after this long, doubling each time, up to
+# the docs' pace.
+POLL_OVERDUE_WAIT = 0.5
+# Earlier jobs' timings kept to forecast the next (formexport.local.job_timings): jobs per
+# server, servers, and how long a timing is trusted.
+TIMINGS_PER_SERVER = 10
+TIMED_SERVERS = 20
+TIMING_MAX_AGE = 30 * 24 * 3600.0
 # A working queue picks a job up within seconds: one still queued after this long points at the
 # server's queue worker; before that, a timeout only means the job needed more time.
 QUEUE_STALL_SECONDS = 120.0

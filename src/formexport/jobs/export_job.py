@@ -131,13 +131,15 @@ class ExportJob:
         *,
         submission_ids: Sequence[int] | None = None,
         listed_values: ExactCollector | None = None,
+        expected_rows: int | None = None,
     ) -> ExportJob:
         """Wrap the server's answer to an export request.
 
         ``listed_values`` holds the raw values of the exported submissions when they were
-        listed to choose them (exact values, at no extra request).
+        listed to choose them (exact values, at no extra request); ``expected_rows`` the rows
+        counted before the request (a server job's end is forecast from it).
         """
-        strategy = strategy_for_answer(api, form.id, answer)
+        strategy = strategy_for_answer(api, form.id, answer, expected_rows=expected_rows)
         if listed_values is not None:
             strategy.exact_values = listed_values.values()
         return cls(api, form, columns, strategy, submission_ids=submission_ids)

@@ -26,6 +26,7 @@ Catch :class:`FormExportError` to handle any of them. The tree::
     ├── DownloadError                 the export file could not be downloaded intact
     ├── CsvFormatError                the export file is not CSV as OpnForm writes it
     ├── FileFormatError               the export does not fit the file format asked for
+    ├── UploadedFilesError            respondents' uploaded files could not be saved
     └── DatasetError                  a Parquet dataset cannot be written or its manifest read
         └── PartialExportError        some forms of a multi-form export failed
 
@@ -69,6 +70,7 @@ __all__ = [
     "ServerError",
     "StatusUnavailableError",
     "UnexpectedResponseError",
+    "UploadedFilesError",
     "ValidationError",
 ]
 
@@ -336,6 +338,24 @@ class FileFormatError(FormExportError):
     """The export cannot be written in the file format asked for: more rows than an Excel
     sheet holds, a value Stata cannot store. The message names the limit; Parquet and CSV
     files have none of these limits."""
+
+
+class UploadedFilesError(FormExportError):
+    """Respondents' uploaded files (``files=``) could not be saved.
+
+    The destination cannot be written (a folder without write permission, a URL whose fsspec
+    package is not installed), or some files kept failing to download. Files saved before the
+    error stay, recorded beside them: a new run fetches only the missing ones.
+
+    Attributes
+    ----------
+    failed : list of str
+        The files that could not be fetched, as ``"submission 1532, field <id>: <name>"``.
+    """
+
+    def __init__(self, description: str, *, failed: Sequence[str] = ()) -> None:
+        super().__init__(description)
+        self.failed = list(failed)
 
 
 class DatasetError(FormExportError):

@@ -108,6 +108,7 @@ def _output(args: argparse.Namespace) -> Output:
         DEFAULT_DTYPE_BACKEND,
         args.values,
         args.pseudonymize,
+        args.files,
         chosen_format=args.format,
     )
 
@@ -130,6 +131,8 @@ def export(args: argparse.Namespace) -> int:
         args.output if Path(args.output).expanduser().absolute() == written.path else written.path
     )
     print(f"Wrote {shown}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    if args.files:
+        print(f"Saved the uploaded files under {args.files}")
     return EXIT_OK
 
 
@@ -227,6 +230,7 @@ def export_all(args: argparse.Namespace) -> int:
             incremental=args.incremental,
             full_refresh=args.full_refresh,
             mirror_deletions=args.mirror_deletions,
+            files=args.files,
             base_url=args.base_url,
             profile=args.profile,
             progress=None if args.no_progress else "auto",

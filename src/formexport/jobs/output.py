@@ -17,6 +17,7 @@ from formexport.errors import InvalidArgumentError
 from formexport.formats import excel, spss, stata
 from formexport.jobs.export_job import ExportJob
 from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options, csv_shape, parquet_shape
+from formexport.uploads.destination import Destination, FilesArg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,6 +115,7 @@ class Output:
     dtype_backend: str
     values: str
     pseudonymize: tuple[str, ...] = ()
+    files: Destination | None = None
     file_format: FileFormat | None = None
 
     @classmethod
@@ -124,6 +126,7 @@ class Output:
         dtype_backend: str,
         values: str,
         pseudonymize: Sequence[str] | None = None,
+        files: FilesArg | None = None,
         *,
         chosen_format: str | None = None,
     ) -> Output:
@@ -134,6 +137,7 @@ class Output:
         """
         check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         hidden = () if pseudonymize is None else tuple(pseudonymize)
+        destination = None if files is None else Destination.of(files)
         if to is None:
             return cls(None, naming, dtype_backend, values, hidden)
         fmt = file_format(to, chosen_format)
@@ -152,7 +156,7 @@ class Output:
         if fmt.require is not None:
             fmt.require()
         path = Path(to).expanduser().absolute()
-        return cls(path, naming, dtype_backend, values, hidden, fmt)
+        return cls(path, naming, dtype_backend, values, hidden, destination, fmt)
 
     def deliver(self, job: ExportJob) -> pd.DataFrame | Path:
         """Deliver ``job``'s data: the DataFrame, or the path written."""
@@ -162,6 +166,7 @@ class Output:
                 dtype_backend=self.dtype_backend,
                 values=self.values,
                 pseudonymize=self.pseudonymize,
+                files=self.files,
             )
         return self.write(job).path
 
@@ -170,7 +175,8 @@ class Output:
         fmt, to = self.file_format, self.to
         if fmt is None or to is None:
             raise InvalidArgumentError("This export delivers a DataFrame, not a file.")
-        naming, values, hidden = self.naming, self.values, self.pseudonymize
+        typed = {"naming": self.naming, "values": self.values}
+        hidden, files = self.pseudonymize, self.files
         if fmt.write_frame is not None:
             shape: list[tuple[int, int]] = []
             write = fmt.write_frame
@@ -179,11 +185,9 @@ class Output:
                 write(frame, path)
                 shape.append(frame.shape)
 
-            path = job.write_frame(
-                to, write_and_count, naming=naming, values=values, pseudonymize=hidden
-            )
+            path = job.write_frame(to, write_and_count, **typed, pseudonymize=hidden, files=files)
             return Written(path, fmt, shape[0])
         if fmt.name == "parquet":
-            path = job.to_parquet(to, naming=naming, values=values, pseudonymize=hidden)
+            path = job.to_parquet(to, **typed, pseudonymize=hidden, files=files)
             return Written(path, fmt)
-        return Written(job.download(to), fmt)
+        return Written(job.download(to, files=files), fmt)

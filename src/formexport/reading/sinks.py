@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 VALUE_SOURCES = ("auto", "csv", "exact")
 DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
 DEFAULT_DTYPE_BACKEND = "numpy_nullable"
-_PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
+PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
 #: The Parquet key-value metadata key holding the codebook: a JSON list of its rows, for readers
 #: that see neither pandas' categories nor the Arrow schema (DuckDB, polars).
 CODEBOOK_KEY = b"formexport.codebook"
@@ -340,7 +340,7 @@ def parquet_schema(reader: TypedReader) -> pa.Schema:
     pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
     metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
     metadata[b"pandas"] = pandas_meta[b"pandas"]
-    metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
+    metadata[PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
     metadata[CODEBOOK_KEY] = json.dumps(codebook.codebook_rows(reader.describe())).encode()
     return pa.schema(fields, metadata=metadata)
 

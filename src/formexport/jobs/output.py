@@ -139,7 +139,7 @@ class Output:
         hidden = () if pseudonymize is None else tuple(pseudonymize)
         destination = None if files is None else Destination.of(files)
         if to is None:
-            return cls(None, naming, dtype_backend, values, hidden)
+            return cls(None, naming, dtype_backend, values, hidden, destination)
         fmt = file_format(to, chosen_format)
         if fmt is None:
             raise InvalidArgumentError(

@@ -28,6 +28,7 @@ from formexport.errors import (
     ExportInterrupted,
     ExportJobNotFoundError,
     ExportTimeoutError,
+    FileFormatError,
     FormExportError,
     FormNotFoundError,
     InvalidArgumentError,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
     from formexport.describe import describe_form
+    from formexport.formats.excel import FileFormatWarning
     from formexport.forms import list_forms
     from formexport.futures import ExportFuture
     from formexport.jobs.export_job import ExportJob
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
     from formexport.reading.typed_reader import TypeFallbackWarning
     from formexport.signin import Account, login, logout, whoami
     from formexport.uploads.saving import UploadedFileGoneWarning
-    from formexport.verbs import download_export, export_to_parquet, load_export
+    from formexport.verbs import download_export, export_to_file, export_to_parquet, load_export
 
 # Everything else loads on first use, so that `import formexport` stays cheap (requests, pandas
 # and pyarrow are imported only when an export runs).
@@ -72,6 +74,7 @@ _LAZY = {
     "ExportFuture": "formexport.futures",
     "ExportJob": "formexport.jobs.export_job",
     "ExportStatus": "formexport.opnform.models",
+    "FileFormatWarning": "formexport.formats.excel",
     "FormField": "formexport.opnform.models",
     "FormInfo": "formexport.opnform.models",
     "FormRecord": "formexport.dataset.manifest",
@@ -87,6 +90,7 @@ _LAZY = {
     "describe_form": "formexport.describe",
     "download_export": "formexport.verbs",
     "export_forms": "formexport.dataset.export_forms",
+    "export_to_file": "formexport.verbs",
     "export_to_parquet": "formexport.verbs",
     "list_forms": "formexport.forms",
     "load_export": "formexport.verbs",
@@ -134,6 +138,8 @@ __all__ = [
     "ExportJobNotFoundError",
     "ExportStatus",
     "ExportTimeoutError",
+    "FileFormatError",
+    "FileFormatWarning",
     "FormExportError",
     "FormField",
     "FormInfo",
@@ -164,6 +170,7 @@ __all__ = [
     "describe_form",
     "download_export",
     "export_forms",
+    "export_to_file",
     "export_to_parquet",
     "list_forms",
     "load_export",

@@ -38,7 +38,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 import formexport as fx
-from formexport.reading import blocks, fputcsv, sinks
+from formexport.reading import arrow_to_pandas, blocks, fputcsv, sinks
+from formexport.reading.options import DEFAULT_DTYPE_BACKEND
 from formexport.reading.source import open_export
 from formexport.sandbox import Sandbox
 
@@ -68,7 +69,7 @@ def typed_read(job: fx.ExportJob, path: Path) -> pd.DataFrame:
     reader = sinks.make_reader(
         opened.head, form=job.form, columns=job.columns, writer=opened.writer
     )
-    return sinks.read_frame(opened.body, reader, sinks.DEFAULT_DTYPE_BACKEND)
+    return sinks.read_frame(opened.body, reader, DEFAULT_DTYPE_BACKEND)
 
 
 def arrow_strings(path: Path) -> pa.Table:
@@ -140,7 +141,7 @@ def breakdown(job: fx.ExportJob, path: Path) -> dict[str, float]:
         typed.append(pa.RecordBatch.from_arrays(arrays, schema=reader.schema()))
     table = pa.Table.from_batches(typed).unify_dictionaries()
     started = clock("batches to table", started)
-    sinks.to_pandas(table, sinks.DEFAULT_DTYPE_BACKEND, reader.attrs())
+    arrow_to_pandas.to_pandas(table, DEFAULT_DTYPE_BACKEND, reader.attrs())
     clock("to pandas", started)
     return spent
 

@@ -20,7 +20,7 @@ from formexport.local.export_cache import MaxAge
 from formexport.opnform.endpoints import FormRef, normalize_columns
 from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption, make_reporter
-from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND
+from formexport.reading.options import DEFAULT_DTYPE_BACKEND, ReadOptions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,9 +116,14 @@ def start_export(
     'feedback.parquet'
     """
     clock_start = time.monotonic()
-    output = Output.checked(to, naming, dtype_backend, values, pseudonymize, files)
+    options = ReadOptions(
+        naming=naming, dtype_backend=dtype_backend, values=values, pseudonymize=pseudonymize or ()
+    )
+    output = Output.checked(to, options, files)
     # Before the token: a file name given as the form is told to read_export.
-    ExportRequest(form=form, cache=cache, max_age=max_age).check_keeps_no_answers(pseudonymize)
+    ExportRequest(form=form, cache=cache, max_age=max_age).check_keeps_no_answers(
+        options.pseudonymize
+    )
     settings = lookup_settings(token, base_url, profile=profile)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
     checked_timeout(timeout)

@@ -1,41 +1,30 @@
-"""The client users hold: settings, one HTTP session, and the choice of export strategy."""
+"""The client users hold: settings and one session to a server, and the calls made on them.
+
+How an export starts and is delivered is decided in :mod:`formexport.jobs`
+(:mod:`~formexport.jobs.start`, which asks :func:`~formexport.jobs.delivery_mode.choose_delivery`).
+"""
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
-from functools import partial
+from collections.abc import Sequence
 from types import TracebackType
 
 import requests
 
 from formexport import config
 from formexport.credentials import lookup_settings
-from formexport.errors import InvalidArgumentError, NotFoundError
-from formexport.jobs.batched_export import BatchedExport
-from formexport.jobs.cached import CachedExport
+from formexport.jobs import start
 from formexport.jobs.export_job import ExportJob
-from formexport.jobs.nothing_chosen import NothingChosen
-from formexport.jobs.server_job import ServerJob
-from formexport.local.export_cache import ExportCache, MaxAge
-from formexport.local.folder import request_key
-from formexport.local.form_turns import FormTurn
-from formexport.local.job_records import JobRecord, JobRecords
-from formexport.opnform.checks import field_ids, without_fields
-from formexport.opnform.endpoints import FormRef, OpnFormAPI, StartedJob, normalize_columns
-from formexport.opnform.models import ExportStatus, FormInfo, JobState
+from formexport.jobs.requested import Columns
+from formexport.local.export_cache import MaxAge
+from formexport.opnform.connection import Connection
+from formexport.opnform.endpoints import FormRef
+from formexport.opnform.models import ExportStatus, FormInfo
 from formexport.opnform.retry import RetryPolicy
-from formexport.opnform.selection import Selection, Since, select_ids
-from formexport.opnform.submissions import ExactCollector
-
-logger = logging.getLogger("formexport")
-
-Columns = Mapping[str, bool] | Sequence[str]
+from formexport.opnform.selection import Since
 
 
-class Client:
+class Client(Connection):
     """A connection to one OpnForm server with one token.
 
     Parameters
@@ -82,10 +71,10 @@ class Client:
         allow_insecure_http: bool | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.settings = lookup_settings(
+        settings = lookup_settings(
             token, base_url, profile=profile, allow_insecure_http=allow_insecure_http
         )
-        self.api = OpnFormAPI(self.settings, session=session, retry=retry)
+        super().__init__(settings, session=session, retry=retry)
 
     @classmethod
     def from_settings(
@@ -96,14 +85,8 @@ class Client:
         The token is not looked up again, and messages still say where it came from.
         """
         client = cls.__new__(cls)
-        client.settings = settings
-        client.api = OpnFormAPI(settings, retry=retry)
+        Connection.__init__(client, settings, retry=retry)
         return client
-
-    @property
-    def base_url(self) -> str:
-        """The API root requests go to."""
-        return self.settings.base_url
 
     @property
     def profile(self) -> str | None:
@@ -125,10 +108,6 @@ class Client:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-    def close(self) -> None:
-        """Release the HTTP connections."""
-        self.api.close()
 
     def get_form(self, form: FormRef) -> FormInfo:
         """The form's definition: id, slug, fields."""
@@ -214,191 +193,20 @@ class Client:
         until one is older than ``since``) and exported by id. When none is chosen, nothing is
         exported and the job holds an export without rows.
         """
-        if columns is not None:
-            normalize_columns(columns)  # a malformed selection is refused before any request
-        selection = _selection(since, status, submission_ids)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        info = self.api.get_form(form)
-        chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
-        if exclude is not None:
-            chosen = without_fields(chosen, exclude, info)
-        ids = None if submission_ids is None else [int(i) for i in submission_ids]
-        listed = None
-        if selection is not None:
-            ids, listed = self._select(info, selection)
-            if not ids:
-                nothing = ExportJob(self.api, info, chosen, NothingChosen(info.id))
-                nothing.excluded = _field_names(info, exclude)
-                return nothing
-        key = request_key(self.base_url, info.id, chosen, ids)
-        job = None
-        if cache or max_age is not None:
-            job = self._cached(key, info, chosen, max_age)
-        if job is None:
-            # Taken before the request: whether the server answers at once or starts a job
-            # (whose file another export may share) is known only from its answer.
-            turn = self._turn(info, deadline)
-            try:
-                job = self._reattach(key, info, chosen, ids) if reattach else None
-                if job is None:
-                    job = self._start(info, chosen, ids, deadline, listed)
-                    self._record_started(job, key)
-            except BaseException:
-                turn.release()
-                raise
-            job.hold_turn(turn)
-        job.request_key = key
-        job.excluded = _field_names(info, exclude)
-        return job
-
-    def _turn(self, info: FormInfo, deadline: float | None) -> FormTurn:
-        """The form's turn, taken (waiting for it as the retry policy waits: shown, if a
-        display is listening, and ended when a background export is cancelled)."""
-        turn = FormTurn(self.base_url, info.id)
-        turn.take(deadline=deadline, sleep=self.api.retry.sleep)
-        return turn
-
-    def _record_started(self, job: ExportJob, key: str) -> None:
-        if job.is_server_job:
-            logger.info("Started export job %s for form %s", job.job_id, job.form_id)
-            self._record(job, key)
-
-    def _select(self, info: FormInfo, selection: Selection) -> tuple[list[int], ExactCollector]:
-        """The chosen submissions' ids, and their raw values (listed along with them)."""
-        listed = ExactCollector()
-        return select_ids(self.api, info.id, selection, on_item=listed.add), listed
-
-    def _start(
-        self,
-        info: FormInfo,
-        chosen: Mapping[str, bool],
-        ids: list[int] | None,
-        deadline: float | None,
-        listed: ExactCollector | None = None,
-    ) -> ExportJob:
-        total = len(ids) if ids is not None else self.api.count_submissions(info.id)
-        if total > config.SYNC_EXPORT_LIMIT and not self.api.status_readable(info.id):
-            return self._batched(info, chosen, ids, total, listed)
-        answer = self.api.post_export(info.id, chosen, ids, deadline=deadline)
-        if isinstance(answer, StartedJob) and not self.api.status_readable(info.id):
-            # Submissions arrived between counting and exporting; that job cannot be watched.
-            logger.warning(
-                "Export job %s cannot be watched with a token; exporting in batches instead",
-                answer.job_id,
-            )
-            return self._batched(info, chosen, ids, total, listed)
-        return ExportJob.from_answer(
+        return start.start_export(
             self.api,
-            info,
-            chosen,
-            answer,
-            submission_ids=ids,
-            listed_values=listed,
-            expected_rows=total,
+            form,
+            columns,
+            submission_ids,
+            since=since,
+            status=status,
+            cache=cache,
+            max_age=max_age,
+            reattach=reattach,
+            timeout=timeout,
+            exclude=exclude,
         )
-
-    def _cached(
-        self, key: str, info: FormInfo, chosen: Mapping[str, bool], max_age: MaxAge
-    ) -> ExportJob | None:
-        entry = ExportCache().lookup(key, max_age)
-        if entry is None:
-            return None
-        logger.info("Using the cached export of form %s (%.0f s old)", info.id, entry.age)
-        stored_at = datetime.fromtimestamp(entry.created, timezone.utc)
-        return ExportJob(self.api, info, chosen, CachedExport(info.id, entry.path, stored_at))
-
-    def _reattach(
-        self, key: str, info: FormInfo, chosen: Mapping[str, bool], ids: list[int] | None
-    ) -> ExportJob | None:
-        records = JobRecords()
-        record = records.find(key)
-        if record is None:
-            return None
-        # The job was started by an earlier call that never delivered its data; the progress
-        # display tells the user, as picking it up returns the submissions of back then.
-        background = ServerJob(self.api, info.id, record.job_id, picked_up=record.started)
-        job = ExportJob(self.api, info, chosen, background, submission_ids=ids)
-        try:
-            status = job.refresh()
-        except NotFoundError:  # the job's status expired on the server, or cannot be read
-            records.forget(record.job_id)
-            return None
-        expired = status.expires_at is not None and status.expires_at <= _now()
-        if status.status == JobState.FAILED or (status.status == JobState.COMPLETED and expired):
-            records.forget(record.job_id)
-            return None
-        logger.info(
-            "Picking up export job %s of form %s, started %s and not delivered (%s)",
-            record.job_id,
-            info.id,
-            record.started.strftime("%Y-%m-%d %H:%M UTC"),
-            status.status_text,
-        )
-        self._record(job, key)
-        return job
-
-    def _record(self, job: ExportJob, key: str) -> None:
-        def save(changed: ExportJob) -> None:
-            if changed.job_id is None:
-                return
-            status = changed.status
-            JobRecords().save(
-                JobRecord(
-                    key=key,
-                    server=self.base_url,
-                    form_id=changed.form_id,
-                    job_id=changed.job_id,
-                    started=(status.created_at if status and status.created_at else _now()),
-                    expires=status.expires_at if status else None,
-                )
-            )
-
-        save(job)
-        job.on_change = save
-
-    def _batched(
-        self,
-        info: FormInfo,
-        columns: Mapping[str, bool],
-        ids: list[int] | None,
-        total: int,
-        listed: ExactCollector | None = None,
-    ) -> ExportJob:
-        collector = listed
-        source: Callable[[], Iterable[int]]
-        if ids is not None:
-            source = partial(iter, ids)
-        else:
-            # Listing the ids brings every submission's raw values along: keep them.
-            collector = ExactCollector()
-            source = partial(self.api.iter_submission_ids, info.id, on_item=collector.add)
-        batched = BatchedExport(self.api, info.id, columns, source, total, collector)
-        return ExportJob(self.api, info, columns, batched, submission_ids=ids)
 
     def attach(self, form: FormRef, job_id: str) -> ExportJob:
         """Pick up a background export started earlier; see :meth:`ExportJob.attach`."""
         return ExportJob.attach(form, job_id, client=self)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _field_names(info: FormInfo, keys: Sequence[str] | None) -> tuple[str, ...]:
-    """The names of the fields ``keys`` names (for the export's ``attrs``)."""
-    if not keys:
-        return ()
-    names = {f.id: f.name for f in (*info.fields, *info.removed_fields)}
-    return tuple(names[fid] for fid in field_ids(keys, info, option="exclude"))
-
-
-def _selection(
-    since: Since | None, status: str | None, submission_ids: Sequence[int] | None
-) -> Selection | None:
-    """``since=``/``status=`` checked before any request (they choose ids themselves)."""
-    selection = Selection.from_options(since, status, _now)
-    if selection is not None and submission_ids is not None:
-        raise InvalidArgumentError(
-            "Pass submission_ids or since=/status=, not both: they each choose the submissions."
-        )
-    return selection

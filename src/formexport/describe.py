@@ -9,7 +9,7 @@ from formexport.client import Client
 from formexport.opnform.endpoints import FormRef, normalize_columns
 from formexport.opnform.models import FormInfo
 from formexport.reading import codebook
-from formexport.reading.sinks import check_options
+from formexport.reading.options import ReadOptions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +56,7 @@ def describe_form(
     5   Ticket type  [Standard, VIP, Student]
     14       status  [Completed, In Progress]
     """
-    check_options(naming=naming)
+    options = ReadOptions(naming=naming)
     if columns is not None:
         normalize_columns(columns)  # a malformed selection is refused before any request
     if isinstance(form, FormInfo):
@@ -65,4 +65,4 @@ def describe_form(
         with Client(token, base_url, profile=profile) as client:
             info = client.get_form(form)
     chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
-    return codebook.codebook(info, chosen, naming=naming)
+    return codebook.codebook(info, chosen, naming=options.naming)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from formexport.client import Client
 from formexport.errors import InvalidArgumentError
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
-from formexport.jobs.output import Output, Written
 from formexport.jobs.progress_flow import waits_shown
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.checks import form_path
@@ -23,6 +23,7 @@ from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption, make_reporter
 
 Columns = Mapping[str, bool] | Sequence[str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,17 +104,18 @@ def start_and_wait(
     return job
 
 
-def write_file(
+def run(
     request: ExportRequest,
-    output: Output,
+    deliver: Callable[[ExportJob], T],
     *,
     token: str | None,
     base_url: str | None,
     profile: str | None = None,
-) -> Written:
-    """Run ``request`` and write its data to ``output``'s file."""
+) -> T:
+    """Run ``request`` on a client of its own and hand the job waited for to ``deliver``
+    (an :class:`~formexport.jobs.output.Output`'s ``frame`` or ``write``)."""
     with (
         Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
-        return output.write(job)
+        return deliver(job)

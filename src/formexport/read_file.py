@@ -23,7 +23,8 @@ from formexport.client import Client
 from formexport.errors import DownloadError, InvalidArgumentError
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.models import FormInfo
-from formexport.reading import blocks, recognize, sinks, text_output
+from formexport.reading import blocks, parquet_output, recognize, sinks, text_output
+from formexport.reading.options import DEFAULT_DTYPE_BACKEND, ReadOptions
 from formexport.reading.source import OpenedExport, open_export
 from formexport.reading.typed_reader import ExportContext, TypedReader
 from formexport.redaction import redact_url
@@ -42,7 +43,7 @@ def read_export(
     form: FormRef | FormInfo | None = None,
     *,
     naming: str = "name",
-    dtype_backend: str = sinks.DEFAULT_DTYPE_BACKEND,
+    dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -110,10 +111,10 @@ def read_export(
     Rating            Int64
     dtype: object
     """
-    sinks.check_options(naming=naming, dtype_backend=dtype_backend)
+    options = ReadOptions(naming=naming, dtype_backend=dtype_backend)
     with _local_copy(source, storage_options) as (data, name):
-        opened, reader = _open(data, name, form, naming, _Server(token, base_url, profile))
-        return sinks.read_frame(opened.body, reader, dtype_backend)
+        opened, reader = _open(data, name, form, options, _Server(token, base_url, profile))
+        return sinks.read_frame(opened.body, reader, options.dtype_backend)
 
 
 def convert_export(
@@ -137,9 +138,9 @@ def convert_export(
     """
     dest = Path(path).expanduser()
     fmt = output_format(dest)
-    sinks.check_options(naming=naming)
+    options = ReadOptions(naming=naming)
     with _local_copy(source, storage_options) as (data, name):
-        opened, reader = _open(data, name, form, naming, _Server(token, base_url, profile))
+        opened, reader = _open(data, name, form, options, _Server(token, base_url, profile))
         with atomic_destination(dest) as out:
             _write(fmt, opened, reader, out)
     return dest
@@ -158,7 +159,7 @@ def output_format(dest: Path) -> str:
 
 def _write(fmt: str, opened: OpenedExport, reader: TypedReader, out: BinaryIO) -> None:
     if fmt == "parquet":
-        sinks.write_parquet(opened.body, out, reader)
+        parquet_output.write_parquet(opened.body, out, reader)
     else:
         text_output.write_csv(opened.body, out, reader)
 
@@ -167,7 +168,7 @@ def _open(
     data: Path | bytes,
     name: str,
     form: FormRef | FormInfo | None,
-    naming: str,
+    options: ReadOptions,
     server: _Server,
 ) -> tuple[OpenedExport, TypedReader]:
     """The export opened and its typed reader, once the file is known to be an export."""
@@ -177,7 +178,12 @@ def _open(
     recognize.check_header(opened.header, start, name)
     info, context = _form_and_context(form, server) if form is not None else (None, None)
     reader = sinks.make_reader(
-        opened.head, form=info, columns=None, naming=naming, context=context, writer=opened.writer
+        opened.head,
+        form=info,
+        columns=None,
+        naming=options.naming,
+        context=context,
+        writer=opened.writer,
     )
     return opened, reader
 

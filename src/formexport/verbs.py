@@ -13,15 +13,14 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formexport.client import Client
-from formexport.export_call import Columns, ExportRequest, start_and_wait, write_file
+from formexport.export_call import Columns, ExportRequest, run
 from formexport.jobs.output import Output
 from formexport.local.export_cache import MaxAge
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption
-from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
-from formexport.uploads.destination import Destination, FilesArg
+from formexport.reading.options import DEFAULT_DTYPE_BACKEND, ReadOptions
+from formexport.uploads.destination import FilesArg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,7 +169,9 @@ def load_export(
     >>> signed.loc[0, "Signature"][0].split("/uploads/")[1]
     '2/2750/87287ebd-6b49-5353-af7f-ae0d6723238b/sign_77afca57-4153-4643-adb1-41d4f8f10e56.png'
     """
-    check_options(naming=naming, dtype_backend=dtype_backend, values=values)
+    options = ReadOptions(
+        naming=naming, dtype_backend=dtype_backend, values=values, pseudonymize=pseudonymize or ()
+    )
     request = ExportRequest(
         form=form,
         columns=columns,
@@ -183,19 +184,9 @@ def load_export(
         since=since,
         status=status,
     )
-    request.check_keeps_no_answers(pseudonymize)
-    destination = None if files is None else Destination.of(files)
-    with (
-        Client(token, base_url, profile=profile) as client,
-        start_and_wait(client, request) as job,
-    ):
-        return job.to_dataframe(
-            naming=naming,
-            dtype_backend=dtype_backend,
-            values=values,
-            pseudonymize=pseudonymize,
-            files=destination,
-        )
+    request.check_keeps_no_answers(options.pseudonymize)
+    output = Output.checked(None, options, files)
+    return run(request, output.frame, token=token, base_url=base_url, profile=profile)
 
 
 def export_to_file(
@@ -256,7 +247,8 @@ def export_to_file(
     >>> stata["Ticket_type"].cat.categories.tolist()
     ['Standard', 'VIP', 'Student']
     """
-    output = Output.checked(path, naming, DEFAULT_DTYPE_BACKEND, values, pseudonymize, files)
+    options = ReadOptions(naming=naming, values=values, pseudonymize=pseudonymize or ())
+    output = Output.checked(path, options, files)
     request = ExportRequest(
         form=form,
         columns=columns,
@@ -269,8 +261,8 @@ def export_to_file(
         since=since,
         status=status,
     )
-    request.check_keeps_no_answers(pseudonymize)
-    return write_file(request, output, token=token, base_url=base_url, profile=profile).path
+    request.check_keeps_no_answers(options.pseudonymize)
+    return run(request, output.write, token=token, base_url=base_url, profile=profile).path
 
 
 def export_to_parquet(
@@ -313,7 +305,7 @@ def export_to_parquet(
     Standard    798
     Name: count, dtype: int64
     """
-    check_options(naming=naming, values=values)
+    options = ReadOptions(naming=naming, values=values, pseudonymize=pseudonymize or ())
     request = ExportRequest(
         form=form,
         columns=columns,
@@ -326,15 +318,9 @@ def export_to_parquet(
         since=since,
         status=status,
     )
-    request.check_keeps_no_answers(pseudonymize)
-    destination = None if files is None else Destination.of(files)
-    with (
-        Client(token, base_url, profile=profile) as client,
-        start_and_wait(client, request) as job,
-    ):
-        return job.to_parquet(
-            path, naming=naming, values=values, pseudonymize=pseudonymize, files=destination
-        )
+    request.check_keeps_no_answers(options.pseudonymize)
+    output = Output.as_named(path, "parquet", options, files)
+    return run(request, output.write, token=token, base_url=base_url, profile=profile).path
 
 
 def download_export(
@@ -383,9 +369,5 @@ def download_export(
         since=since,
         status=status,
     )
-    destination = None if files is None else Destination.of(files)
-    with (
-        Client(token, base_url, profile=profile) as client,
-        start_and_wait(client, request) as job,
-    ):
-        return job.download(path, files=destination)
+    output = Output.as_named(path, "csv", files=files)
+    return run(request, output.write, token=token, base_url=base_url, profile=profile).path

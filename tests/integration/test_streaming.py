@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import formexport as fx
-from formexport.reading import blocks, sinks
+from formexport.reading import blocks, parquet_output, sinks
 from formexport.sandbox import Fault, Sandbox, make_field
 
 
@@ -109,13 +109,13 @@ def test_parquet_is_written_while_downloading(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
-    write = sinks.write_parquet
+    write = parquet_output.write_parquet
 
     def spy(source: Any, sink: Any, reader: Any) -> None:
         seen.append("file" if isinstance(source, (bytes, Path)) else "stream")
         write(source, sink, reader)
 
-    monkeypatch.setattr(sinks, "write_parquet", spy)
+    monkeypatch.setattr(parquet_output, "write_parquet", spy)
     job = finished(sandbox)
     path = job.to_parquet(tmp_path / "events.parquet")
     assert seen == ["stream"]

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import formexport as fx
-from formexport.reading import blocks, sinks
+from formexport.reading import blocks, parquet_output
 from formexport.sandbox import Sandbox, make_field
 from tests.integration.helpers import exports, submission_ids
 
@@ -126,7 +126,7 @@ def test_parquet_row_groups_gather_many_blocks(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(blocks, "STREAM_BLOCK_SIZE", 16 << 10)  # about 80 rows a block
-    monkeypatch.setattr(sinks, "ROW_GROUP_ROWS", 1000)
+    monkeypatch.setattr(parquet_output, "ROW_GROUP_ROWS", 1000)
     sandbox.config.status_access = "open"
     with fx.Client(token=sandbox.token, base_url=sandbox.base_url) as client:
         job = client.start_export(2)

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from formexport.opnform.models import ExactValues, FormInfo
-from formexport.reading import sinks
+from formexport.reading import arrow_to_pandas, parquet_output, sinks
 from formexport.sandbox import make_field
 
 BOM = b"\xef\xbb\xbf"
@@ -40,12 +40,12 @@ EMPTY_SYNC = BOM + b'""\n'  # what the synchronous writer sends for no submissio
 
 def frame(data: bytes, backend: str = "numpy_nullable", **options: object) -> pd.DataFrame:
     reader = sinks.make_reader(data, form=INFO, columns=COLUMNS, **options)  # type: ignore[arg-type]
-    return sinks.to_pandas(sinks.read_arrow(data, reader), backend, reader.attrs())
+    return arrow_to_pandas.to_pandas(sinks.read_arrow(data, reader), backend, reader.attrs())
 
 
 def parquet(data: bytes) -> bytes:
     buffer = io.BytesIO()
-    sinks.write_parquet(data, buffer, sinks.make_reader(data, form=INFO, columns=COLUMNS))
+    parquet_output.write_parquet(data, buffer, sinks.make_reader(data, form=INFO, columns=COLUMNS))
     return buffer.getvalue()
 
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from formexport.opnform.models import ExactValues, FormField, FormInfo
-from formexport.reading import blocks, field_types, sinks
+from formexport.reading import arrow_to_pandas, blocks, field_types, parquet_output, sinks
 from formexport.reading.converters import CategoryConverter
 from formexport.sandbox import make_field
 from formexport.sandbox.data.fields import Submission
@@ -41,7 +41,7 @@ def test_options_in_form_order_then_other_values_as_met() -> None:
     table = pa.Table.from_batches(
         [pa.record_batch([a], names=["t"]) for a in (first, second)]
     ).unify_dictionaries()
-    frame = sinks.to_pandas(table, "numpy_nullable", {})
+    frame = arrow_to_pandas.to_pandas(table, "numpy_nullable", {})
     assert list(frame["t"].cat.categories) == [
         "Standard", "VIP", "Student", "Press", "Legacy", "Other",
     ]  # fmt: skip
@@ -109,7 +109,9 @@ def test_categories_always_start_with_the_forms_options_in_order(
     )
     # Blocks of about 64 bytes: a few rows each, so dictionaries grow from block to block.
     with mock.patch.object(sinks, "TABLE_BLOCK_SIZE", 64):
-        frame = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs())
+        frame = arrow_to_pandas.to_pandas(
+            sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs()
+        )
     assert len(frame) == len(rows)
     _categories_start_with(frame, "Choice", options)
     if exact or writer == "job":  # the synchronous writer's CSV turns "1.50" into "1.5"
@@ -120,9 +122,9 @@ def test_categories_always_start_with_the_forms_options_in_order(
     buffer = io.BytesIO()
     with (
         mock.patch.object(blocks, "STREAM_BLOCK_SIZE", 64),
-        mock.patch.object(sinks, "ROW_GROUP_ROWS", 3),
+        mock.patch.object(parquet_output, "ROW_GROUP_ROWS", 3),
     ):
-        sinks.write_parquet(data, buffer, reader)
+        parquet_output.write_parquet(data, buffer, reader)
     back = pd.read_parquet(io.BytesIO(buffer.getvalue()))
     if not rows:
         # Parquet keeps a dictionary only along with values: an empty file has no categories.
@@ -137,7 +139,7 @@ def test_status_categories_whatever_the_rows_hold(backend: str) -> None:
     data = b'\xef\xbb\xbf"id","created_at","status"\n"jR","2026-08-21 14:02","In Progress"\n'
     info = FormInfo.from_json({"id": 1, "properties": [], "enable_partial_submissions": True})
     reader = sinks.make_reader(data, form=info, columns={"created_at": True})
-    frame = sinks.to_pandas(sinks.read_arrow(data, reader), backend, {})
+    frame = arrow_to_pandas.to_pandas(sinks.read_arrow(data, reader), backend, {})
     if backend == "pyarrow":
         assert frame["status"].dtype == pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string()))
         chunk = pa.array(frame["status"]).dictionary.to_pylist()

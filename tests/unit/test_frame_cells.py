@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formexport.reading import frames, sinks
+from formexport.reading import arrow_to_pandas, frames
 
 LIST = pa.list_(pa.string())
 MATRIX = pa.struct([("Morning", pa.string()), ("Afternoon", pa.string())])
@@ -29,7 +29,7 @@ def chunked(rows: list[Any], kind: pa.DataType, sizes: tuple[int, ...] = (3, 1, 
 
 
 def nullable(table: pa.Table) -> pd.DataFrame:
-    return sinks.to_pandas(table, "numpy_nullable", {})
+    return arrow_to_pandas.to_pandas(table, "numpy_nullable", {})
 
 
 def distinct_objects(cells: list[Any]) -> bool:
@@ -146,7 +146,7 @@ def test_object_cells_match_the_previous_conversion_beside_other_columns() -> No
         }
     )
     df = nullable(table)
-    expected = table.to_pandas(types_mapper=sinks._nullable_types().get)
+    expected = table.to_pandas(types_mapper=arrow_to_pandas._nullable_types().get)
     for name in ("Topics", "Uploads"):
         expected[name] = pd.Series(table.column(name).to_pylist(), dtype=object)
     pd.testing.assert_frame_equal(df, expected, check_exact=True)

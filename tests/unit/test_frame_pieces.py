@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from formexport.opnform.models import FormInfo
-from formexport.reading import sinks
+from formexport.reading import arrow_to_pandas, sinks
 from formexport.sandbox import make_field
 from formexport.sandbox.data.hashid import HashidEncoder
 from formexport.sandbox.writers.csv_writers import write_async_csv
@@ -46,7 +46,9 @@ def reader_for(data: bytes) -> sinks.TypedReader:
 def test_pieces_join_into_the_frame_made_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sinks, "TABLE_BLOCK_SIZE", 64 << 10)
     data, _ = sinks.readable(export(20_000))
-    at_once = sinks.to_pandas(sinks.read_arrow(data, reader_for(export(1))), "numpy_nullable", {})
+    at_once = arrow_to_pandas.to_pandas(
+        sinks.read_arrow(data, reader_for(export(1))), "numpy_nullable", {}
+    )
     reader = reader_for(export(1))
     # Every block is here at once: make each one a piece, as a slow download would.
     pieces = sinks.FramePieces(reader, piece_rows=1)
@@ -68,7 +70,9 @@ def test_the_frame_made_in_pieces_is_the_one_load_export_gives() -> None:
     reader = reader_for(export(1))
     frame = sinks.read_frame(data, reader, "numpy_nullable")
     arrow_backed = sinks.read_frame(data, reader, "pyarrow")
-    at_once = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs())
+    at_once = arrow_to_pandas.to_pandas(
+        sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs()
+    )
     pd.testing.assert_frame_equal(frame, at_once, check_exact=True)
     assert len(arrow_backed) == len(frame) == 20_000
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from formexport.errors import CsvFormatError
-from formexport.reading import blocks
+from formexport.reading import blocks, parquet_output
 
 BOM = b"\xef\xbb\xbf"
 SYNC = BOM + (
@@ -105,7 +105,7 @@ def test_rows_longer_than_a_stream_block_are_read_with_larger_blocks(tmp_path: P
     table = sinks.read_arrow(data, reader)
     assert table.column("Note").to_pylist() == ["short", long_cell]
     sink = tmp_path / "long.parquet"
-    sinks.write_parquet(data, sink, reader)
+    parquet_output.write_parquet(data, sink, reader)
     assert pd.read_parquet(sink)["Note"].tolist() == ["short", long_cell]
 
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from formexport.opnform.models import ExactValues, FormInfo
-from formexport.reading import sinks
+from formexport.reading import arrow_to_pandas, parquet_output, sinks
 from formexport.sandbox import make_field
 from formexport.sandbox.data.catalog import Form
 from formexport.sandbox.data.fields import Submission
@@ -216,7 +216,7 @@ def test_typed_frame_holds_the_stored_values(export: Any, writer: str) -> None:
         data, form=info, columns=dict.fromkeys(selected, True), writer=served_by
     )
     table = sinks.read_arrow(data, reader)
-    frame = sinks.to_pandas(table, "numpy_nullable", reader.attrs())
+    frame = arrow_to_pandas.to_pandas(table, "numpy_nullable", reader.attrs())
     if not rows:
         return
     assert_cells(frame, blocks, ordered, lambda block, answer, _: expected(block, answer, writer))
@@ -228,7 +228,7 @@ def test_typed_frame_holds_the_stored_values(export: Any, writer: str) -> None:
         status = ["In Progress" if s.partial else "Completed" for s in ordered]
         assert frame["status"].tolist() == status
     buffer = io.BytesIO()
-    sinks.write_parquet(data, buffer, reader)
+    parquet_output.write_parquet(data, buffer, reader)
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(buffer.getvalue())), frame)
 
 
@@ -240,7 +240,7 @@ def test_a_minute_boundary_and_offsets_survive(writer: str) -> None:
     data, selected = render([block], False, rows, writer)
     info = FormInfo.from_json({"id": 1, "properties": [block]})
     reader = sinks.make_reader(data, form=info, columns=dict.fromkeys(selected, True))
-    frame = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", {})
+    frame = arrow_to_pandas.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", {})
     when = frame["When"].iloc[0]
     assert when == pd.Timestamp(stored)
     assert when.utcoffset() == -timedelta(hours=5, minutes=30)
@@ -281,7 +281,9 @@ def test_exact_values_hold_the_stored_values_whatever_the_writer(export: Any, wr
         exact_values=ExactValues(items),
         writer=served_by,
     )
-    frame = sinks.to_pandas(sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs())
+    frame = arrow_to_pandas.to_pandas(
+        sinks.read_arrow(data, reader), "numpy_nullable", reader.attrs()
+    )
     if not rows:
         return
     assert_cells(frame, blocks, ordered, _exact_expected)

@@ -93,7 +93,7 @@ def logout(args: argparse.Namespace) -> int:
 def _output(args: argparse.Namespace) -> Output:
     """The file ``-o`` names, in the format its extension (or ``--format``) says."""
     from formexport.jobs.output import FILE_FORMATS, Output, file_format, suffixes
-    from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND
+    from formexport.reading.options import ReadOptions
 
     if args.format is None and file_format(args.output) is None:
         raise InvalidArgumentError(
@@ -102,15 +102,10 @@ def _output(args: argparse.Namespace) -> Output:
         )
     chosen = file_format(args.output, args.format)
     _refuse_pseudonyms_in_csv(args, chosen.name if chosen else "")
-    return Output.checked(
-        args.output,
-        args.naming,
-        DEFAULT_DTYPE_BACKEND,
-        args.values,
-        args.pseudonymize,
-        args.files,
-        chosen_format=args.format,
+    options = ReadOptions(
+        naming=args.naming, values=args.values, pseudonymize=args.pseudonymize or ()
     )
+    return Output.checked(args.output, options, args.files, chosen_format=args.format)
 
 
 def export(args: argparse.Namespace) -> int:
@@ -149,7 +144,7 @@ def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 
 def _export_new(args: argparse.Namespace, output: Output) -> Written:
-    from formexport.export_call import ExportRequest, write_file
+    from formexport.export_call import ExportRequest, run
 
     request = ExportRequest(
         form=args.form,
@@ -164,7 +159,7 @@ def _export_new(args: argparse.Namespace, output: Output) -> Written:
         status=args.status,
     )
     request.check_keeps_no_answers(args.pseudonymize)
-    return write_file(request, output, token=None, base_url=args.base_url, profile=args.profile)
+    return run(request, output.write, token=None, base_url=args.base_url, profile=args.profile)
 
 
 def _refuse_pseudonyms_in_csv(args: argparse.Namespace, file_format: str) -> None:
@@ -211,7 +206,8 @@ def convert(args: argparse.Namespace) -> int:
 
 def _shape(path: Path, fmt: str) -> tuple[int, int]:
     """Rows and columns of the Parquet or CSV file written."""
-    from formexport.reading.sinks import csv_shape, parquet_shape
+    from formexport.reading.parquet_output import parquet_shape
+    from formexport.reading.sinks import csv_shape
 
     return parquet_shape(path) if fmt == "parquet" else csv_shape(path)
 

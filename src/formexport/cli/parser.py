@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from formexport import config
 from formexport._version import __version__
 from formexport.cli import commands
+from formexport.reading.options import NAMINGS, VALUE_SOURCES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -148,12 +149,10 @@ def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.add_argument(
         "--job", metavar="JOB", help="pick up this server job instead of starting one"
     )
-    export.add_argument(
-        "--naming", choices=("name", "id"), default="name", help="name columns by field"
-    )
+    export.add_argument("--naming", choices=NAMINGS, default="name", help="name columns by field")
     export.add_argument(
         "--values",
-        choices=("auto", "csv", "exact"),
+        choices=VALUE_SOURCES,
         default="auto",
         help="values from the CSV or the JSON list (see the docs)",
     )
@@ -277,7 +276,7 @@ def _add_convert(commands_: argparse._SubParsersAction[argparse.ArgumentParser])
         "--form", type=_form, help="form id or slug the file came from: typed columns"
     )
     convert.add_argument(
-        "--naming", choices=("name", "id"), default="name", help="with --form: name columns by"
+        "--naming", choices=NAMINGS, default="name", help="with --form: name columns by"
     )
     convert.add_argument(
         "--storage-option",
@@ -303,7 +302,7 @@ def _add_describe(commands_: argparse._SubParsersAction[argparse.ArgumentParser]
     describe.add_argument(
         "--columns", nargs="+", metavar="FIELD", help="field ids or names (default: every field)"
     )
-    describe.add_argument("--naming", choices=("name", "id"), default="name", help="column names")
+    describe.add_argument("--naming", choices=NAMINGS, default="name", help="column names")
     _add_base_url(describe)
     describe.set_defaults(handler=commands.describe)
 

@@ -13,7 +13,6 @@ from formexport.jobs.strategy import ExportStrategy, ScratchFolder
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus
 from formexport.opnform.submissions import ExactCollector
-from formexport.progress.events import ProgressEvent
 from formexport.reading.blocks import Writer
 from formexport.transfer.download import atomic_destination
 
@@ -74,7 +73,7 @@ class BatchedExport(ExportStrategy):
         def report(rows: int) -> None:
             # The count was taken before the listing: submissions arriving since may be in too.
             expected = None if self.total is None else max(self.total, rows)
-            progress.update(ProgressEvent("batches", rows, expected))
+            progress.show("batches", rows, expected)
 
         report(0)
         with atomic_destination(path, private=True) as out:

@@ -14,38 +14,47 @@ second) is exported again, up to ``config.SAME_SECOND_TRIES`` exports in all.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
+from os import PathLike
 from pathlib import Path
 from typing import TypeVar
 
 from formexport import config
 from formexport.errors import ExportExpiredError, ExportFailedError, ExportJobNotFoundError
-from formexport.jobs.file_check import ForeignFile, RequestCheck, same_second_message
-from formexport.jobs.progress_flow import ExportProgress
+from formexport.jobs.file_check import (
+    ForeignFile,
+    RequestCheck,
+    RequestChecker,
+    same_second_message,
+)
+from formexport.jobs.progress_flow import DeliveryNote, ExportProgress
 from formexport.jobs.read_while_downloading import read_while_downloading
 from formexport.jobs.reexport import Reexports
 from formexport.jobs.strategy import ExportStrategy, FileCheck, LocalData, ScratchFolder
 from formexport.local.form_turns import FormTurn
+from formexport.local.job_records import JobRecords
 from formexport.local.pseudonym_key import pseudonym_key
 from formexport.opnform.checks import field_ids
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
-from formexport.progress.events import ProgressEvent
+from formexport.progress.reporters import ProgressOption
 from formexport.reading import sinks
-from formexport.reading.column_plan import plan_columns
+from formexport.reading.options import ReadOptions
 from formexport.reading.pseudonyms import Pseudonymizing
 from formexport.reading.source import OpenedExport, open_export
-from formexport.reading.tally import tally_file
 from formexport.reading.typed_reader import ExportContext, TypedReader
-from formexport.transfer.download import LinkExpired
+from formexport.transfer.download import LinkExpired, file_destination, safe_filename
 from formexport.transfer.tee import Tee
 
 logger = logging.getLogger("formexport")
 
 T = TypeVar("T")
 AGAIN = "another export of this form finished in the same second: exporting again"
+#: A CSV saved as served is read for what it holds: no naming, no exact values, no pseudonyms.
+AS_SERVED = ReadOptions(values="csv")
 
 
 class Delivery:
@@ -85,15 +94,54 @@ class Delivery:
         self.columns = dict(columns)
         self.strategy = strategy
         self.progress = ExportProgress()
+        self.progress.job_id = strategy.job_id
         self.scratch = ScratchFolder()
         self._reexports = Reexports(api, form.id, self.columns, submission_ids, max_reexports)
         self._on_change = on_change
         self._told: tuple[str | None, bool] | None = None
         # The fields left out with exclude=, by name (recorded in attrs).
         self.excluded: tuple[str, ...] = ()
-        self._chosen = None if submission_ids is None else list(submission_ids)
+        self._checker = RequestChecker(api, form, self.columns, submission_ids)
         self._exports = 1
         self._turn: FormTurn | None = None
+
+    @property
+    def mode(self) -> str:
+        """How the export is delivered now (``ExportJob.delivery_mode``)."""
+        return self.strategy.mode
+
+    @property
+    def job_id(self) -> str | None:
+        """The server's job id, for a server job."""
+        return self.strategy.job_id
+
+    @property
+    def is_server_job(self) -> bool:
+        """True while the export is a job on the server."""
+        return self.strategy.is_server_job
+
+    @property
+    def no_job_text(self) -> str:
+        """What a notebook table shows in place of a job id."""
+        return self.strategy.no_job_text
+
+    @property
+    def total(self) -> int | None:
+        """The number of submissions, when known before the export runs."""
+        return self.strategy.total
+
+    @property
+    def status(self) -> ExportStatus | None:
+        """The last status seen."""
+        return self.strategy.status
+
+    def refresh(self) -> ExportStatus:
+        """The current status (one request for a server job; none otherwise)."""
+        return self.strategy.refresh()
+
+    def keep_at(self, path: Path) -> None:
+        """Read the export from ``path`` from now on."""
+        self.strategy.keep_at(path)
 
     def hold_turn(self, turn: FormTurn) -> None:
         """Hold the form's turn until the data is delivered or the job closed.
@@ -102,7 +150,7 @@ class Delivery:
         batches, carry their own CSV: they let the next export go at once, rather than keep it
         waiting for as long as the job stays unread.
         """
-        if self.strategy.is_server_job:
+        if self.is_server_job:
             self._turn = turn
         else:
             turn.release()
@@ -112,6 +160,31 @@ class Delivery:
         turn, self._turn = self._turn, None
         if turn is not None:
             turn.release()
+
+    def wait(
+        self, option: ProgressOption, timeout: float | None, clock_start: float | None
+    ) -> ExportStatus:
+        """Wait for the file, showing progress as ``option`` asks (see ``ExportJob.wait``)."""
+        self.progress.start(option, clock_start=clock_start)
+        with self.progress.ending_on_error():
+            return self.ready(timeout)
+
+    @contextlib.contextmanager
+    def handing_over(self) -> Iterator[DeliveryNote]:
+        """The block that hands the data to the caller, noting what it handed over.
+
+        The display ends on the error the block raises, or on what it noted. Once the data is
+        delivered, the job's local record and its form's turn are spent: a later call for the
+        same request starts a fresh export (and sees the submissions that arrived since)
+        instead of picking this job up again.
+        """
+        note = DeliveryNote()
+        with self.progress.ending_on_error():
+            yield note
+        self.progress.deliver(note)
+        self.end_turn()
+        if self.job_id is not None:
+            JobRecords().mark_delivered(self.job_id)
 
     def ready(self, timeout: float | None = None) -> ExportStatus:
         """Wait for the file (a fresh export replaces a job whose status expired)."""
@@ -129,9 +202,14 @@ class Delivery:
         self._tell_change()
         return status
 
+    def show_parsed(self, rows: int) -> None:
+        """Show the reading done: ``rows`` rows typed."""
+        self.progress.show("parse", rows, rows)
+
     def _swap(self, strategy: ExportStrategy) -> None:
         """Go on with a fresh export: a new job, or the CSV at once."""
         self.strategy = strategy
+        self.progress.job_id = strategy.job_id
         self._tell_change()
 
     def _tell_change(self) -> None:
@@ -142,18 +220,22 @@ class Delivery:
             self._told = state
             self._on_change()
 
-    def save(self, dest: Path, *, private: bool) -> None:
-        """Bring the finished file to ``dest``, checked against its request before it goes there.
+    def save(self, path: str | PathLike[str], *, private: bool = False) -> Path:
+        """Bring the finished file to ``path`` (a file, or a folder to hold it), checked against
+        its request before it goes there; return where it went.
 
-        ``private``: ``dest`` is formexport's own copy (see :meth:`ExportStrategy.fetch`).
+        ``private``: formexport's own copy (see :meth:`ExportStrategy.fetch`).
         """
+        # The slug comes from the server: it must not lead out of the folder.
+        name = f"{safe_filename(self.form.slug, str(self.form.id))}-submissions.csv"
+        dest = file_destination(path, name)
         while True:
             self.ready()
             check = self._request_check()
             try:
-                file_check = None if check is None else partial(self._check_file, check)
+                file_check = None if check is None else partial(self._checker.check_file, check)
                 self.fetch(dest, check=file_check, private=private)
-                return
+                return dest
             except ForeignFile as clash:
                 self._export_again(clash)
 
@@ -200,38 +282,31 @@ class Delivery:
         assert local is not None
         return local
 
-    def read(
-        self,
-        consume: Callable[[OpenedExport, TypedReader], T],
-        naming: str,
-        values: str,
-        pseudonymize: Sequence[str] | None = None,
-    ) -> T:
+    def read(self, consume: Callable[[OpenedExport, TypedReader], T], options: ReadOptions) -> T:
         """Open the export, make its typed reader and hand both to ``consume``.
 
         A background export not yet here is read while it downloads; see
         :mod:`formexport.jobs.read_while_downloading` for when the finished file is read instead.
         """
-        hidden = self._pseudonymizing(pseudonymize)  # checked before anything is read
+        hidden = self._pseudonymizing(options.pseudonymize)  # checked before anything is read
         while True:
             self.ready()
             try:
                 with self.progress.showing_waits():
-                    return self._read_checked(consume, naming, values, hidden)
+                    return self._read_checked(consume, options, hidden)
             except ForeignFile as clash:
                 self._export_again(clash)
 
     def _read_checked(
         self,
         consume: Callable[[OpenedExport, TypedReader], T],
-        naming: str,
-        values: str,
+        options: ReadOptions,
         hidden: Pseudonymizing | None,
     ) -> T:
         check = self._request_check()
 
         def checked(opened: OpenedExport) -> T:
-            reader = self._reader(opened, naming, values, check, hidden)
+            reader = self._reader(opened, options, check, hidden)
             result = consume(opened, reader)
             if check is not None:
                 check.check_rows(reader.tally)
@@ -250,13 +325,10 @@ class Delivery:
             lambda tee: self.fetch(download, tee, private=True), from_stream, from_file
         )
 
-    def read_file(
-        self, path: Path, consume: Callable[[OpenedExport, TypedReader], T], values: str = "csv"
-    ) -> T:
-        """Read the export saved at ``path`` (by :meth:`save`, which checked it), as :meth:`read`
-        does."""
+    def read_file(self, path: Path, consume: Callable[[OpenedExport, TypedReader], T]) -> T:
+        """Read the export saved at ``path`` (by :meth:`save`, which checked it) as served."""
         opened = open_export(path)
-        return consume(opened, self._reader(opened, "name", values, None))
+        return consume(opened, self._reader(opened, AS_SERVED, None))
 
     def _pseudonymizing(self, keys: Sequence[str] | None) -> Pseudonymizing | None:
         """The fields ``keys`` names and the key that hides their answers, or None."""
@@ -269,20 +341,19 @@ class Delivery:
     def _reader(
         self,
         opened: OpenedExport,
-        naming: str,
-        values: str,
+        options: ReadOptions,
         check: RequestCheck | None,
         hidden: Pseudonymizing | None = None,
     ) -> TypedReader:
         """The typed reader for this export, its column plan checked against the header."""
         if check is not None:
-            self._check_header(check, opened.header)
+            self._checker.check_header(check, opened.header)
         reader = sinks.make_reader(
             opened.head,
             form=self.form,
             columns=self.columns,
-            naming=naming,
-            exact_values=self.strategy.exact_values_for(self.api, values, opened.writer),
+            naming=options.naming,
+            exact_values=self.strategy.exact_values_for(self.api, options.values, opened.writer),
             context=self.context(),
             writer=opened.writer,
             pseudonymizing=hidden,
@@ -294,24 +365,7 @@ class Delivery:
         """What the current job's file must hold, for a file another export may have replaced."""
         if not self.strategy.checks_file:
             return None
-        status = self.strategy.status
-        total = status.total_submissions if status is not None else None
-        return RequestCheck.of(plan_columns(self.form, self.columns), total, self._chosen)
-
-    def _check_file(self, check: RequestCheck, path: Path) -> None:
-        header, tally = tally_file(path, keep_ids=check.chosen is not None)
-        self._check_header(check, header)
-        check.check_rows(tally)
-
-    def _check_header(self, check: RequestCheck, header: Sequence[str]) -> None:
-        """Raise :class:`ForeignFile` for other columns than requested, unless the form changed."""
-        if check.header_matches(header):
-            return
-        # A form edited since the request plans other columns now: its file is read matching
-        # columns by name, with a ColumnPlanWarning, as before.
-        now = plan_columns(self.api.get_form(self.form.id), self.columns)
-        if [column.header for column in now] == check.header:
-            raise check.other_columns(header)
+        return self._checker.check_for(self.strategy.status)
 
     def _export_again(self, clash: ForeignFile) -> None:
         """Start a fresh export after a file that was another export's, or give up."""
@@ -328,7 +382,7 @@ class Delivery:
             self.form.id,
             clash,
         )
-        self.progress.update(ProgressEvent("export", 0, 100, AGAIN, job_id=job_id))
+        self.progress.show("export", 0, 100, AGAIN)
         # The fresh file must not be named after the same second as the other export's.
         self.api.retry.sleep(config.SAME_SECOND_PAUSE)
         self._swap(self._reexports.fresh())

@@ -10,39 +10,27 @@ from __future__ import annotations
 import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
-from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING
 
 from formexport import config, html_tables
 from formexport.credentials import lookup_settings
+from formexport.jobs import handover
 from formexport.jobs.delivery import Delivery
-from formexport.jobs.reexport import strategy_for_answer
-from formexport.jobs.server_job import ServerJob
+from formexport.jobs.delivery_mode import attached_job
+from formexport.jobs.handover import FrameWriter, PathArg
 from formexport.jobs.strategy import ExportStrategy
-from formexport.jobs.uploaded_files import ExportUploads, FilesOption
+from formexport.jobs.uploaded_files import FilesOption
 from formexport.local.form_turns import FormTurn
-from formexport.local.job_records import JobRecords
-from formexport.opnform.endpoints import AnsweredCsv, FormRef, OpnFormAPI, StartedJob
+from formexport.opnform.connection import Connection
+from formexport.opnform.endpoints import FormRef, OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo
-from formexport.opnform.submissions import ExactCollector
-from formexport.progress.reporters import ProgressEvent, ProgressOption
-from formexport.reading import sinks
-from formexport.reading.source import OpenedExport
-from formexport.reading.typed_reader import TypedReader
-from formexport.transfer.download import (
-    atomic_destination,
-    atomic_path,
-    file_destination,
-    safe_filename,
-)
+from formexport.progress.reporters import ProgressOption
+from formexport.reading.options import DEFAULT_DTYPE_BACKEND, ReadOptions
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-
-PathArg = str | PathLike[str]
 
 # ExportJob.strategy's words before delivery_mode named the server's two routes one way.
 _OLD_MODE_NAMES = {"answered": "sync", "server_job": "async", "nothing_chosen": "sync"}
@@ -50,14 +38,6 @@ _OLD_MODE_NAMES = {"answered": "sync", "server_job": "async", "nothing_chosen": 
 
 def _deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=3)
-
-
-class HoldsAPI(Protocol):
-    """Anything holding an :class:`OpnFormAPI` (a :class:`~formexport.Client`)."""
-
-    @property
-    def api(self) -> OpnFormAPI:
-        """The endpoints over the client's session."""
 
 
 class ExportJob:
@@ -131,29 +111,8 @@ class ExportJob:
         self.request_key: str | None = None
         # Told when the job id changes or the job completes, to keep the local job record.
         self.on_change: Callable[[ExportJob], None] | None = None
-
-    @classmethod
-    def from_answer(
-        cls,
-        api: OpnFormAPI,
-        form: FormInfo,
-        columns: Mapping[str, bool],
-        answer: AnsweredCsv | StartedJob,
-        *,
-        submission_ids: Sequence[int] | None = None,
-        listed_values: ExactCollector | None = None,
-        expected_rows: int | None = None,
-    ) -> ExportJob:
-        """Wrap the server's answer to an export request.
-
-        ``listed_values`` holds the raw values of the exported submissions when they were
-        listed to choose them (exact values, at no extra request); ``expected_rows`` the rows
-        counted before the request (a server job's end is forecast from it).
-        """
-        strategy = strategy_for_answer(api, form.id, answer, expected_rows=expected_rows)
-        if listed_values is not None:
-            strategy.exact_values = listed_values.values()
-        return cls(api, form, columns, strategy, submission_ids=submission_ids)
+        # The session attach() opened for this job alone, closed with it.
+        self._own_session: weakref.finalize[[], ExportJob] | None = None
 
     @classmethod
     def attach(
@@ -161,7 +120,7 @@ class ExportJob:
         form: FormRef,
         job_id: str,
         *,
-        client: HoldsAPI | None = None,
+        client: Connection | None = None,
         token: str | None = None,
         base_url: str | None = None,
         profile: str | None = None,
@@ -177,21 +136,30 @@ class ExportJob:
             The id shown when the export started (also in errors and Ctrl-C messages).
         client : Client, optional
             Reuse a client; otherwise ``token``, ``base_url`` and ``profile`` are used, as
-            :class:`~formexport.Client` uses them.
+            :class:`~formexport.Client` uses them, for a session the job closes with itself.
         reexport : bool
             When the job's status or link has expired, start a fresh export of every field
             instead of raising.
         """
         if client is not None:
-            api = client.api
-        else:
-            api = OpnFormAPI(lookup_settings(token, base_url, profile=profile))
+            return cls._attached(client.api, form, job_id, reexport=reexport)
+        api = OpnFormAPI(lookup_settings(token, base_url, profile=profile))
+        try:
+            job = cls._attached(api, form, job_id, reexport=reexport)
+        except BaseException:
+            api.close()
+            raise
+        job._own_session = weakref.finalize(job, api.close)
+        return job
+
+    @classmethod
+    def _attached(cls, api: OpnFormAPI, form: FormRef, job_id: str, *, reexport: bool) -> ExportJob:
         info = api.get_form(form)
         return cls(
             api,
             info,
             info.default_columns(),
-            ServerJob(api, info.id, job_id, request_known=False),
+            attached_job(api, info.id, job_id),
             max_reexports=config.MAX_REEXPORTS if reexport else 0,
         )
 
@@ -199,7 +167,7 @@ class ExportJob:
     def delivery_mode(self) -> str:
         """How the export is delivered: ``"answered"``, ``"server_job"``, ``"batched"``,
         ``"cached"`` or ``"nothing_chosen"``."""
-        return self._delivery.strategy.mode
+        return self._delivery.mode
 
     @property
     def strategy(self) -> str:
@@ -219,12 +187,12 @@ class ExportJob:
     @property
     def job_id(self) -> str | None:
         """The server's job id, for a server job."""
-        return self._delivery.strategy.job_id
+        return self._delivery.job_id
 
     @property
     def is_server_job(self) -> bool:
         """True for a job on the server."""
-        return self._delivery.strategy.is_server_job
+        return self._delivery.is_server_job
 
     @property
     def is_async(self) -> bool:
@@ -235,7 +203,7 @@ class ExportJob:
     @property
     def status(self) -> ExportStatus | None:
         """The last status seen."""
-        return self._delivery.strategy.status
+        return self._delivery.status
 
     @property
     def server(self) -> str:
@@ -250,7 +218,7 @@ class ExportJob:
 
     def _repr_html_(self) -> str:
         """A small table for notebooks: form, job id, state, progress, rows, link lifetime."""
-        how = html_tables.code(self.job_id) if self.job_id else self._delivery.strategy.no_job_text
+        how = html_tables.code(self.job_id) if self.job_id else self._delivery.no_job_text
         rows: list[tuple[str, str]] = [
             ("Form", f"{self.form.title or self.form.slug} (id {self.form_id}, {self.form.slug})"),
             ("Job id", how),
@@ -259,7 +227,7 @@ class ExportJob:
             rows += self.status.html_rows()
         else:
             rows.append(("State", "not checked yet: call refresh() or wait()"))
-        total = self._delivery.strategy.total
+        total = self._delivery.total
         if total is not None and not any(label == "Rows" for label, _ in rows):
             rows.append(("Rows", str(total)))
         return html_tables.table(f"Export of form {self.form_id}", rows)
@@ -270,7 +238,7 @@ class ExportJob:
         Exports answered at once report ``completed``; batched ones ``queued`` until
         :meth:`wait` has run them.
         """
-        return self._delivery.strategy.refresh()
+        return self._delivery.refresh()
 
     def wait(
         self,
@@ -301,12 +269,7 @@ class ExportJob:
         ------
         ExportFailedError, ExportTimeoutError, ExportInterrupted
         """
-        self._delivery.progress.start(progress, clock_start=clock_start)
-        try:
-            return self._delivery.ready(timeout)
-        except BaseException as exc:
-            self._delivery.progress.finish(exc, job_id=self.job_id)
-            raise
+        return self._delivery.wait(progress, timeout, clock_start)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -317,22 +280,15 @@ class ExportJob:
         the job closed: see :mod:`formexport.local.form_turns`."""
         self._delivery.hold_turn(turn)
 
-    def _delivered(self) -> None:
-        """The data reached the caller: this job's local record and its form's turn are spent.
-
-        A later call for the same request then starts a fresh export (and sees the submissions
-        that arrived since) instead of picking this job up again.
-        """
-        self._delivery.end_turn()
-        if self.job_id is not None:
-            JobRecords().mark_delivered(self.job_id)
-
     def close(self) -> None:
         """Delete the job's scratch copy of the export (also done when the job is garbage).
 
-        A progress display still open is closed too, and the form's turn ends.
+        A progress display still open is closed too, and the form's turn ends; a session
+        :meth:`attach` opened for the job is closed.
         """
         self._delivery.close()
+        if self._own_session is not None:
+            self._own_session()
 
     def __enter__(self) -> ExportJob:
         return self
@@ -350,18 +306,7 @@ class ExportJob:
         the uploaded files there too (the CSV keeps the server's links; the record beside the
         files maps each one to its submission and field).
         """
-        try:
-            uploads = None if files is None else ExportUploads(self._delivery, files)
-            dest = self._save(path)
-            saved = None if uploads is None else uploads.csv(dest)
-        except BaseException as exc:
-            self._delivery.progress.finish(exc, job_id=self.job_id)
-            raise
-        self._delivery.progress.deliver(
-            size=dest.stat().st_size, file=dest.name, job_id=self.job_id, files=saved
-        )
-        self._delivered()
-        return dest
+        return handover.csv(self._delivery, path, files)
 
     def keep(self, path: PathArg) -> Path:
         """Save the export at ``path`` (as :meth:`download`, but ``0600``: the cache's) and read
@@ -369,22 +314,15 @@ class ExportJob:
 
         Used by the export cache; the file is not deleted by :meth:`close`.
         """
-        dest = self._save(path, private=True)
-        self._delivery.strategy.keep_at(dest)
-        return dest
-
-    def _save(self, path: PathArg, *, private: bool = False) -> Path:
-        # The slug comes from the server: it must not lead out of the folder.
-        name = f"{safe_filename(self.form.slug, str(self.form_id))}-submissions.csv"
-        dest = file_destination(path, name)
-        self._delivery.save(dest, private=private)
+        dest = self._delivery.save(path, private=True)
+        self._delivery.keep_at(dest)
         return dest
 
     def to_dataframe(
         self,
         *,
         naming: str = "name",
-        dtype_backend: str = sinks.DEFAULT_DTYPE_BACKEND,
+        dtype_backend: str = DEFAULT_DTYPE_BACKEND,
         values: str = "auto",
         pseudonymize: Sequence[str] | None = None,
         files: FilesOption = None,
@@ -414,25 +352,17 @@ class ExportJob:
             ``attrs`` records the form, job, server, export time and each column's field
             (and, with ``files``, each saved file).
         """
-        sinks.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
-        saved = None
-        try:
-            uploads = None if files is None else ExportUploads(self._delivery, files)
-            frame = self._delivery.read(
-                partial(_frame, dtype_backend), naming, values, pseudonymize
-            )
-            rows = len(frame)
-            self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
-            if uploads is not None:
-                frame, saved = uploads.frame(frame)
-        except BaseException as exc:
-            self._delivery.progress.finish(exc, job_id=self.job_id)
-            raise
-        self._delivery.progress.deliver(
-            rows=rows, columns=frame.shape[1], job_id=self.job_id, files=saved
+        options = ReadOptions(
+            naming=naming,
+            dtype_backend=dtype_backend,
+            values=values,
+            pseudonymize=pseudonymize or (),
         )
-        self._delivered()
-        return frame
+        return self._to_dataframe(options, files)
+
+    def _to_dataframe(self, options: ReadOptions, files: FilesOption) -> pd.DataFrame:
+        """:meth:`to_dataframe` with options checked where they arrived (``Output``)."""
+        return handover.dataframe(self._delivery, options, files)
 
     def to_arrow(
         self,
@@ -442,17 +372,8 @@ class ExportJob:
         pseudonymize: Sequence[str] | None = None,
     ) -> pa.Table:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
-        sinks.check_options(naming=naming, values=values)
-        try:
-            table = self._delivery.read(_table_and_reader, naming, values, pseudonymize)[0]
-        except BaseException as exc:
-            self._delivery.progress.finish(exc, job_id=self.job_id)
-            raise
-        self._delivery.progress.deliver(
-            rows=table.num_rows, columns=table.num_columns, job_id=self.job_id
-        )
-        self._delivered()
-        return table
+        options = ReadOptions(naming=naming, values=values, pseudonymize=pseudonymize or ())
+        return handover.arrow_table(self._delivery, options)
 
     def to_parquet(
         self,
@@ -468,35 +389,17 @@ class ExportJob:
         Memory stays flat however large the export. ``pandas.read_parquet(path)`` gives the
         frame :meth:`to_dataframe` returns with the same options (``files`` too).
         """
-        sinks.check_options(naming=naming, values=values)
-        dest = Path(path).expanduser()
-        saved = None
-        try:
-            uploads = None if files is None else ExportUploads(self._delivery, files)
-            with atomic_destination(dest) as out:
-                write = partial(
-                    self._delivery.read, naming=naming, values=values, pseudonymize=pseudonymize
-                )
-                if uploads is None:
-                    write(partial(_write_parquet, out))
-                else:
-                    saved = uploads.parquet(
-                        lambda first: write(partial(_write_parquet, first)), out
-                    )
-        except BaseException as exc:
-            self._delivery.progress.finish(exc, job_id=self.job_id)
-            raise
-        rows, columns = sinks.parquet_shape(dest)
-        self._delivery.progress.deliver(
-            rows=rows, columns=columns, file=dest.name, job_id=self.job_id, files=saved
-        )
-        self._delivered()
-        return dest
+        options = ReadOptions(naming=naming, values=values, pseudonymize=pseudonymize or ())
+        return self._to_parquet(path, options, files)
+
+    def _to_parquet(self, path: PathArg, options: ReadOptions, files: FilesOption) -> Path:
+        """:meth:`to_parquet` with options checked where they arrived (``Output``)."""
+        return handover.parquet(self._delivery, path, options, files)
 
     def write_frame(
         self,
         path: PathArg,
-        write: Callable[[pd.DataFrame, Path], None],
+        write: FrameWriter,
         *,
         naming: str = "name",
         values: str = "auto",
@@ -510,27 +413,14 @@ class ExportJob:
         once complete, so ``path`` never holds a partial file. :func:`formexport.export_to_file`
         writes ``.xlsx``, ``.dta`` and ``.sav`` files this way.
         """
-        sinks.check_options(naming=naming, values=values)
-        dest = Path(path).expanduser()
-        saved = None
-        try:
-            uploads = None if files is None else ExportUploads(self._delivery, files)
-            frame = self._delivery.read(
-                partial(_frame, sinks.DEFAULT_DTYPE_BACKEND), naming, values, pseudonymize
-            )
-            if uploads is not None:
-                frame, saved = uploads.frame(frame)
-            with atomic_path(dest) as temporary:
-                write(frame, temporary)
-        except BaseException as exc:
-            self._delivery.progress.finish(exc, job_id=self.job_id)
-            raise
-        rows, columns = frame.shape
-        self._delivery.progress.deliver(
-            rows=rows, columns=columns, file=dest.name, job_id=self.job_id, files=saved
-        )
-        self._delivered()
-        return dest
+        options = ReadOptions(naming=naming, values=values, pseudonymize=pseudonymize or ())
+        return self._write_frame(path, write, options, files)
+
+    def _write_frame(
+        self, path: PathArg, write: FrameWriter, options: ReadOptions, files: FilesOption
+    ) -> Path:
+        """:meth:`write_frame` with options checked where they arrived (``Output``)."""
+        return handover.frame_file(self._delivery, path, write, options, files)
 
 
 def _weakly(method: Callable[[], None]) -> Callable[[], None]:
@@ -543,17 +433,3 @@ def _weakly(method: Callable[[], None]) -> Callable[[], None]:
             bound()
 
     return call
-
-
-def _table_and_reader(opened: OpenedExport, reader: TypedReader) -> tuple[pa.Table, TypedReader]:
-    return sinks.read_arrow(opened.body, reader), reader
-
-
-def _frame(dtype_backend: str, opened: OpenedExport, reader: TypedReader) -> pd.DataFrame:
-    return sinks.read_frame(opened.body, reader, dtype_backend)
-
-
-def _write_parquet(out: BinaryIO, opened: OpenedExport, reader: TypedReader) -> None:
-    out.seek(0)  # a streamed attempt that gave way to the file may have written some
-    out.truncate()
-    sinks.write_parquet(opened.body, out, reader)

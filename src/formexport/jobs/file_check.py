@@ -9,7 +9,7 @@ is handed over (a frame returned, a file moved into place), :class:`RequestCheck
 with its request:
 
 * the header holds exactly the requested columns (a form edited since the request is told apart
-  by reading the form again, in :mod:`formexport.jobs.delivery`);
+  by reading the form again, :class:`RequestChecker`);
 * an export of chosen submissions (``submission_ids``, ``since=``, ``status=``) holds only those,
   each once, as many as the job's ``total_submissions``;
 * an export of the whole form holds at least ``total_submissions`` rows: the job counts the
@@ -22,11 +22,14 @@ written them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from formexport.reading.column_plan import PlannedColumn, header_matches
-from formexport.reading.tally import Tally
+from formexport.opnform.endpoints import OpnFormAPI
+from formexport.opnform.models import ExportStatus, FormInfo
+from formexport.reading.column_plan import PlannedColumn, header_matches, plan_columns
+from formexport.reading.tally import Tally, tally_file
 
 
 class ForeignFile(Exception):
@@ -102,6 +105,55 @@ class RequestCheck:
             raise ForeignFile("it holds a submission twice")
         if self.total is not None and len(ids) != self.total:
             raise ForeignFile(f"it holds {len(ids)} of the {self.total} submissions chosen")
+
+
+class RequestChecker:
+    """Checks the files of one request's server jobs against it.
+
+    Parameters
+    ----------
+    api : OpnFormAPI
+        The server, to read the form again when a header differs.
+    form : FormInfo
+        The form as read for the request.
+    columns : dict of str to bool
+        The columns requested.
+    chosen : list of int, optional
+        The submissions chosen, for an export of chosen submissions.
+    """
+
+    def __init__(
+        self,
+        api: OpnFormAPI,
+        form: FormInfo,
+        columns: Mapping[str, bool],
+        chosen: Collection[int] | None,
+    ) -> None:
+        self._api = api
+        self._form = form
+        self._columns = dict(columns)
+        self._chosen = None if chosen is None else list(chosen)
+
+    def check_for(self, status: ExportStatus | None) -> RequestCheck:
+        """What the file of the job whose last status is ``status`` must hold."""
+        total = status.total_submissions if status is not None else None
+        return RequestCheck.of(plan_columns(self._form, self._columns), total, self._chosen)
+
+    def check_file(self, check: RequestCheck, path: Path) -> None:
+        """Raise :class:`ForeignFile` unless the complete file at ``path`` passes ``check``."""
+        header, tally = tally_file(path, keep_ids=check.chosen is not None)
+        self.check_header(check, header)
+        check.check_rows(tally)
+
+    def check_header(self, check: RequestCheck, header: Sequence[str]) -> None:
+        """Raise :class:`ForeignFile` for other columns than requested, unless the form changed."""
+        if check.header_matches(header):
+            return
+        # A form edited since the request plans other columns now: its file is read matching
+        # columns by name, with a ColumnPlanWarning, as before.
+        now = plan_columns(self._api.get_form(self._form.id), self._columns)
+        if [column.header for column in now] == check.header:
+            raise check.other_columns(header)
 
 
 def _names(header: Sequence[str], shown: int = 6) -> str:

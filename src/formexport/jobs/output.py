@@ -2,13 +2,14 @@
 
 :data:`FILE_FORMATS` is the one table of the files an export can be written to, and
 :func:`file_format` the one place that tells a file's format from its name (or a format named
-for it); :class:`Output` delivers it.
+for it); :class:`Output` delivers it, with the :class:`~formexport.reading.options.ReadOptions`
+checked where the verb's arguments arrived.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from formexport.errors import InvalidArgumentError
 from formexport.formats import excel, spss, stata
 from formexport.jobs.export_job import ExportJob
-from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options, csv_shape, parquet_shape
+from formexport.jobs.handover import FrameWriter
+from formexport.reading.options import DEFAULT_DTYPE_BACKEND, ReadOptions
+from formexport.reading.parquet_output import parquet_shape
+from formexport.reading.sinks import csv_shape
 from formexport.uploads.destination import Destination, FilesArg
 
 if TYPE_CHECKING:
     import pandas as pd
-
-FrameWriter = Callable[["pd.DataFrame", Path], None]
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,14 @@ class Written:
 
 @dataclass(frozen=True)
 class Output:
-    """What an export delivers: a DataFrame (``to`` is ``None``) or a file."""
+    """What an export delivers: a DataFrame (``to`` is ``None``) or a file.
 
-    to: Path | None
-    naming: str
-    dtype_backend: str
-    values: str
-    pseudonymize: tuple[str, ...] = ()
+    The verbs make one where their arguments arrive (:meth:`checked`, or :meth:`as_named` for a
+    verb whose format is its name), before anything is sent, and hand it down.
+    """
+
+    to: str | PathLike[str] | None
+    options: ReadOptions = field(default_factory=ReadOptions)
     files: Destination | None = None
     file_format: FileFormat | None = None
 
@@ -122,61 +125,63 @@ class Output:
     def checked(
         cls,
         to: str | PathLike[str] | None,
-        naming: str,
-        dtype_backend: str,
-        values: str,
-        pseudonymize: Sequence[str] | None = None,
-        files: FilesArg | None = None,
+        options: ReadOptions,
+        files: FilesArg | Destination | None = None,
         *,
         chosen_format: str | None = None,
     ) -> Output:
-        """The output ``to`` names, its options checked (before anything is sent).
+        """The output ``to`` names (a DataFrame for ``None``), its options checked against it.
 
         ``chosen_format`` writes a file whose name says no format (the command line's
         ``--format``).
         """
-        check_options(naming=naming, dtype_backend=dtype_backend, values=values)
-        hidden = () if pseudonymize is None else tuple(pseudonymize)
         destination = None if files is None else Destination.of(files)
         if to is None:
-            return cls(None, naming, dtype_backend, values, hidden, destination)
+            return cls(None, options, destination)
         fmt = file_format(to, chosen_format)
         if fmt is None:
             raise InvalidArgumentError(
                 f"Cannot tell which file to write from the name {str(to)!r}: end it in "
                 f"{suffixes()} (Parquet, CSV as served, Excel, Stata, SPSS)."
             )
-        if dtype_backend != DEFAULT_DTYPE_BACKEND:
+        if options.dtype_backend != DEFAULT_DTYPE_BACKEND:
             raise InvalidArgumentError("dtype_backend applies to DataFrames, not to files.")
-        if not fmt.typed and ((naming, values) != ("name", "auto") or hidden):
+        if not fmt.typed and (
+            (options.naming, options.values) != ("name", "auto") or options.pseudonymize
+        ):
             raise InvalidArgumentError(
                 "naming, values and pseudonymize apply to DataFrames and typed files; a .csv "
                 "file is the export as the server wrote it."
             )
         if fmt.require is not None:
             fmt.require()
-        path = Path(to).expanduser().absolute()
-        return cls(path, naming, dtype_backend, values, hidden, destination, fmt)
+        return cls(Path(to).expanduser().absolute(), options, destination, fmt)
+
+    @classmethod
+    def as_named(
+        cls,
+        to: str | PathLike[str],
+        format_name: str,
+        options: ReadOptions | None = None,
+        files: FilesArg | Destination | None = None,
+    ) -> Output:
+        """A file of the format ``format_name`` at ``to``, whatever its name says."""
+        destination = None if files is None else Destination.of(files)
+        return cls(to, options or ReadOptions(), destination, FILE_FORMATS[format_name])
 
     def deliver(self, job: ExportJob) -> pd.DataFrame | Path:
         """Deliver ``job``'s data: the DataFrame, or the path written."""
-        if self.to is None:
-            return job.to_dataframe(
-                naming=self.naming,
-                dtype_backend=self.dtype_backend,
-                values=self.values,
-                pseudonymize=self.pseudonymize,
-                files=self.files,
-            )
-        return self.write(job).path
+        return self.frame(job) if self.to is None else self.write(job).path
+
+    def frame(self, job: ExportJob) -> pd.DataFrame:
+        """``job``'s data as a DataFrame (the saved files' paths in its cells, with ``files``)."""
+        return job._to_dataframe(self.options, self.files)
 
     def write(self, job: ExportJob) -> Written:
         """Write ``job``'s data to the file; say where, and its rows and columns."""
         fmt, to = self.file_format, self.to
         if fmt is None or to is None:
             raise InvalidArgumentError("This export delivers a DataFrame, not a file.")
-        typed = {"naming": self.naming, "values": self.values}
-        hidden, files = self.pseudonymize, self.files
         if fmt.write_frame is not None:
             shape: list[tuple[int, int]] = []
             write = fmt.write_frame
@@ -185,9 +190,8 @@ class Output:
                 write(frame, path)
                 shape.append(frame.shape)
 
-            path = job.write_frame(to, write_and_count, **typed, pseudonymize=hidden, files=files)
+            path = job._write_frame(to, write_and_count, self.options, self.files)
             return Written(path, fmt, shape[0])
         if fmt.name == "parquet":
-            path = job.to_parquet(to, **typed, pseudonymize=hidden, files=files)
-            return Written(path, fmt)
-        return Written(job.download(to, files=files), fmt)
+            return Written(job._to_parquet(to, self.options, self.files), fmt)
+        return Written(job.download(to, files=self.files), fmt)

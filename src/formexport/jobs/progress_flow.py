@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 
 from formexport.progress.events import delivered, failure, wait_listener
 from formexport.progress.reporters import (
@@ -17,6 +19,17 @@ from formexport.progress.reporters import (
 from formexport.waits import shown_to
 
 
+@dataclass
+class DeliveryNote:
+    """What a delivering call handed over, for the last line of its display."""
+
+    rows: int | None = None
+    columns: int | None = None
+    size: int | None = None
+    file: str | None = None
+    files: int | None = None
+
+
 class ExportProgress:
     """The progress display of one export call: server export, download, reading.
 
@@ -27,10 +40,13 @@ class ExportProgress:
     given; so does every ``wait(progress=...)``.
 
     The flow ends on a final event: what was delivered and how long it took (counted from the
-    start of the flow, or from the call that started the export), or the error.
+    start of the flow, or from the call that started the export), or the error. Its ``job_id``
+    is the export's server job, when it has one (a fresh export may change it): the events of
+    the export's own phases and the final one name it.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.job_id: str | None = None
         self._option: ProgressOption = "auto"
         self._reporter: ProgressReporter | None = None
         self._clock = clock
@@ -50,6 +66,22 @@ class ExportProgress:
         """Show ``event``, opening a flow with the last option given if none is under way."""
         self._open().update(event)
 
+    def show(
+        self,
+        phase: str,
+        completed: float,
+        total: float | None,
+        message: str = "",
+        *,
+        started_at: datetime | None = None,
+    ) -> None:
+        """Show how far the export's own ``phase`` is, naming its job."""
+        self.update(
+            ProgressEvent(
+                phase, completed, total, message, job_id=self.job_id, started_at=started_at
+            )
+        )
+
     def _open(self) -> ProgressReporter:
         if self._reporter is None:
             self._reporter = make_reporter(self._option)
@@ -68,26 +100,32 @@ class ExportProgress:
         with shown_to(wait_listener(self.update)):
             yield
 
-    def deliver(
-        self,
-        *,
-        rows: int | None = None,
-        columns: int | None = None,
-        size: int | None = None,
-        file: str | None = None,
-        job_id: str | None = None,
-        files: int | None = None,
-    ) -> None:
+    def deliver(self, note: DeliveryNote) -> None:
         """End the flow on what was delivered (:func:`formexport.progress.events.delivered`)."""
         start = self._clock_start if self._clock_start is not None else self._clock()
         seconds = max(0.0, self._clock() - start)
         shown = delivered(
-            seconds, rows=rows, columns=columns, size=size, file=file, job_id=job_id, files=files
+            seconds,
+            rows=note.rows,
+            columns=note.columns,
+            size=note.size,
+            file=note.file,
+            job_id=self.job_id,
+            files=note.files,
         )
         self.update(shown)
         self.finish()
 
-    def finish(self, error: BaseException | None = None, *, job_id: str | None = None) -> None:
+    @contextlib.contextmanager
+    def ending_on_error(self) -> Iterator[None]:
+        """End the flow on the error the block raises (and raise it on)."""
+        try:
+            yield
+        except BaseException as exc:
+            self.finish(exc)
+            raise
+
+    def finish(self, error: BaseException | None = None) -> None:
         """Close the flow (bars end, the widget turns green or orange); nothing if none is open.
 
         An ``error`` that is an :class:`Exception` is shown first (the widget turns red); Ctrl-C
@@ -98,7 +136,7 @@ class ExportProgress:
             return
         try:
             if isinstance(error, Exception):
-                reporter.update(failure(error, job_id=job_id))
+                reporter.update(failure(error, job_id=self.job_id))
         finally:
             reporter.close()
 

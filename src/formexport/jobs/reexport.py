@@ -6,32 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from formexport.jobs.answered import AnsweredExport
-from formexport.jobs.server_job import ServerJob
+from formexport.jobs.delivery_mode import delivery_for_answer
 from formexport.jobs.strategy import ExportStrategy
-from formexport.opnform.endpoints import AnsweredCsv, OpnFormAPI, StartedJob
+from formexport.opnform.endpoints import OpnFormAPI
 
 logger = logging.getLogger("formexport")
-
-
-def strategy_for_answer(
-    api: OpnFormAPI,
-    form_id: int,
-    answer: AnsweredCsv | StartedJob,
-    *,
-    expected_rows: int | None = None,
-) -> ExportStrategy:
-    """The strategy for the server's answer to an export request: the CSV, or a job
-    (``expected_rows``: the rows counted before the request, to forecast the job's end)."""
-    if isinstance(answer, StartedJob):
-        return ServerJob(
-            api,
-            form_id,
-            answer.job_id,
-            accepted_at=api.retry.clock(),
-            expected_rows=expected_rows,
-        )
-    return AnsweredExport(form_id, answer.content)
 
 
 class Reexports:
@@ -66,7 +45,7 @@ class Reexports:
         """Post the export again (not counted among the ``allowed``); return its strategy."""
         answer = self._api.post_export(self._form_id, self._columns, self._submission_ids)
         rows = None if self._submission_ids is None else len(self._submission_ids)
-        strategy = strategy_for_answer(self._api, self._form_id, answer, expected_rows=rows)
+        strategy = delivery_for_answer(self._api, self._form_id, answer, expected_rows=rows)
         if strategy.job_id is not None:
             logger.warning("Started a fresh export, job %s", strategy.job_id)
         return strategy

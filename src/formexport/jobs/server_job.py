@@ -12,7 +12,6 @@ from formexport.jobs.strategy import ExportStrategy, FileCheck, ScratchFolder
 from formexport.local.job_timings import JobTimings
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, JobState
-from formexport.progress.events import ProgressEvent
 from formexport.transfer.download import download_file
 from formexport.transfer.tee import Tee
 
@@ -125,11 +124,10 @@ class ServerJob(ExportStrategy):
         message = pickup_message(self.job_id, self._picked_up)
         self._picked_up = None
         done = self.status.progress if self.status is not None else 0
-        progress.update(ProgressEvent("export", done, 100, message, job_id=self.job_id))
+        progress.show("export", done, 100, message)
 
     def _waiter(self, progress: ExportProgress) -> JobWaiter:
         job_id = self.job_id
-
         shown: list[tuple[float, str]] = []  # the last status shown
 
         def report(status: ExportStatus) -> None:
@@ -138,20 +136,12 @@ class ServerJob(ExportStrategy):
             if status.status == JobState.QUEUED and shown[-1:] == [(status.progress, message)]:
                 return  # still queued: the display counts the wait for a worker meanwhile
             shown[:] = [(status.progress, message)]
-            started = self._started(status)
-            progress.update(
-                ProgressEvent(
-                    "export", status.progress, 100, message, job_id=job_id, started_at=started
-                )
-            )
+            progress.show("export", status.progress, 100, message, started_at=self._started(status))
 
         if self._accepted_at is not None and self.status is None:
             # Shown at once, not at the first poll: the job was just accepted, so it is queued.
-            started = self._started(None)
             shown[:] = [(0, JobState.QUEUED)]
-            progress.update(
-                ProgressEvent("export", 0, 100, JobState.QUEUED, job_id=job_id, started_at=started)
-            )
+            progress.show("export", 0, 100, JobState.QUEUED, started_at=self._started(None))
         return JobWaiter(
             lambda: self._api.get_export_status(self.form_id, job_id),
             job_id=job_id,
@@ -210,7 +200,7 @@ class ServerJob(ExportStrategy):
         assert status.file_url
 
         def report(received: int, total: int | None) -> None:
-            progress.update(ProgressEvent("download", received, total, job_id=self.job_id))
+            progress.show("download", received, total)
 
         download_file(
             status.file_url,

@@ -31,7 +31,6 @@ from formexport.reading.variable_names import variable_names
 if TYPE_CHECKING:
     import pyarrow as pa
 
-NAMINGS = ("name", "id")
 METADATA_KEY = b"formexport"
 # Values the CSV keeps better than the JSON list: signed links that live as long as the export.
 _CSV_ONLY_TYPES = frozenset({"files", "signature"})

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formexport.reading import blocks
-from formexport.reading.sinks import PANDAS_ATTRS
+from formexport.reading.parquet_output import PANDAS_ATTRS
 from formexport.reading.source import OpenedExport
 from formexport.reading.typed_reader import METADATA_KEY, Restart, TypedReader
 from formexport.uploads.plan import Upload, plan_cell

@@ -2,8 +2,10 @@
 
 :class:`Delivery` holds the current strategy (:mod:`formexport.jobs.strategy`) and does what is
 the same for all of them: waiting with a progress display, bringing the file here, swapping in
-a fresh export when a job's status or link has expired, and reading through
-:func:`formexport.reading.source.open_export`, which treats a file and a stream alike.
+a fresh export when a job's status or link has expired, reading through
+:func:`formexport.reading.source.open_export`, which treats a file and a stream alike, and
+handing the data over (:meth:`Delivery.handing_over`, used by :mod:`formexport.jobs.handover`).
+The job asks it for the current strategy's job id and status; its display names the job.
 
 A server job's file is checked against its request (:mod:`formexport.jobs.file_check`) before
 anything is handed over: as it is read (the header first, the rows at the end, before a frame is
@@ -16,20 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
-from os import PathLike
 from pathlib import Path
 from typing import TypeVar
 
 from formexport import config
-from formexport.errors import ExportExpiredError, ExportFailedError, ExportJobNotFoundError
-from formexport.jobs.file_check import (
-    ForeignFile,
-    RequestCheck,
-    RequestChecker,
-    same_second_message,
-)
+from formexport.errors import ExportExpiredError, ExportJobNotFoundError
+from formexport.jobs.file_check import ForeignFile, RequestCheck, RequestChecker
 from formexport.jobs.progress_flow import DeliveryNote, ExportProgress
 from formexport.jobs.read_while_downloading import read_while_downloading
 from formexport.jobs.reexport import Reexports
@@ -46,7 +43,7 @@ from formexport.reading.options import ReadOptions
 from formexport.reading.pseudonyms import Pseudonymizing
 from formexport.reading.source import OpenedExport, open_export
 from formexport.reading.typed_reader import ExportContext, TypedReader
-from formexport.transfer.download import LinkExpired, file_destination, safe_filename
+from formexport.transfer.download import LinkExpired
 from formexport.transfer.tee import Tee
 
 logger = logging.getLogger("formexport")
@@ -75,7 +72,9 @@ class Delivery:
     max_reexports : int
         Fresh exports allowed when a job's status or link has expired.
     on_change : callable
-        Called when the job id changes or the job completes (the local job record).
+        Called when the job id changes or the job completes (the local job record): a method
+        of the job holding this delivery, held weakly so that a job dropped unread is freed at
+        once, and with it its form's turn.
     """
 
     def __init__(
@@ -97,12 +96,11 @@ class Delivery:
         self.progress.job_id = strategy.job_id
         self.scratch = ScratchFolder()
         self._reexports = Reexports(api, form.id, self.columns, submission_ids, max_reexports)
-        self._on_change = on_change
+        self._on_change = weakref.WeakMethod(on_change)
         self._told: tuple[str | None, bool] | None = None
         # The fields left out with exclude=, by name (recorded in attrs).
         self.excluded: tuple[str, ...] = ()
         self._checker = RequestChecker(api, form, self.columns, submission_ids)
-        self._exports = 1
         self._turn: FormTurn | None = None
 
     @property
@@ -216,26 +214,23 @@ class Delivery:
         """Report a new job id or a job that completed, once each."""
         status = self.strategy.status
         state = (self.strategy.job_id, status is not None and status.status == JobState.COMPLETED)
-        if state[0] is not None and state != self._told:
+        changed = self._on_change()
+        if state[0] is not None and state != self._told and changed is not None:
             self._told = state
-            self._on_change()
+            changed()
 
-    def save(self, path: str | PathLike[str], *, private: bool = False) -> Path:
-        """Bring the finished file to ``path`` (a file, or a folder to hold it), checked against
-        its request before it goes there; return where it went.
+    def save(self, dest: Path, *, private: bool) -> None:
+        """Bring the finished file to ``dest``, checked against its request before it goes there.
 
-        ``private``: formexport's own copy (see :meth:`ExportStrategy.fetch`).
+        ``private``: ``dest`` is formexport's own copy (see :meth:`ExportStrategy.fetch`).
         """
-        # The slug comes from the server: it must not lead out of the folder.
-        name = f"{safe_filename(self.form.slug, str(self.form.id))}-submissions.csv"
-        dest = file_destination(path, name)
         while True:
             self.ready()
             check = self._request_check()
             try:
                 file_check = None if check is None else partial(self._checker.check_file, check)
                 self.fetch(dest, check=file_check, private=private)
-                return dest
+                return
             except ForeignFile as clash:
                 self._export_again(clash)
 
@@ -369,19 +364,7 @@ class Delivery:
 
     def _export_again(self, clash: ForeignFile) -> None:
         """Start a fresh export after a file that was another export's, or give up."""
-        job_id = self.strategy.job_id
-        if self._exports >= config.SAME_SECOND_TRIES:
-            message = same_second_message(self.form.id, job_id, self._exports, str(clash))
-            raise ExportFailedError(message, job_id=job_id, error_message=None) from clash
-        self._exports += 1
-        logger.warning(
-            "The file of export job %s of form %s is another export's (%s): another export of "
-            "the form finished in the same second (OpnForm names export files by form and "
-            "second); exporting again",
-            job_id,
-            self.form.id,
-            clash,
-        )
+        self._checker.count_again(clash, self.job_id)
         self.progress.show("export", 0, 100, AGAIN)
         # The fresh file must not be named after the same second as the other export's.
         self.api.retry.sleep(config.SAME_SECOND_PAUSE)
@@ -404,3 +387,4 @@ class Delivery:
         self.progress.finish()
         self.strategy.forget(self.scratch)
         self.scratch.delete()
+

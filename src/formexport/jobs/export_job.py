@@ -7,18 +7,19 @@ goes through :func:`formexport.reading.source.open_export`, the same for a file 
 
 from __future__ import annotations
 
-import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from formexport import config, html_tables
+from formexport import config
 from formexport.credentials import lookup_settings
 from formexport.jobs import handover
 from formexport.jobs.delivery import Delivery
 from formexport.jobs.delivery_mode import attached_job
 from formexport.jobs.handover import FrameWriter, PathArg
+from formexport.jobs.job_table import job_table
+from formexport.jobs.old_names import OldNames
 from formexport.jobs.strategy import ExportStrategy
 from formexport.jobs.uploaded_files import FilesOption
 from formexport.local.form_turns import FormTurn
@@ -32,15 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-# ExportJob.strategy's words before delivery_mode named the server's two routes one way.
-_OLD_MODE_NAMES = {"answered": "sync", "server_job": "async", "nothing_chosen": "sync"}
 
-
-def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=3)
-
-
-class ExportJob:
+class ExportJob(OldNames):
     """An export of one form, whichever way the server delivers it.
 
     Made by :meth:`Client.start_export` or :meth:`ExportJob.attach`. How the data comes is its
@@ -105,8 +99,7 @@ class ExportJob:
             strategy,
             submission_ids=submission_ids,
             max_reexports=max_reexports,
-            # Weakly: a job dropped unread is freed at once, and with it its form's turn.
-            on_change=_weakly(self._changed),
+            on_change=self._changed,
         )
         self.request_key: str | None = None
         # Told when the job id changes or the job completes, to keep the local job record.
@@ -141,39 +134,29 @@ class ExportJob:
             When the job's status or link has expired, start a fresh export of every field
             instead of raising.
         """
-        if client is not None:
-            return cls._attached(client.api, form, job_id, reexport=reexport)
-        api = OpnFormAPI(lookup_settings(token, base_url, profile=profile))
-        try:
-            job = cls._attached(api, form, job_id, reexport=reexport)
-        except BaseException:
-            api.close()
-            raise
-        job._own_session = weakref.finalize(job, api.close)
-        return job
-
-    @classmethod
-    def _attached(cls, api: OpnFormAPI, form: FormRef, job_id: str, *, reexport: bool) -> ExportJob:
-        info = api.get_form(form)
-        return cls(
-            api,
-            info,
-            info.default_columns(),
-            attached_job(api, info.id, job_id),
-            max_reexports=config.MAX_REEXPORTS if reexport else 0,
+        api = (
+            client.api
+            if client is not None
+            else OpnFormAPI(lookup_settings(token, base_url, profile=profile))
         )
+        try:
+            info = api.get_form(form)
+        except BaseException:
+            if client is None:
+                api.close()
+            raise
+        strategy = attached_job(api, info.id, job_id)
+        max_reexports = config.MAX_REEXPORTS if reexport else 0
+        job = cls(api, info, info.default_columns(), strategy, max_reexports=max_reexports)
+        if client is None:
+            job._own_session = weakref.finalize(job, api.close)
+        return job
 
     @property
     def delivery_mode(self) -> str:
         """How the export is delivered: ``"answered"``, ``"server_job"``, ``"batched"``,
         ``"cached"`` or ``"nothing_chosen"``."""
         return self._delivery.mode
-
-    @property
-    def strategy(self) -> str:
-        """Deprecated: :attr:`delivery_mode`, in the old words (``"sync"``, ``"async"``...)."""
-        _deprecated("ExportJob.strategy", "ExportJob.delivery_mode")
-        return _OLD_MODE_NAMES.get(self.delivery_mode, self.delivery_mode)
 
     @property
     def excluded(self) -> tuple[str, ...]:
@@ -195,12 +178,6 @@ class ExportJob:
         return self._delivery.is_server_job
 
     @property
-    def is_async(self) -> bool:
-        """Deprecated: :attr:`is_server_job`."""
-        _deprecated("ExportJob.is_async", "ExportJob.is_server_job")
-        return self.is_server_job
-
-    @property
     def status(self) -> ExportStatus | None:
         """The last status seen."""
         return self._delivery.status
@@ -218,19 +195,7 @@ class ExportJob:
 
     def _repr_html_(self) -> str:
         """A small table for notebooks: form, job id, state, progress, rows, link lifetime."""
-        how = html_tables.code(self.job_id) if self.job_id else self._delivery.no_job_text
-        rows: list[tuple[str, str]] = [
-            ("Form", f"{self.form.title or self.form.slug} (id {self.form_id}, {self.form.slug})"),
-            ("Job id", how),
-        ]
-        if self.status is not None:
-            rows += self.status.html_rows()
-        else:
-            rows.append(("State", "not checked yet: call refresh() or wait()"))
-        total = self._delivery.total
-        if total is not None and not any(label == "Rows" for label, _ in rows):
-            rows.append(("Rows", str(total)))
-        return html_tables.table(f"Export of form {self.form_id}", rows)
+        return job_table(self._delivery)
 
     def refresh(self) -> ExportStatus:
         """Ask the server for the job's status (one request) and return it.
@@ -314,7 +279,8 @@ class ExportJob:
 
         Used by the export cache; the file is not deleted by :meth:`close`.
         """
-        dest = self._delivery.save(path, private=True)
+        dest = handover.csv_destination(self._delivery, path)
+        self._delivery.save(dest, private=True)
         self._delivery.keep_at(dest)
         return dest
 
@@ -421,15 +387,3 @@ class ExportJob:
     ) -> Path:
         """:meth:`write_frame` with options checked where they arrived (``Output``)."""
         return handover.frame_file(self._delivery, path, write, options, files)
-
-
-def _weakly(method: Callable[[], None]) -> Callable[[], None]:
-    """``method``, without keeping its object alive."""
-    ref = weakref.WeakMethod(method)
-
-    def call() -> None:
-        bound = ref()
-        if bound is not None:
-            bound()
-
-    return call

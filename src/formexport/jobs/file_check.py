@@ -22,14 +22,19 @@ written them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from formexport import config
+from formexport.errors import ExportFailedError
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo
 from formexport.reading.column_plan import PlannedColumn, header_matches, plan_columns
 from formexport.reading.tally import Tally, tally_file
+
+logger = logging.getLogger("formexport")
 
 
 class ForeignFile(Exception):
@@ -108,7 +113,8 @@ class RequestCheck:
 
 
 class RequestChecker:
-    """Checks the files of one request's server jobs against it.
+    """Checks the files of one request's server jobs against it, and counts the exports that
+    got another export's file.
 
     Parameters
     ----------
@@ -133,6 +139,7 @@ class RequestChecker:
         self._form = form
         self._columns = dict(columns)
         self._chosen = None if chosen is None else list(chosen)
+        self._exports = 1
 
     def check_for(self, status: ExportStatus | None) -> RequestCheck:
         """What the file of the job whose last status is ``status`` must hold."""
@@ -154,6 +161,28 @@ class RequestChecker:
         now = plan_columns(self._api.get_form(self._form.id), self._columns)
         if [column.header for column in now] == check.header:
             raise check.other_columns(header)
+
+    def count_again(self, clash: ForeignFile, job_id: str | None) -> None:
+        """Count one more export after ``clash``, the file of ``job_id``.
+
+        Raises
+        ------
+        ExportFailedError
+            ``config.SAME_SECOND_TRIES`` exports in a row got another export's file.
+        """
+        form_id = self._form.id
+        if self._exports >= config.SAME_SECOND_TRIES:
+            message = same_second_message(form_id, job_id, self._exports, str(clash))
+            raise ExportFailedError(message, job_id=job_id, error_message=None) from clash
+        self._exports += 1
+        logger.warning(
+            "The file of export job %s of form %s is another export's (%s): another export of "
+            "the form finished in the same second (OpnForm names export files by form and "
+            "second); exporting again",
+            job_id,
+            form_id,
+            clash,
+        )
 
 
 def _names(header: Sequence[str], shown: int = 6) -> str:

@@ -21,7 +21,12 @@ from formexport.reading import parquet_output, sinks
 from formexport.reading.options import ReadOptions
 from formexport.reading.source import OpenedExport
 from formexport.reading.typed_reader import TypedReader
-from formexport.transfer.download import atomic_destination, atomic_path
+from formexport.transfer.download import (
+    atomic_destination,
+    atomic_path,
+    file_destination,
+    safe_filename,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,10 +101,18 @@ def csv(delivery: Delivery, path: PathArg, files: FilesOption) -> Path:
     """The CSV as the server wrote it, saved at ``path`` (a file, or a folder to hold it)."""
     with delivery.handing_over() as note:
         uploads = _uploads(delivery, files)
-        dest = delivery.save(path)
+        dest = csv_destination(delivery, path)
+        delivery.save(dest, private=False)
         note.files = None if uploads is None else uploads.csv(dest)
         note.size, note.file = dest.stat().st_size, dest.name
     return dest
+
+
+def csv_destination(delivery: Delivery, path: PathArg) -> Path:
+    """Where the CSV saved at ``path`` goes: ``path``, or a file named after the form in it."""
+    form = delivery.form
+    # The slug comes from the server: it must not lead out of the folder.
+    return file_destination(path, f"{safe_filename(form.slug, str(form.id))}-submissions.csv")
 
 
 def _uploads(delivery: Delivery, files: FilesOption) -> ExportUploads | None:

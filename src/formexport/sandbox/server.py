@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import threading
 from pathlib import Path
@@ -182,6 +183,49 @@ class Sandbox:
                 seed=seed,
                 removed_fields=[_block(f) for f in removed_fields],
             )
+            return form_resource(form, self.base_url)
+
+    def form_fields(self, form_id: int) -> list[dict[str, Any]]:
+        """A copy of the form's blocks (its ``properties``), in form order, to edit and pass to
+        :meth:`update_fields`."""
+        with self._backend.lock:
+            return copy.deepcopy(self._backend.form(form_id).properties)
+
+    def update_fields(self, form_id: int, properties: list[dict[str, Any]]) -> dict[str, Any]:
+        """Save a form's blocks as OpnForm's form editor does: rename, add, reorder or remove
+        fields, change their options or type.
+
+        A field left out joins ``removed_properties`` (its answers stay exportable by id); one
+        sent again leaves it. The form's ``updated_at`` moves to now, and later generated
+        submissions answer the new fields. Submissions already stored keep their values.
+
+        Parameters
+        ----------
+        form_id : int
+            The form.
+        properties : list of dict
+            Every block the form keeps, in order: edited copies from :meth:`form_fields`, and
+            new ones from :meth:`make_field` (or short ``{"type", "name"}`` dicts).
+
+        Returns
+        -------
+        dict
+            The form resource.
+
+        Examples
+        --------
+        >>> with Sandbox() as sb:
+        ...     fields = sb.form_fields(1)                 # Name, Email, Phone, ...
+        ...     fields[0]["name"] = "Full name"
+        ...     form = sb.update_fields(1, [*fields[:-1], sb.make_field("number", "Age")])
+        >>> [f["name"] for f in form["properties"]][::3]
+        ['Full name', 'Rating', 'Topics', 'Age']
+        >>> [f["name"] for f in form["removed_properties"]]
+        ['Zip code']
+        """
+        blocks = [_block(f) for f in properties]
+        form = self._backend.update_fields(form_id, blocks)
+        with self._backend.lock:
             return form_resource(form, self.base_url)
 
     def add_submission(

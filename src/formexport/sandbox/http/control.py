@@ -16,6 +16,7 @@ POST     /_sandbox/faults                 add a fault (JSON of a Fault)
 DELETE   /_sandbox/faults                 remove all faults
 POST     /_sandbox/forms                  ``add_form`` arguments → form resource
 PATCH    /_sandbox/forms/{id}             ``{"submission_retention_value", "…_unit"}``
+PUT      /_sandbox/forms/{id}/fields      ``{"properties": [...]}``: the editor saves → form
 POST     /_sandbox/forms/{id}/submissions ``add_submission`` arguments → ``{"id"}``
 DELETE   /_sandbox/forms/{id}/submissions ``{"ids": [...]}`` → ``{"deleted": [...]}``
 POST     /_sandbox/forms/{id}/generated   ``{"count", "every", "until"}`` → ``{"ids"}``
@@ -105,6 +106,8 @@ class Controlled(Protocol):
 
     def set_retention(self, form_id: int, value: int | None, unit: str | None) -> None: ...
 
+    def update_fields(self, form_id: int, properties: list[dict[str, Any]]) -> dict[str, Any]: ...
+
     def run_retention(self) -> dict[int, int]: ...
 
     def add_token(self, abilities: list[str] | None = None, user_id: int | None = None) -> str: ...
@@ -140,6 +143,7 @@ class ControlApp:
         }
         self._form_routes: dict[tuple[str, str], Callable[[int, Any], Response]] = {
             ("PATCH", ""): self._patch_form,
+            ("PUT", "/fields"): self._update_fields,
             ("POST", "/submissions"): self._add_submission,
             ("DELETE", "/submissions"): self._delete_submissions,
             ("POST", "/generated"): self._add_generated,
@@ -217,6 +221,12 @@ class ControlApp:
         self._sandbox.set_retention(form_id, value, unit)
         body = {"submission_retention_value": value, "submission_retention_unit": unit}
         return _json(200, {"id": form_id, **body})
+
+    def _update_fields(self, form_id: int, payload: Any) -> Response:
+        properties = payload["properties"]
+        if not isinstance(properties, list):
+            raise TypeError("properties is a list of blocks")
+        return _json(200, self._sandbox.update_fields(form_id, properties))
 
     def _run_retention(self, _: Any) -> Response:
         deleted = self._sandbox.run_retention()

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
+    from formexport.dataset.read_back import read_codebook, read_dataset
     from formexport.describe import describe_form
     from formexport.forms import list_forms
     from formexport.futures import ExportFuture
@@ -89,6 +90,8 @@ _LAZY = {
     "load_export_async": "formexport.background",
     "login": "formexport.signin",
     "logout": "formexport.signin",
+    "read_codebook": "formexport.dataset.read_back",
+    "read_dataset": "formexport.dataset.read_back",
     "start_export": "formexport.background",
     "whoami": "formexport.signin",
 }
@@ -163,6 +166,8 @@ __all__ = [
     "load_export_async",
     "login",
     "logout",
+    "read_codebook",
+    "read_dataset",
     "start_export",
     "whoami",
 ]

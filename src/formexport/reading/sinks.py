@@ -21,7 +21,13 @@ from formexport.opnform.models import ExactValues, FormInfo
 from formexport.reading import blocks, column_plan, frames
 from formexport.reading.read_ahead import ReadAhead
 from formexport.reading.source import standard_file
-from formexport.reading.typed_reader import NAMINGS, ExportContext, Restart, TypedReader
+from formexport.reading.typed_reader import (
+    METADATA_KEY,
+    NAMINGS,
+    ExportContext,
+    Restart,
+    TypedReader,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -309,16 +315,35 @@ def parquet_schema(reader: TypedReader) -> pa.Schema:
     import pyarrow as pa
 
     base = reader.schema()
-    fields = [f.with_type(_stored_type(f.type)) for f in base]
-    empty = to_pandas(base.empty_table(), DEFAULT_DTYPE_BACKEND, {})
-    pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
+    fields = [f.with_type(stored_type(f.type)) for f in base]
     metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
-    metadata[b"pandas"] = pandas_meta[b"pandas"]
+    metadata[b"pandas"] = pandas_metadata(base)
     metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
     return pa.schema(fields, metadata=metadata)
 
 
-def _stored_type(kind: pa.DataType) -> pa.DataType:
+def pandas_metadata(schema: pa.Schema) -> bytes:
+    """What pandas reads from a Parquet file's ``pandas`` metadata to rebuild the frame of the
+    default dtype backend (nullable dtypes, categories) from a file of this schema."""
+    import pyarrow as pa
+
+    empty = to_pandas(schema.empty_table(), DEFAULT_DTYPE_BACKEND, {})
+    pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
+    return bytes(pandas_meta[b"pandas"])
+
+
+def with_attrs(
+    metadata: Mapping[bytes, bytes], schema: pa.Schema, attrs: Mapping[str, Any]
+) -> dict[bytes, bytes]:
+    """A Parquet file's metadata with ``attrs`` as its ``DataFrame.attrs`` (and formexport's
+    record of them), and pandas' metadata for ``schema``."""
+    updated = dict(metadata)
+    updated[METADATA_KEY] = updated[_PANDAS_ATTRS] = json.dumps(attrs).encode()
+    updated[b"pandas"] = pandas_metadata(schema)
+    return updated
+
+
+def stored_type(kind: pa.DataType) -> pa.DataType:
     """The Arrow type a column has in pandas' default backend (dates become timestamps)."""
     import pyarrow as pa
 

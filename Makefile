@@ -76,7 +76,7 @@ notebooks: $(DEV_STAMP)  ## run notebooks/ and compare their stored outputs (nbv
 # Every Python block of the README and docs/ runs against the emulator (the console blocks run
 # in the main suite: tests/docs).
 docs-examples: $(DEV_STAMP)  ## run the README's and docs/'s Python examples against the emulator
-	$(BIN)/pytest --markdown-docs -m markdown-docs docs
+	$(BIN)/pytest --markdown-docs -m markdown-docs README.md docs
 
 docs-build: $(DEV_STAMP)  ## build the documentation site, every warning an error
 	$(BIN)/mkdocs build --strict --quiet --site-dir build/site

@@ -80,3 +80,14 @@ def server_jobs(_doctest_session: None, _doctest_server: object) -> None:
     config.status_access = "open"
     config.job_progression = "timed"
     config.seconds_per_step = 0.2
+
+
+@pytest.fixture
+def secret(_doctest_session: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``secret`` in a docs example: the user's token, from their secret store (the emulator's).
+
+    The machine then has no token set, as for someone about to sign in.
+    """
+    token = os.environ["OPNFORM_API_TOKEN"]
+    monkeypatch.delenv("OPNFORM_API_TOKEN")
+    return token

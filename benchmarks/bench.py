@@ -2,28 +2,36 @@
 
 Run with ``make bench`` (or ``python benchmarks/bench.py --help``). Every figure is measured in
 this run, A/B alternating in one process, and printed with its target and whether it is met;
-``--json`` keeps every sample. Nothing is asserted. A quick run:
+``--json`` keeps every sample, and the load averages before and after each section (the machine
+may be shared). Nothing is asserted. Sections run alone with ``--only``:
 
-    python benchmarks/bench.py --sections load typed --rows 100000 --runs 3
+    python benchmarks/bench.py --only load typed --rows 100000 --runs 3
+    python benchmarks/bench.py --only polling
+    python benchmarks/bench.py --only end-to-end --runs 7
 
 Sections:
-  load      a finished export: load_export's download and typed read (``ExportJob.close()``
-            forgets the local copy before each run) vs requests.get(file_url).content +
-            pandas.read_csv, on loopback (target: formexport at least as fast) and with the file
-            host throttled (default 50 MB/s; target: every run within 1.1 x the longer of the
-            measured transfer and formexport's read of the file on disk); then end to end,
-            each run starting its own export: load_export(reattach=False) vs a client that
-            posts the export, polls every 2 s, downloads and calls pandas.read_csv (target:
-            at least as fast). The emulator runs in a process of its own, as a real server would
-  typed     the typed read of a downloaded export vs Arrow's text read of the same file
-            (target: at most 1.3 x), with pyarrow.csv.read_csv (every column as text, default
-            block size) and pandas.read_csv as further baselines (benchmarks/typed_read.py)
-  parquet   peak RSS of export_to_parquet in a fresh process, for each --parquet-rows size
-  lag       time from the server finishing a job to formexport starting the download, and status
-            requests per minute, for jobs of about 10 s and 120 s
-  fallback  rows per minute of the batched route (status hidden from tokens) against the
-            server's ceiling of 10 exports x 1000 rows per rate-limit window (--window scales it)
-  startup   `import formexport` and `formexport --help` wall time, against `python -c pass`
+  load        a finished export: load_export's download and typed read (``ExportJob.close()``
+              forgets the local copy before each run) vs requests.get(file_url).content +
+              pandas.read_csv, on loopback (target: formexport at least as fast) and with the
+              file host throttled (default 50 MB/s; target: every run within 1.1 x the longer
+              of the measured transfer and formexport's read of the file on disk). The emulator
+              runs in a process of its own, as a real server would
+  typed       the typed read of a downloaded export vs Arrow's text read of the same file
+              (target: at most 1.3 x), with pyarrow.csv.read_csv (every column as text,
+              default block size) and pandas.read_csv as further baselines
+              (benchmarks/typed_read.py)
+  parquet     peak RSS of export_to_parquet in a fresh process, for each --parquet-rows size
+  polling     jobs of --job-seconds on the emulator: the lag from a job's completion to the
+              status answer that shows it, and its status requests against the budget (one per
+              2 s of its life, plus one), for the first job on a server and --later-jobs more
+              (benchmarks/polling.py)
+  end-to-end  each run starting its own export (--e2e-rows, a job of --e2e-job-seconds):
+              load_export(reattach=False) vs a script that posts the export, polls every 2 s,
+              downloads and calls pandas.read_csv (target: at least 1.3 x as fast)
+  fallback    rows per minute of the batched route (status hidden from tokens) against the
+              server's ceiling of 10 exports x 1000 rows per rate-limit window (--window scales
+              it)
+  startup     `import formexport` and `formexport --help` wall time, against `python -c pass`
 
 load and typed run for each --field-sets set (benchmarks/fieldsets.py) and --rows size.
 """
@@ -34,14 +42,12 @@ import argparse
 import io
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,128 +62,19 @@ from formexport.reading import fputcsv
 from formexport.sandbox import Sandbox
 
 sys.path.insert(0, str(Path(__file__).parent))
+import polling
 import typed_read
-from fieldsets import FIELD_SETS, Fields, realistic_fields
+from emulator import SHORT_RATE_WINDOW, SandboxProcess, add_form, scratch_dir
+from fieldsets import FIELD_SETS, realistic_fields
+from judging import Target, judge, print_table, slowdown, speedup, verdict
 from typed_read import Samples, alternate, rounded
 
-SECTIONS = ("load", "typed", "parquet", "lag", "fallback", "startup")
+SECTIONS = ("load", "typed", "parquet", "polling", "end-to-end", "fallback", "startup")
 DEFAULT_FIELD_SETS = ("realistic", "plain", "every-row")
-# OpnForm counts requests in one-minute windows and the load section starts more exports than
-# a minute allows: both sides keep the limits per short window, as the tests do, so that no
-# timed request waits for a limiter.
-LOAD_RATE_WINDOW = 2.0
-# The end-to-end jobs step this fast while the emulator's worker thread writes the file.
-E2E_SECONDS_PER_STEP = 0.01
-NAIVE_POLL_SECONDS = 2.0
-SEED = 7
-# The load section's emulator: tokens may poll, and jobs are done within the export request.
-SANDBOX_SETTINGS = {"status_access": "open", "job_progression": "immediate"}
-
-
-@dataclass(frozen=True)
-class Target:
-    """A ratio's bound: at most (or at least) ``limit``, on the medians or in every run."""
-
-    limit: float
-    at_most: bool
-    every_run: bool = False
-
-    def worst(self, ratios: list[float]) -> float:
-        """The run furthest from the bound's side."""
-        return max(ratios) if self.at_most else min(ratios)
-
-    def met(self, figure: float) -> bool:
-        """Whether ``figure`` keeps to the bound."""
-        return figure <= self.limit if self.at_most else figure >= self.limit
-
-    def describe(self) -> str:
-        """``"median >= 1x"``, ``"every run <= 1.1x"``..."""
-        which = "every run" if self.every_run else "median"
-        return f"{which} {'<=' if self.at_most else '>='} {self.limit:g}x"
-
 
 AS_FAST_AS_NAIVE = Target(1.0, at_most=False)
 OVERLAPPED = Target(1.1, at_most=True, every_run=True)
 TYPED_NEAR_TEXT = Target(1.3, at_most=True)
-
-
-def speedup(baseline_s: float, ours_s: float) -> float:
-    """How many times faster formexport is than the baseline."""
-    return baseline_s / ours_s
-
-
-def slowdown(baseline_s: float, ours_s: float) -> float:
-    """How many times the baseline's time formexport takes."""
-    return ours_s / baseline_s
-
-
-def judge(
-    target: Target,
-    baseline: list[float],
-    ours: list[float],
-    ratio: Callable[[float, float], float],
-) -> dict[str, Any]:
-    """The ratio of ``ours`` to ``baseline`` in each run (same index, same run), of the
-    medians, and whether the target is met."""
-    per_run = [ratio(b, o) for b, o in zip(baseline, ours, strict=True)]
-    median = ratio(statistics.median(baseline), statistics.median(ours))
-    figure = target.worst(per_run) if target.every_run else median
-    return {
-        "baseline_median_s": round(statistics.median(baseline), 3),
-        "formexport_median_s": round(statistics.median(ours), 3),
-        "ratio_per_run": [round(r, 3) for r in per_run],
-        "median_ratio": round(median, 3),
-        "worst_ratio": round(target.worst(per_run), 3),
-        "target": target.describe(),
-        "met": target.met(figure),
-    }
-
-
-class SandboxProcess:
-    """The emulator in a process of its own (``formexport sandbox``), driven by its control API.
-
-    The load section uses it so that serving the file does not share this process's GIL with
-    the parse being measured, as with a real server.
-    """
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "formexport", "sandbox", "--port", "0",
-             "--status-access", "open", "--progression", "immediate"],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if match := re.search(r"(http://127\.0\.0\.1:\d+)", line):
-                self.root = match.group(1)
-                break
-        self.info = self.control("GET", "info")
-
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        answer = requests.request(method, f"{self.root}/_sandbox/{path}", json=body, timeout=600)
-        answer.raise_for_status()
-        return answer.json() if answer.content else None
-
-    def reset(self, **settings: Any) -> None:
-        """The seeded state (no jobs, files or request log left), then ``settings``."""
-        self.control("POST", "reset")
-        # A reset also undoes the command line's settings.
-        self.control("PATCH", "config", {**SANDBOX_SETTINGS, **settings})
-        self.info = self.control("GET", "info")  # the token may be a new one
-
-    def requests_to(self, method: str, path_end: str) -> int:
-        """How many requests of the log were ``method`` to a path ending with ``path_end``."""
-        log = self.control("GET", "requests")
-        return sum(1 for r in log if r["method"] == method and r["path"].endswith(path_end))
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-def add_form(server: SandboxProcess, name: str, fields: Fields, rows: int) -> int:
-    body = {"title": f"Load {name}", "fields": fields, "n_submissions": rows, "seed": SEED}
-    return int(server.control("POST", "forms", body)["id"])
 
 
 def finished_job(server: SandboxProcess, form_id: int) -> tuple[fx.ExportJob, str]:
@@ -206,41 +103,17 @@ def transfer(url: str) -> None:
             pass
 
 
-def naive_end_to_end(base_url: str, token: str, form_id: int, columns: dict[str, bool]) -> Any:
-    """What a script without formexport does: start the export, ask every 2 s whether it is
-    done, download the file and hand it to pandas."""
-    export = f"{base_url}/open/forms/{form_id}/submissions/export"
-    with requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {token}"
-        started = session.post(export, json={"columns": columns}, timeout=600)
-        started.raise_for_status()
-        status_url = f"{export}/status/{started.json()['job_id']}"
-        while (status := session.get(status_url, timeout=600).json())["status"] != "completed":
-            if status["status"] == "failed":
-                raise RuntimeError(f"the export failed: {status.get('error_message')}")
-            time.sleep(NAIVE_POLL_SECONDS)
-    return pd.read_csv(io.BytesIO(requests.get(status["file_url"], timeout=600).content))
-
-
-def default_columns(fields: Fields) -> dict[str, bool]:
-    """The columns body of ``load_export``'s default: every field, then ``created_at``."""
-    return {**{str(f["id"]): True for f in fields}, "created_at": True}
-
-
-def bench_load(
-    sets: list[str], sizes: list[int], runs: int, throttle: float, e2e_max_rows: int
-) -> list[Any]:
+def bench_load(sets: list[str], sizes: list[int], runs: int, throttle: float) -> list[Any]:
     server = SandboxProcess()
-    window, config.RATE_LIMIT_WINDOW = config.RATE_LIMIT_WINDOW, LOAD_RATE_WINDOW
+    window, config.RATE_LIMIT_WINDOW = config.RATE_LIMIT_WINDOW, SHORT_RATE_WINDOW
     try:
         entries = []
         for name in sets:
             for rows in sizes:
                 print(f"   load: {name}, {rows:,} rows", file=sys.stderr, flush=True)
-                server.reset(rate_window_seconds=LOAD_RATE_WINDOW)
+                server.reset(rate_window_seconds=SHORT_RATE_WINDOW)
                 forget_paces()  # the server's windows were reset
-                end_to_end = rows <= e2e_max_rows
-                entries.append(measure_load(server, name, rows, runs, throttle, end_to_end))
+                entries.append(measure_load(server, name, rows, runs, throttle))
         return entries
     finally:
         config.RATE_LIMIT_WINDOW = window
@@ -249,7 +122,7 @@ def bench_load(
 
 
 def measure_load(
-    server: SandboxProcess, name: str, rows: int, runs: int, throttle: float, end_to_end: bool
+    server: SandboxProcess, name: str, rows: int, runs: int, throttle: float
 ) -> dict[str, Any]:
     fields = FIELD_SETS[name]()
     form_id = add_form(server, name, fields, rows)
@@ -267,8 +140,6 @@ def measure_load(
         entry["throttled"] = throttled_runs(server, job, url, runs, throttle)
     finally:
         job.close()
-    if end_to_end:
-        entry["end_to_end"] = end_to_end_runs(server, form_id, default_columns(fields), runs)
     return entry
 
 
@@ -327,35 +198,6 @@ def throttled_runs(
     }
 
 
-def end_to_end_runs(
-    server: SandboxProcess, form_id: int, columns: dict[str, bool], runs: int
-) -> dict[str, Any]:
-    token, base_url = server.info["token"], server.info["base_url"]
-    server.control("DELETE", "requests")
-    server.control("PATCH", "config", {"job_progression": "timed",
-                                       "seconds_per_step": E2E_SECONDS_PER_STEP})  # fmt: skip
-    try:
-        samples = alternate(
-            runs,
-            {
-                "naive": lambda: naive_end_to_end(base_url, token, form_id, columns),
-                "formexport": lambda: fx.load_export(
-                    form_id, token=token, base_url=base_url, reattach=False, progress=None
-                ),
-            },
-        )
-    finally:
-        server.control("PATCH", "config", {"job_progression": "immediate"})
-    started = server.requests_to("POST", "/submissions/export")
-    if started != 2 * runs:
-        raise RuntimeError(f"each of {2 * runs} runs should have started an export: {started}")
-    return {
-        "exports_started": started,
-        "samples_s": rounded(samples),
-        **judge(AS_FAST_AS_NAIVE, samples["naive"], samples["formexport"], speedup),
-    }
-
-
 def bench_typed(sandbox: Sandbox, sets: list[str], sizes: list[int], runs: int) -> list[Any]:
     entries = []
     for name in sets:
@@ -373,12 +215,6 @@ def bench_typed(sandbox: Sandbox, sets: list[str], sizes: list[int], runs: int) 
     return entries
 
 
-def sandbox_scratch() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="formexport-bench-")
-
-
 def bench_parquet(sandbox: Sandbox, sizes: list[int]) -> list[dict[str, Any]]:
     results = []
     sandbox.config.status_access = "open"
@@ -388,7 +224,7 @@ def bench_parquet(sandbox: Sandbox, sizes: list[int]) -> list[dict[str, Any]]:
     sandbox.config.seconds_per_step = 0.01
     for rows in sizes:
         form = sandbox.add_form(f"Parquet {rows}", realistic_fields(), rows, seed=11)
-        out = Path(sandbox_scratch()) / "out.parquet"
+        out = Path(scratch_dir()) / "out.parquet"
         # VmHWM, not ru_maxrss: Linux counts a spawning parent's peak in the child's
         # ru_maxrss, and this process holds the earlier sections' frames.
         code = (
@@ -408,39 +244,6 @@ def bench_parquet(sandbox: Sandbox, sizes: list[int]) -> list[dict[str, Any]]:
                 "peak_rss_MB": round(int(done.stdout.split()[-1]) / 1024, 1),
                 "seconds_incl_server": round(time.perf_counter() - started, 1),
                 "parquet_MB": round(out.stat().st_size / 1e6, 1),
-            }
-        )
-    return results
-
-
-def bench_lag(sandbox: Sandbox, durations: list[float]) -> list[dict[str, Any]]:
-    results = []
-    sandbox.config.status_access = "open"
-    sandbox.config.job_progression = "timed"
-    rows = 2500
-    steps = rows // 500 + 4  # queued, processing, one per chunk, 95 %, completed
-    for seconds in durations:
-        # A form of its own: the same export again would re-attach to the finished job.
-        form = sandbox.add_form(f"Lag {seconds}", realistic_fields(), rows, seed=3)
-        sandbox.config.seconds_per_step = seconds / steps
-        sandbox.clear_requests()
-        client = fx.Client(token=sandbox.token, base_url=sandbox.base_url)
-        started = time.time()
-        job = client.start_export(form["id"])
-        status = job.wait(progress=None)
-        noticed = time.time()
-        assert status.updated_at is not None
-        finished = status.updated_at.timestamp()
-        polls = [r for r in sandbox.requests if "/export/status/" in r.path]
-        elapsed = noticed - started
-        results.append(
-            {
-                "job_seconds": round(finished - started, 1),
-                "lag_seconds": round(noticed - finished, 2),
-                "lag_share_of_job": round((noticed - finished) / max(finished - started, 1e-9), 3),
-                "status_requests": len(polls),
-                "seconds_per_status_request": round(elapsed / max(len(polls), 1), 2),
-                "rate_limited": sum(1 for r in polls if r.status == 429),
             }
         )
     return results
@@ -488,20 +291,6 @@ def bench_startup(runs: int) -> dict[str, float]:
     }
 
 
-def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    """Columns padded to their widest cell."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-        for row in [header, *rows]
-    ]
-    print("\n".join(["", title, *(line.rstrip() for line in lines)]), flush=True)
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
-
-
 LOAD_HEADER = ["fields", "rows", "MB", "figure", "baseline s", "formexport s", "median",
                "worst run", "target", "verdict"]  # fmt: skip
 
@@ -515,8 +304,6 @@ def load_rows(entry: dict[str, Any]) -> list[list[str]]:
             entry["throttled"],
         ),
     ]
-    if "end_to_end" in entry:
-        parts.append(("end to end, naive/formexport", entry["end_to_end"]))
     return [
         [entry["field_set"], f"{entry['rows']:,}", f"{entry['megabytes']:g}", label,
          f"{part['baseline_median_s']:.3f}", f"{part['formexport_median_s']:.3f}",
@@ -584,13 +371,23 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         f"default: {' '.join(DEFAULT_FIELD_SETS)}; see benchmarks/fieldsets.py)",
     )  # fmt: skip
     parser.add_argument("--runs", type=int, default=3, help="A/B runs of each figure")
-    parser.add_argument(
-        "--e2e-max-rows", type=int, default=100_000,
-        help="largest export of the end-to-end pair (its time is mostly the server's job)",
-    )  # fmt: skip
     parser.add_argument("--throttle", type=float, default=50e6, help="bytes/s of the slow host")
     parser.add_argument("--parquet-rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
-    parser.add_argument("--lag-seconds", type=float, nargs="+", default=[10.0, 120.0])
+    parser.add_argument(
+        "--job-seconds", type=float, nargs="+", default=[0.3, 3.0, 30.0, 120.0],
+        help="durations of the polling section's jobs",
+    )  # fmt: skip
+    parser.add_argument(
+        "--later-jobs", type=int, default=3,
+        help="jobs after the first on each server of the polling section",
+    )  # fmt: skip
+    parser.add_argument("--polling-rows", type=int, default=20_000)
+    parser.add_argument("--e2e-rows", type=int, default=200_000)
+    parser.add_argument("--e2e-job-seconds", type=float, default=0.3)
+    parser.add_argument(
+        "--e2e-field-sets", nargs="+", choices=sorted(FIELD_SETS), default=["realistic"],
+        metavar="SET", help="field sets of the end-to-end exports (default: realistic)",
+    )  # fmt: skip
     parser.add_argument("--fallback-rows", type=int, default=30_000)
     parser.add_argument(
         "--window", type=float, default=60.0, help="rate-limit window, seconds (OpnForm: 60)"
@@ -601,28 +398,38 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_arguments(argv)
-    # Job records and cached exports of the runs stay out of the user's cache.
-    os.environ[config.CACHE_DIR_ENV] = sandbox_scratch()
+    # Job records, timings and cached exports of the runs stay out of the user's cache.
+    os.environ[config.CACHE_DIR_ENV] = scratch_dir()
     results: dict[str, Any] = {"machine": typed_read.machine(), "runs": args.runs}
+    loads: dict[str, dict[str, list[float]]] = results.setdefault("load_average", {})
     printers: dict[str, Callable[[Any], None]] = {
         "load": lambda r: print_load(r, args.runs),
         "typed": lambda r: print_typed(r, args.runs),
+        "polling": polling.print_polling,
+        "end-to-end": lambda r: polling.print_end_to_end(r, args.runs),
     }
     with Sandbox() as sandbox:
         sections: dict[str, Callable[[], Any]] = {
-            "load": lambda: bench_load(
-                args.field_sets, args.rows, args.runs, args.throttle, args.e2e_max_rows
-            ),
+            "load": lambda: bench_load(args.field_sets, args.rows, args.runs, args.throttle),
             "typed": lambda: bench_typed(sandbox, args.field_sets, args.rows, args.runs),
             "parquet": lambda: bench_parquet(sandbox, args.parquet_rows),
-            "lag": lambda: bench_lag(sandbox, args.lag_seconds),
+            "polling": lambda: polling.bench_polling(
+                sandbox, args.job_seconds, args.later_jobs, args.polling_rows
+            ),
+            "end-to-end": lambda: polling.bench_end_to_end(
+                args.e2e_field_sets, args.e2e_rows, args.e2e_job_seconds, args.runs
+            ),
             "fallback": lambda: bench_fallback(sandbox, args.fallback_rows, args.window),
             "startup": lambda: bench_startup(max(args.runs, 5)),
         }
         for name in args.sections:
             sandbox.reset()
-            print(f"== {name}", file=sys.stderr, flush=True)
+            before = list(os.getloadavg())
+            print(f"== {name} (load average {before[0]:.2f})", file=sys.stderr, flush=True)
             results[name] = sections[name]()
+            after = list(os.getloadavg())
+            loads[name] = {"before": before, "after": after}
+            print(f"   load average after {name}: {after[0]:.2f}", file=sys.stderr, flush=True)
             printer = printers.get(name)
             if printer is None:
                 print_json(name, results[name])

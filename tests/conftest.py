@@ -44,9 +44,12 @@ def _emulator() -> Iterator[Sandbox]:
 def sandbox(_emulator: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """The emulator in its seeded state; fails the test if a handler thread crashed."""
     _emulator.reset()
-    # Poll fast: the emulator's jobs move in milliseconds, and the cadence is unit-tested.
+    # Poll fast: the emulator's jobs move in milliseconds, and the schedule is unit-tested.
     monkeypatch.setattr(config, "POLL_MIN_INTERVAL", 0.01)
     monkeypatch.setattr(config, "POLL_MAX_INTERVAL", 0.05)
+    monkeypatch.setattr(config, "POLL_BUDGET_SECONDS", 0.01)
+    monkeypatch.setattr(config, "POLL_FIRST_ASK", 0.01)
+    monkeypatch.setattr(config, "POLL_OVERDUE_WAIT", 0.01)
     # Retry as often as users get, with no back-off pauses (the formula is unit-tested on a fake
     # clock); only the waits a real server asks for (Retry-After) stay real.
     monkeypatch.setattr(config, "HTTP_BACKOFF_FACTOR", 0.0)

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from formexport.local.export_cache import cache_dir, clear_cache
     from formexport.opnform.models import ExportStatus, FormField, FormInfo, FormSummary, JobState
     from formexport.progress.reporters import ProgressEvent, ProgressReporter
+    from formexport.read_file import read_export
     from formexport.reading.column_plan import ColumnPlanWarning
     from formexport.reading.typed_reader import TypeFallbackWarning
     from formexport.signin import Account, login, logout, whoami
@@ -92,6 +93,7 @@ _LAZY = {
     "logout": "formexport.signin",
     "read_codebook": "formexport.dataset.read_back",
     "read_dataset": "formexport.dataset.read_back",
+    "read_export": "formexport.read_file",
     "start_export": "formexport.background",
     "whoami": "formexport.signin",
 }
@@ -168,6 +170,7 @@ __all__ = [
     "logout",
     "read_codebook",
     "read_dataset",
+    "read_export",
     "start_export",
     "whoami",
 ]

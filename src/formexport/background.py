@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from functools import partial
 from os import PathLike
 from pathlib import Path
@@ -30,6 +31,7 @@ def start_export(
     *,
     to: str | PathLike[str] | None = None,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -41,6 +43,7 @@ def start_export(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
 ) -> ExportFuture[Any]:
@@ -60,12 +63,14 @@ def start_export(
         Deliver a file instead of a DataFrame: a ``.parquet`` path is written as
         :func:`export_to_parquet` writes it, a ``.csv`` path gets the export as the server
         wrote it (:func:`download_export`); the result is then the path.
-    columns, token, base_url, profile, progress, timeout, cache, max_age, reattach, since, status
+    columns, exclude, token, base_url, profile, progress, timeout, cache, max_age, reattach
         As for :func:`load_export`. ``progress`` is chosen where this is called, so
         ``"auto"`` draws the widget under the calling cell.
-    naming, dtype_backend, values
-        As for :func:`load_export` (``dtype_backend`` for DataFrames only; none of the three
-        for a ``.csv`` file, which is the export as served).
+    since, status
+        As for :func:`load_export`.
+    naming, dtype_backend, values, pseudonymize
+        As for :func:`load_export` (``dtype_backend`` for DataFrames only; none of them for a
+        ``.csv`` file, which is the export as served).
 
     Returns
     -------
@@ -105,7 +110,9 @@ def start_export(
     'feedback.parquet'
     """
     clock_start = time.monotonic()
-    output = Output.checked(to, naming, dtype_backend, values)
+    output = Output.checked(to, naming, dtype_backend, values, pseudonymize)
+    # Before the token: a file name given as the form is told to read_export.
+    ExportRequest(form=form, cache=cache, max_age=max_age).check_keeps_no_answers(pseudonymize)
     settings = lookup_settings(token, base_url, profile=profile)
     chosen = None if columns is None else tuple(normalize_columns(columns).items())
     checked_timeout(timeout)
@@ -113,14 +120,23 @@ def start_export(
 
     def export(future: ExportFuture[Any]) -> pd.DataFrame | Path:
         background = ExportRequest(
-            form, columns, future.progress, timeout, cache, max_age, reattach, since, status
+            form=form,
+            columns=columns,
+            exclude=exclude,
+            progress=future.progress,
+            timeout=timeout,
+            cache=cache,
+            max_age=max_age,
+            reattach=reattach,
+            since=since,
+            status=status,
         )
         with Client(token, base_url, profile=profile, retry=future.retry_policy()) as client:
             on_job = partial(setattr, future, "job")
             with start_and_wait(client, background, clock_start=clock_start, on_job=on_job) as job:
                 return output.deliver(job)
 
-    chosen_rows = (since, status)
+    chosen_rows = (since, status, None if exclude is None else tuple(exclude))
     key = (settings, str(form), chosen, chosen_rows, output, timeout, cache, max_age, reattach)
     turn = (settings.base_url, str(form))
     return run_in_background(export, form=form, reporter=reporter, key=key, turn=turn)
@@ -130,6 +146,7 @@ async def load_export_async(
     form: FormRef,
     *,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -141,6 +158,7 @@ async def load_export_async(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
 ) -> pd.DataFrame:
@@ -168,6 +186,7 @@ async def load_export_async(
     future = start_export(
         form,
         columns=columns,
+        exclude=exclude,
         token=token,
         base_url=base_url,
         profile=profile,
@@ -179,6 +198,7 @@ async def load_export_async(
         naming=naming,
         dtype_backend=dtype_backend,
         values=values,
+        pseudonymize=pseudonymize,
         since=since,
         status=status,
     )

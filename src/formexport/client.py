@@ -22,6 +22,7 @@ from formexport.jobs.server_job import ServerJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.local.folder import request_key
 from formexport.local.job_records import JobRecord, JobRecords
+from formexport.opnform.checks import field_ids, without_fields
 from formexport.opnform.endpoints import FormRef, OpnFormAPI, StartedJob, normalize_columns
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
 from formexport.opnform.retry import RetryPolicy
@@ -156,6 +157,7 @@ class Client:
         max_age: MaxAge = None,
         reattach: bool = True,
         timeout: float | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> ExportJob:
         """Start exporting a form's submissions; return the :class:`ExportJob`.
 
@@ -187,6 +189,9 @@ class Client:
         timeout : float, optional
             Seconds the export request may wait out OpnForm's rate limit; past them
             :class:`~formexport.RateLimitError` is raised. ``None`` waits as the server asks.
+        exclude : list of str, optional
+            Fields (names or ids) left out of the export: never requested from the server. A
+            name that matches no field is refused, not ignored.
 
         Notes
         -----
@@ -204,12 +209,16 @@ class Client:
         selection = _selection(since, status, submission_ids)
         info = self.api.get_form(form)
         chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
+        if exclude is not None:
+            chosen = without_fields(chosen, exclude, info)
         ids = None if submission_ids is None else [int(i) for i in submission_ids]
         listed = None
         if selection is not None:
             ids, listed = self._select(info, selection)
             if not ids:
-                return ExportJob(self.api, info, chosen, NothingChosen(info.id))
+                nothing = ExportJob(self.api, info, chosen, NothingChosen(info.id))
+                nothing.excluded = _field_names(info, exclude)
+                return nothing
         key = request_key(self.base_url, info.id, chosen, ids)
         job = None
         if cache or max_age is not None:
@@ -222,6 +231,7 @@ class Client:
                 logger.info("Started export job %s for form %s", job.job_id, info.id)
                 self._record(job, key)
         job.request_key = key
+        job.excluded = _field_names(info, exclude)
         return job
 
     def _select(self, info: FormInfo, selection: Selection) -> tuple[list[int], ExactCollector]:
@@ -250,7 +260,13 @@ class Client:
             )
             return self._batched(info, chosen, ids, total, listed)
         return ExportJob.from_answer(
-            self.api, info, chosen, answer, submission_ids=ids, listed_values=listed
+            self.api,
+            info,
+            chosen,
+            answer,
+            submission_ids=ids,
+            listed_values=listed,
+            expected_rows=total,
         )
 
     def _cached(
@@ -338,6 +354,14 @@ class Client:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _field_names(info: FormInfo, keys: Sequence[str] | None) -> tuple[str, ...]:
+    """The names of the fields ``keys`` names (for the export's ``attrs``)."""
+    if not keys:
+        return ()
+    names = {f.id: f.name for f in (*info.fields, *info.removed_fields)}
+    return tuple(names[fid] for fid in field_ids(keys, info, option="exclude"))
 
 
 def _selection(

@@ -1,27 +1,7 @@
 """Settings and defaults, in one place; environment variables are an overlay.
 
-==================================  ==========================================================
-Variable                            Meaning
-==================================  ==========================================================
-``OPNFORM_API_TOKEN``               Personal access token (OpnForm → Settings → Access tokens);
-                                    when set, it is used instead of a signed-in profile.
-``OPNFORM_API_BASE_URL``            API root; default ``https://api.opnform.com``. Self-hosted
-                                    servers: ``https://forms.example.com/api``.
-``OPNFORM_PROFILE``                 The signed-in profile to use (``formexport login``,
-                                    ``fx.login()``) when no token is given; default ``default``.
-``FORMEXPORT_CONFIG_DIR``           Folder of the signed-in profiles (and of their tokens where
-                                    no keyring is available); default the user config directory
-                                    (``~/.config/formexport``).
-``FORMEXPORT_PROGRESS``             Overrides ``progress="auto"``: ``tqdm``, ``widget``, ``log``,
-                                    ``none``.
-``FORMEXPORT_CACHE_DIR``            Folder for the record of recent jobs and cached exports;
-                                    default the user cache directory (``~/.cache/formexport``).
-``FORMEXPORT_CONNECT_TIMEOUT``      Seconds to wait for a connection (default 10).
-``FORMEXPORT_READ_TIMEOUT``         Seconds to wait for the next bytes of an answer (default
-                                    120: a synchronous export is built while the request waits).
-``FORMEXPORT_ALLOW_INSECURE_HTTP``  ``1`` lets the token travel over plain ``http://`` to a host
-                                    that is not loopback (a network you trust); refused otherwise.
-==================================  ==========================================================
+Every variable formexport reads is named by a ``*_ENV`` constant below and listed, with its
+meaning, in the one table of ``docs/configuration.md`` (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -44,9 +24,15 @@ CACHE_DIR_ENV = "FORMEXPORT_CACHE_DIR"
 CONNECT_TIMEOUT_ENV = "FORMEXPORT_CONNECT_TIMEOUT"
 READ_TIMEOUT_ENV = "FORMEXPORT_READ_TIMEOUT"
 INSECURE_HTTP_ENV = "FORMEXPORT_ALLOW_INSECURE_HTTP"
+PSEUDONYM_KEY_ENV = "FORMEXPORT_PSEUDONYM_KEY"
 
 DEFAULT_BASE_URL = "https://api.opnform.com"
 DEFAULT_PROFILE = "default"
+# A pseudonym is this many hex digits of HMAC-SHA-256 (64 bits: no two answers of a form share
+# one in practice, and a column stays readable).
+PSEUDONYM_LENGTH = 16
+# A key from FORMEXPORT_PSEUDONYM_KEY shorter than this is refused: it could be guessed.
+PSEUDONYM_KEY_MIN_LENGTH = 16
 TOKEN_HELP = (
     "a personal access token (OpnForm → Settings → Access tokens, with the forms-read ability)"
 )
@@ -101,12 +87,32 @@ RATE_LIMIT_WINDOW = 60.0
 # this margin, so that the time a request spends on the way cannot put one too many in it.
 RATE_LIMIT_MARGIN = 1.0
 
-# The docs ask clients to poll every 2-5 seconds.
+# The status of a server job is asked for when the job should end (formexport.jobs.poll_schedule).
+# Before that, the docs' pace: every 2-5 seconds, the interval growing with the job's age by this
+# share, lengthened by up to POLL_JITTER of itself so that clients started together spread out.
 POLL_MIN_INTERVAL = 2.0
 POLL_MAX_INTERVAL = 5.0
-# The interval grows with the job's age so that waiting adds about this share to long jobs.
 POLL_INTERVAL_SHARE = 0.08
 POLL_JITTER = 0.1
+# A job's status requests: at most one per this many seconds of its life, plus one (the n-th is
+# not sent before (n - 1) times this after the job was accepted), and never two closer than the
+# server's status limit allows (RATE_LIMIT_WINDOW / RATE_LIMITS["export-status"]).
+POLL_BUDGET_SECONDS = 2.0
+# Without a forecast, the first question this soon after the job was accepted: most small jobs
+# are done by then.
+POLL_FIRST_ASK = 0.5
+# The question meant to see the end goes this long after the forecast end, plus this share of
+# how far ahead the forecast looked (the further, the less sure).
+POLL_END_MARGIN = 0.05
+POLL_END_MARGIN_SHARE = 0.03
+# A job not done when forecast is asked about again after this long, doubling each time, up to
+# the docs' pace.
+POLL_OVERDUE_WAIT = 0.5
+# Earlier jobs' timings kept to forecast the next (formexport.local.job_timings): jobs per
+# server, servers, and how long a timing is trusted.
+TIMINGS_PER_SERVER = 10
+TIMED_SERVERS = 20
+TIMING_MAX_AGE = 30 * 24 * 3600.0
 # A working queue picks a job up within seconds: one still queued after this long points at the
 # server's queue worker; before that, a timeout only means the job needed more time.
 QUEUE_STALL_SECONDS = 120.0

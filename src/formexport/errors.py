@@ -273,7 +273,18 @@ class ExportExpiredError(FormExportError):
     """The export file's link expired, and no fresh export could replace it."""
 
 
-class ExportCancelled(FormExportError, CancelledError):
+class _LeftRunning(BaseException):
+    """An export nobody watches any more, whose job runs on: it names how to pick it up."""
+
+    def __init__(self, description: str, *, job_id: str | None, form_id: int | None = None) -> None:
+        hint = f" Re-attach with {_python_reattach(form_id, job_id)}." if job_id is not None else ""
+        super().__init__(description + hint)
+        self.job_id = job_id
+        self.form_id = form_id
+        self.reason = description
+
+
+class ExportCancelled(_LeftRunning, FormExportError, CancelledError):
     """A background export was cancelled: nobody watches it, its job runs on the server.
 
     Raised by :meth:`formexport.ExportFuture.result` after :meth:`~formexport.ExportFuture.cancel`
@@ -289,19 +300,12 @@ class ExportCancelled(FormExportError, CancelledError):
         The message without its next step (re-attaching from Python).
     """
 
-    def __init__(self, description: str, *, job_id: str | None, form_id: int | None = None) -> None:
-        hint = f" Re-attach with {_python_reattach(form_id, job_id)}." if job_id is not None else ""
-        super().__init__(description + hint)
-        self.job_id = job_id
-        self.form_id = form_id
-        self.reason = description
-
 
 class DownloadError(FormExportError):
     """The export file could not be downloaded intact."""
 
 
-class ExportInterrupted(KeyboardInterrupt):
+class ExportInterrupted(_LeftRunning, KeyboardInterrupt):
     """Ctrl-C while waiting for an export job; the job keeps running on the server.
 
     Attributes
@@ -313,13 +317,6 @@ class ExportInterrupted(KeyboardInterrupt):
     reason : str
         The message without its next step (re-attaching from Python).
     """
-
-    def __init__(self, description: str, *, job_id: str | None, form_id: int | None = None) -> None:
-        hint = f" Re-attach with {_python_reattach(form_id, job_id)}." if job_id is not None else ""
-        super().__init__(description + hint)
-        self.job_id = job_id
-        self.form_id = form_id
-        self.reason = description
 
 
 def _python_reattach(form_id: int | None, job_id: str) -> str:

@@ -15,6 +15,7 @@ from formexport.errors import InvalidArgumentError
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
 from formexport.local.export_cache import ExportCache, MaxAge
+from formexport.opnform.checks import form_path
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption
@@ -22,19 +23,32 @@ from formexport.progress.reporters import ProgressOption
 Columns = Mapping[str, bool] | Sequence[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportRequest:
     """What every verb asks for: which export, and how to wait for and reuse it."""
 
     form: FormRef
-    columns: Columns | None
-    progress: ProgressOption
-    timeout: float | None
-    cache: bool
-    max_age: MaxAge
-    reattach: bool
+    columns: Columns | None = None
+    exclude: Sequence[str] | None = None
+    progress: ProgressOption = "auto"
+    timeout: float | None = None
+    cache: bool = False
+    max_age: MaxAge = None
+    reattach: bool = True
     since: Since | None = None
     status: str | None = None
+
+    def __post_init__(self) -> None:
+        # Before a token is looked for: a file name given as the form is told to read_export.
+        form_path(self.form)
+
+    def check_keeps_no_answers(self, pseudonymize: Sequence[str] | None) -> None:
+        """Refuse to keep the server's CSV (the cache) when answers are to become pseudonyms."""
+        if pseudonymize and (self.cache or self.max_age is not None):
+            raise InvalidArgumentError(
+                "cache=True / max_age keep the server's CSV on this machine, answers included, "
+                "so they cannot be combined with pseudonymize=: leave the cache off."
+            )
 
 
 def checked_timeout(timeout: float | None) -> float | None:
@@ -69,6 +83,7 @@ def start_and_wait(
         timeout=timeout,
         since=request.since,
         status=request.status,
+        exclude=request.exclude,
     )
     try:
         if on_job is not None:

@@ -6,6 +6,7 @@ is delivered; :mod:`formexport.background` runs the same exports in the backgrou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ def load_export(
     form: FormRef,
     *,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -37,6 +39,7 @@ def load_export(
     naming: str = "name",
     dtype_backend: str = DEFAULT_DTYPE_BACKEND,
     values: str = "auto",
+    pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
 ) -> pd.DataFrame:
@@ -49,6 +52,9 @@ def load_export(
     columns : list of str or dict of str to bool, optional
         Field ids or names to export; ``None`` exports every field plus ``created_at``
         (and ``status`` for forms that keep partial submissions).
+    exclude : list of str, optional
+        Fields (names or ids) left out: never requested from the server, so their answers
+        never reach this machine. A name that matches no field is refused, not ignored.
     token : str, optional
         Personal access token with ``forms-read``; defaults to ``OPNFORM_API_TOKEN``, then to
         the signed-in ``profile`` (see :func:`login`).
@@ -86,6 +92,13 @@ def load_export(
         ``+`` of phone numbers; ``"exact"`` reads the raw values from the JSON submissions
         list (one request per 100 submissions). ``"auto"`` does so for exports of up to 1000
         submissions and reads the CSV otherwise.
+    pseudonymize : list of str, optional
+        Fields (names or ids) whose answers become pseudonyms: the first 16 hex digits of
+        HMAC-SHA-256 of each answer's text, with the key of ``FORMEXPORT_PSEUDONYM_KEY`` or
+        one created once for this user. Equal answers get equal pseudonyms in every export
+        made with the same key, so exports still join on them; the answers themselves never
+        reach the frame (``attrs["pseudonymized"]`` names the columns and the key's id).
+        Cannot be combined with ``cache``, which keeps the server's CSV.
     since : datetime, date or timedelta, optional
         Only submissions created at or after this moment: ``timedelta(days=7)`` for the last
         seven days, ``date(2026, 8, 1)`` from that day's midnight UTC, a datetime (naive means
@@ -133,13 +146,25 @@ def load_export(
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
     request = ExportRequest(
-        form, columns, progress, timeout, cache, max_age, reattach, since, status
+        form=form,
+        columns=columns,
+        exclude=exclude,
+        progress=progress,
+        timeout=timeout,
+        cache=cache,
+        max_age=max_age,
+        reattach=reattach,
+        since=since,
+        status=status,
     )
+    request.check_keeps_no_answers(pseudonymize)
     with (
         Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
-        return job.to_dataframe(naming=naming, dtype_backend=dtype_backend, values=values)
+        return job.to_dataframe(
+            naming=naming, dtype_backend=dtype_backend, values=values, pseudonymize=pseudonymize
+        )
 
 
 def export_to_parquet(
@@ -147,6 +172,7 @@ def export_to_parquet(
     path: str | PathLike[str],
     *,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -157,6 +183,7 @@ def export_to_parquet(
     reattach: bool = True,
     naming: str = "name",
     values: str = "auto",
+    pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
 ) -> Path:
@@ -181,13 +208,23 @@ def export_to_parquet(
     """
     check_options(naming=naming, values=values)
     request = ExportRequest(
-        form, columns, progress, timeout, cache, max_age, reattach, since, status
+        form=form,
+        columns=columns,
+        exclude=exclude,
+        progress=progress,
+        timeout=timeout,
+        cache=cache,
+        max_age=max_age,
+        reattach=reattach,
+        since=since,
+        status=status,
     )
+    request.check_keeps_no_answers(pseudonymize)
     with (
         Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
-        return job.to_parquet(path, naming=naming, values=values)
+        return job.to_parquet(path, naming=naming, values=values, pseudonymize=pseudonymize)
 
 
 def download_export(
@@ -195,6 +232,7 @@ def download_export(
     path: str | PathLike[str],
     *,
     columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -221,7 +259,16 @@ def download_export(
     ['"id","Name","Rating"', '"oZz","Ravi Patel","1"']
     """
     request = ExportRequest(
-        form, columns, progress, timeout, cache, max_age, reattach, since, status
+        form=form,
+        columns=columns,
+        exclude=exclude,
+        progress=progress,
+        timeout=timeout,
+        cache=cache,
+        max_age=max_age,
+        reattach=reattach,
+        since=since,
+        status=status,
     )
     with (
         Client(token, base_url, profile=profile) as client,

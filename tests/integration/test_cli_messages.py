@@ -250,9 +250,7 @@ def test_sandbox_help_describes_every_option_and_the_control_routes() -> None:
 
 def test_columns_help_says_ids_or_names() -> None:
     run = cli(None, "export", "--help", COLUMNS="200")
-    assert re.search(
-        r"^  --columns FIELD \[FIELD \.\.\.\]\s+field names or ids", run.stdout, re.M
-    )
+    assert re.search(r"^  --columns FIELD \[FIELD \.\.\.\]\s+field names or ids", run.stdout, re.M)
 
 
 def test_the_sandbox_moves_jobs_at_the_speed_asked(tmp_path: Path) -> None:

@@ -23,9 +23,11 @@ def load(sandbox: Sandbox, form: int | str = 1, **kwargs: object) -> object:
 
 
 def test_wrong_token(sandbox: Sandbox) -> None:
-    with pytest.raises(fx.AuthenticationError, match="OPNFORM_API_TOKEN") as info:
+    # The message names where the refused token came from: here, the argument.
+    with pytest.raises(fx.AuthenticationError, match="the token passed as token=") as info:
         load(sandbox, token="1|not-a-real-token")
     assert info.value.status_code == 401
+    assert "Access tokens" in str(info.value)
 
 
 def test_revoked_token(sandbox: Sandbox) -> None:

@@ -254,3 +254,83 @@ def test_storage_errors_fail_the_job(
     monkeypatch.setattr(sb._backend.exporter, "write_file", full_disk)
     body = _poll(api, form_id, _start(api, form_id))
     assert _summary(body) == ("failed", 0, None, None, "No space left on device")
+
+
+def _written(sb: Sandbox) -> list[bytes]:
+    """The export files on disk, once every writer has finished."""
+    for thread in list(sb._backend.writer._threads):
+        thread.join(30)
+    return [path.read_bytes() for path in sorted(sb._backend.files_dir.rglob("*.csv"))]
+
+
+def test_a_chosen_duration_spreads_the_steps_over_it(api: Api, sb: Sandbox, form_id: int) -> None:
+    sb.config.job_progression = "timed"
+    sb.config.job_seconds = 600  # 1001 rows: processing 0, three chunks, 95 %, completed
+    job_id = _start(api, form_id)
+    first = _poll(api, form_id, job_id)
+    assert first["status"] == "queued"
+    assert len(_written(sb)) == 1  # the file is begun with the job, not at its 95 % step
+    posted = _stamp(first["created_at"])
+    sb.clock.advance(100)
+    started = _poll(api, form_id, job_id)
+    assert _summary(started) == ("processing", 0, None, None, None)
+    assert _stamp(started["updated_at"]) == pytest.approx(posted + 100, abs=1e-3)
+    sb.clock.advance(399)
+    assert _summary(_poll(api, form_id, job_id))[:2] == ("processing", 90)
+    sb.clock.advance(101)
+    done = _poll(api, form_id, job_id)
+    assert done["status"] == "completed"
+    assert _stamp(done["updated_at"]) == pytest.approx(posted + 600, abs=1e-3)
+    assert api.session.get(done["file_url"]).content.count(b"\n") == 1002
+
+
+def test_a_file_slower_than_the_chosen_duration_ends_the_job_when_written(
+    api: Api, sb: Sandbox, form_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exporter = sb._backend.exporter
+    write_file = exporter.write_file
+
+    def slow(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.5)
+        write_file(*args, **kwargs)
+
+    monkeypatch.setattr(exporter, "write_file", slow)
+    sb.config.job_progression = "timed"
+    sb.config.job_seconds = 0.01
+    job_id = _start(api, form_id)
+    _written(sb)
+    done = _poll(api, form_id, job_id)
+    assert done["status"] == "completed"
+    assert _stamp(done["updated_at"]) >= _stamp(done["created_at"]) + 0.5
+
+
+def test_jobs_of_chosen_duration_copy_the_file_of_an_identical_export(
+    api: Api, sb: Sandbox, form_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exporter = sb._backend.exporter
+    write_file = exporter.write_file
+    writes: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        writes.append(1)
+        write_file(*args, **kwargs)
+
+    monkeypatch.setattr(exporter, "write_file", counted)
+    sb.config.job_progression = "timed"
+    sb.config.job_seconds = 0.01
+    _start(api, form_id)
+    _written(sb)
+    _start(api, form_id)  # within the second or not: the same name overwrites, as on OpnForm
+    sb.clock.advance(1)  # another second: another file name
+    _start(api, form_id)
+    files = _written(sb)
+    assert len(writes) == 1
+    assert len(files) in (2, 3)
+    assert len(set(files)) == 1
+    sb.clock.advance(1)
+    api.start_job(form_id, api.all_columns(form_id, "created_at"))  # other columns
+    sb.clock.advance(1)
+    sb.add_submission(form_id, {})  # other rows
+    _start(api, form_id)
+    assert len(_written(sb)) == len(files) + 2
+    assert len(writes) == 3

@@ -9,22 +9,37 @@ from formexport.errors import (
     ExportTimeoutError,
     RateLimitError,
 )
-from formexport.jobs.polling import JobWaiter, poll_interval
+from formexport.jobs.poll_schedule import PollSchedule, poll_interval
+from formexport.jobs.polling import JobWaiter
 from formexport.opnform.models import ExportStatus
 from formexport.opnform.retry import RetryPolicy
 from tests.fake_clock import FakeTime
 
 
-def waiter(states: list[ExportStatus | BaseException], fake: FakeTime) -> JobWaiter:
+def waiter(
+    states: list[ExportStatus | BaseException],
+    fake: FakeTime,
+    schedule: PollSchedule | None = None,
+    sent: list[float] | None = None,
+) -> JobWaiter:
     queue = list(states)
 
     def fetch() -> ExportStatus:
+        if sent is not None:
+            sent.append(fake.clock())
         item = queue.pop(0) if len(queue) > 1 else queue[0]
         if isinstance(item, BaseException):
             raise item
         return item
 
-    return JobWaiter(fetch, job_id="job-1", sleep=fake.sleep, clock=fake.clock, jitter=lambda: 0.0)
+    return JobWaiter(
+        fetch,
+        job_id="job-1",
+        sleep=fake.sleep,
+        clock=fake.clock,
+        jitter=lambda: 0.0,
+        schedule=schedule,
+    )
 
 
 QUEUED = ExportStatus(status="queued")
@@ -51,20 +66,26 @@ def test_waits_until_completed_and_reports_every_status() -> None:
     assert fake.sleeps == [2.0, 2.0, 2.0]
 
 
-def test_a_job_just_accepted_is_first_asked_about_after_a_poll_interval() -> None:
+def test_a_job_just_accepted_is_first_asked_about_early_then_at_the_docs_pace() -> None:
     fake = FakeTime()
-    job = waiter([HALF, DONE], fake)
-    job._first_poll_at = fake.clock() + 1.5
-    assert job.wait() is DONE
-    assert fake.sleeps == [1.5, 2.0]
+    accepted = PollSchedule(fake.clock(), jitter=lambda: 0.0)
+    assert waiter([QUEUED, HALF, DONE], fake, accepted).wait() is DONE
+    assert fake.sleeps == [0.5, 2.0, 2.0]  # nothing forecasts it: the statuses carry no dates
 
 
 def test_the_first_poll_never_waits_past_the_deadline() -> None:
     fake = FakeTime()
-    job = waiter([DONE], fake)
-    job._first_poll_at = fake.clock() + 30
-    assert job.wait(timeout=5) is DONE
-    assert fake.sleeps == [5.0]
+    late = PollSchedule(fake.clock() - 100, jitter=lambda: 0.0)  # accepted 100 s ago
+    late.record_sent(fake.clock() - 1)  # and asked about a second ago: next at the docs' 5 s
+    assert waiter([DONE], fake, late).wait(timeout=3) is DONE
+    assert fake.sleeps == [3.0]  # one last look at the deadline instead
+    fake = FakeTime()
+    waiting = PollSchedule(fake.clock(), jitter=lambda: 0.0)
+    for _ in range(10):
+        waiting.record_sent(fake.clock())  # the next allowed in 20 s
+    with pytest.raises(ExportTimeoutError):
+        waiter([DONE], fake, waiting).wait(timeout=5)
+    assert fake.sleeps == [5.0]  # no request beyond the budget, even at the deadline
 
 
 def test_completion_is_status_not_percent() -> None:
@@ -140,9 +161,12 @@ def test_rate_limited_status_without_retry_after_waits_the_policy_default() -> N
 def test_rate_limits_without_end_are_reported_after_the_policy_limit() -> None:
     fake = FakeTime()
     limited = RateLimitError("slow down", retry_after=1.0)
+    sent: list[float] = []
     with pytest.raises(RateLimitError, match="11 times in a row"):
-        waiter([limited], fake).wait()
-    assert fake.sleeps == [1.0] * 10
+        waiter([limited], fake, sent=sent).wait()
+    # Each Retry-After is honoured, and the budget of one request per 2 s on top of it.
+    assert fake.sleeps == [1.0, 1.0] * 10
+    assert [t - sent[0] for t in sent] == [2.0 * n for n in range(11)]
 
 
 def test_a_server_restarting_mid_job_is_asked_again_after_the_backoff() -> None:

@@ -24,12 +24,15 @@ def test_public_callables_have_docstrings() -> None:
 
 def test_pinned_signatures() -> None:
     params = inspect.signature(fx.load_export).parameters
-    assert list(params)[:7] == [
-        "form", "columns", "token", "base_url", "profile", "progress", "timeout",
+    assert list(params)[:8] == [
+        "form", "columns", "exclude", "token", "base_url", "profile", "progress", "timeout",
     ]  # fmt: skip
-    assert list(params)[7:] == [
-        "cache", "max_age", "reattach", "naming", "dtype_backend", "values", "since", "status",
+    assert list(params)[8:] == [
+        "cache", "max_age", "reattach", "naming", "dtype_backend", "values", "pseudonymize",
+        "since", "status",
     ]  # fmt: skip
+    assert params["exclude"].default is None
+    assert params["pseudonymize"].default is None
     assert params["cache"].default is False
     assert params["reattach"].default is True
     assert params["progress"].default == "auto"
@@ -43,15 +46,22 @@ def test_pinned_signatures() -> None:
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
         assert inspect.signature(verb).parameters["reattach"].default is True
     parquet = list(inspect.signature(fx.export_to_parquet).parameters)
-    assert parquet[-4:] == ["naming", "values", "since", "status"]
+    assert parquet[-5:] == ["naming", "values", "pseudonymize", "since", "status"]
     assert list(inspect.signature(fx.download_export).parameters)[-2:] == ["since", "status"]
     book = inspect.signature(fx.describe_form).parameters
     assert list(book) == ["form", "columns", "naming", "token", "base_url", "profile"]
+    read = inspect.signature(fx.read_export).parameters
+    assert list(read) == [
+        "source", "form", "naming", "dtype_backend", "token", "base_url", "profile",
+        "storage_options",
+    ]  # fmt: skip
+    assert read["form"].default is None
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(read.values())[2:])
     job = inspect.signature(fx.ExportJob.to_dataframe).parameters
-    assert list(job) == ["self", "naming", "dtype_backend", "values"]
+    assert list(job) == ["self", "naming", "dtype_backend", "values", "pseudonymize"]
     start = inspect.signature(fx.Client.start_export).parameters
     assert list(start)[:4] == ["self", "form", "columns", "submission_ids"]
-    assert {"cache", "max_age", "reattach", "timeout", "since", "status"} <= set(start)
+    assert {"cache", "max_age", "reattach", "timeout", "since", "status", "exclude"} <= set(start)
 
 
 def test_every_verb_and_the_client_take_a_profile() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import FormInfo
 from formexport.reading import column_plan
 from formexport.sandbox import make_field
@@ -92,3 +93,79 @@ def test_numeric_headers_the_sync_writer_rewrote_still_match() -> None:
     body = {"id": 1, "properties": [make_field("text", "2024.50", id="y")]}
     planned = column_plan.plan_columns(FormInfo.from_json(body), {"y": True})
     assert column_plan.match_header(planned, ["id", "2024.5"]) == planned
+
+
+# The fields of form_json() in the server's order, by the header each gets.
+_SAME_HEADER = {"Name": ["f-name", "f-old"], "Email": ["f-work", "f-home"]}
+
+
+def _web_page_requests() -> list[list[str]]:
+    """What OpnForm's submissions page asks for: some fields in the form's order, deleted ones
+    after them, then ``created_at`` or not; of fields that share a header, the first ones (a
+    header cannot tell "Email (home)" alone from "Email (work)" alone)."""
+    fields = ["f-name", "f-work", "f-home", "f-amount", "f-marital", "f-old"]
+    chosen = [
+        [key for bit, key in enumerate(fields) if mask >> bit & 1] for mask in range(1, 1 << 6)
+    ]
+    told = [
+        keys
+        for keys in chosen
+        if all(
+            [key for key in same if key in keys] == same[: sum(key in keys for key in same)]
+            for same in _SAME_HEADER.values()
+        )
+    ]
+    return [keys + tail for keys in told for tail in ([], ["created_at"])]
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_header_gives_back_the_fields_the_server_wrote(partial: bool) -> None:
+    body = form_json(enable_partial_submissions=partial)
+    form = Form(1, 1, "F", "f", body["properties"], body["removed_properties"], partial, 0, 0)  # type: ignore[arg-type]
+    info = FormInfo.from_json(body)
+    for selected in _web_page_requests():
+        served = server_plan(form, selected, attribution=True)
+        planned = column_plan.plan_from_header(info, [c.header for c in served])
+        assert [(p.kind, p.field.id if p.field else "") for p in planned] == [
+            (c.source, c.ref if c.source == "field" else "") for c in served
+        ], selected
+        assert [p.deleted for p in planned] == [c.key.endswith("(deleted) (f-old)") for c in served]
+
+
+def test_a_header_names_attribution_and_numbers_the_sync_writer_printed() -> None:
+    body = {"id": 1, "properties": [make_field("text", "2024.50", id="y")]}
+    planned = column_plan.plan_from_header(
+        FormInfo.from_json(body), ["id", "2024.5", "utm_source", "created_at"]
+    )
+    assert [p.kind for p in planned] == ["id", "field", "attribution", "created_at"]
+
+
+def test_a_field_named_like_a_system_column_keeps_its_place() -> None:
+    body = form_json(enable_partial_submissions=True)
+    body["properties"] = [make_field("text", "status", id="f-s"), *body["properties"]]  # type: ignore[misc]
+    planned = column_plan.plan_from_header(
+        FormInfo.from_json(body), ["id", "status", "Name", "created_at", "status"]
+    )
+    assert [p.kind for p in planned] == ["id", "field", "field", "created_at", "status"]
+    assert planned[1].field is not None
+    assert planned[1].field.id == "f-s"
+
+
+def test_columns_the_form_does_not_have_are_named_and_read_as_text() -> None:
+    info = FormInfo.from_json(form_json())
+    with pytest.warns(column_plan.ColumnPlanWarning, match=r"\['Full name', 'Age'\]"):
+        planned = column_plan.plan_from_header(info, ["id", "Full name", "Amount", "Age"])
+    assert [p.kind for p in planned] == ["id", "extra", "field", "extra"]
+
+
+def test_a_header_of_another_form_is_refused_naming_its_columns() -> None:
+    info = FormInfo.from_json(form_json())
+    with pytest.raises(InvalidArgumentError, match=r"none of its columns \['Mood', 'Score'\]"):
+        column_plan.plan_from_header(info, ["id", "Mood", "Score", "created_at"])
+
+
+def test_of_fields_sharing_a_header_the_first_in_the_form_is_taken() -> None:
+    info = FormInfo.from_json(form_json())
+    planned = column_plan.plan_from_header(info, ["id", "Email", "Name", "Name"])
+    assert [p.field.id if p.field else "" for p in planned] == ["", "f-work", "f-name", "f-old"]
+    assert [p.deleted for p in planned] == [False, False, False, True]

@@ -24,6 +24,7 @@ from formexport.errors import (
     NoTokenError,
     PartialExportError,
 )
+from formexport.opnform.checks import form_path
 
 EXIT_OK, EXIT_FAILED = 0, 1
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
@@ -109,6 +110,7 @@ def export(args: argparse.Namespace) -> int:
                 f"--job picks up an export as it was started; {', '.join(given)} cannot change "
                 "it. Drop them, or start a new export without --job."
             )
+    form_path(args.form)  # a file name is told to convert before a token is looked for
     _require_token(args)
     output = Path(args.output)
     progress = None if args.no_progress else "auto"
@@ -121,6 +123,7 @@ def export(args: argparse.Namespace) -> int:
 def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
     return [
         ("--columns", args.columns),
+        ("--exclude", args.exclude),
         ("--cache", args.cache),
         ("--max-age", args.max_age),
         ("--no-reattach", args.no_reattach),
@@ -130,9 +133,9 @@ def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 
 def _export_new(args: argparse.Namespace, fmt: str) -> Path:
-
     common = {
         "columns": args.columns,
+        "exclude": args.exclude,
         "base_url": args.base_url,
         "profile": args.profile,
         "progress": None if args.no_progress else "auto",
@@ -145,9 +148,24 @@ def _export_new(args: argparse.Namespace, fmt: str) -> Path:
     }
     if fmt == "parquet":
         return verbs.export_to_parquet(
-            args.form, args.output, naming=args.naming, values=args.values, **common
+            args.form,
+            args.output,
+            naming=args.naming,
+            values=args.values,
+            pseudonymize=args.pseudonymize,
+            **common,
         )
+    _refuse_pseudonyms_in_csv(args)
     return verbs.download_export(args.form, args.output, **common)
+
+
+def _refuse_pseudonyms_in_csv(args: argparse.Namespace) -> None:
+    if args.pseudonymize:
+        raise InvalidArgumentError(
+            "--pseudonymize needs a Parquet file: a .csv file is the export as the server "
+            "wrote it, answers included. Write .parquet, or leave those fields out with "
+            "--exclude."
+        )
 
 
 def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str | None) -> Path:
@@ -159,18 +177,19 @@ def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str 
     ):
         job.wait(progress=progress, timeout=args.timeout)
         if fmt == "parquet":
-            return job.to_parquet(output, naming=args.naming, values=args.values)
+            return job.to_parquet(
+                output, naming=args.naming, values=args.values, pseudonymize=args.pseudonymize
+            )
+        _refuse_pseudonyms_in_csv(args)
         return job.download(output)
 
 
 def _shape(path: Path, fmt: str) -> tuple[int, int]:
     """Rows and columns of the file written."""
     if fmt == "parquet":
-        import pyarrow.parquet as pq
+        from formexport.reading.sinks import parquet_shape
 
-        parquet = pq.ParquetFile(path)
-        # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
-        return parquet.metadata.num_rows, len(parquet.schema_arrow)
+        return parquet_shape(path)
     return _csv_shape(path)
 
 
@@ -184,6 +203,27 @@ def _csv_shape(path: Path) -> tuple[int, int]:
     source, _ = standard_file(path)
     batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
     return sum(batch.num_rows for batch in batches), len(header)
+
+
+def convert(args: argparse.Namespace) -> int:
+    """``formexport convert``: an export file at hand to Parquet or standard CSV."""
+    from formexport.read_file import convert_export, output_format
+
+    fmt = output_format(Path(args.output))
+    if args.form is not None:
+        _require_token(args)
+    written = convert_export(
+        args.file,
+        args.output,
+        args.form,
+        naming=args.naming,
+        base_url=args.base_url,
+        profile=args.profile,
+        storage_options=dict(args.storage_option or []),
+    )
+    rows, columns = _shape(written, fmt)
+    print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    return EXIT_OK
 
 
 def export_all(args: argparse.Namespace) -> int:

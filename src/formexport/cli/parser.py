@@ -124,6 +124,15 @@ def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="field names or ids, created_at, status (default: all)",
     )
     export.add_argument(
+        "--exclude", nargs="+", metavar="FIELD", help="fields never requested from the server"
+    )
+    export.add_argument(
+        "--pseudonymize",
+        nargs="+",
+        metavar="FIELD",
+        help="fields whose answers become keyed hashes (Parquet only)",
+    )
+    export.add_argument(
         "--job", metavar="JOB", help="pick up this server job instead of starting one"
     )
     export.add_argument(
@@ -226,6 +235,35 @@ def _add_forms(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -
     forms.add_argument("--json", action="store_true", help="print the list as JSON")
     _add_base_url(forms)
     forms.set_defaults(handler=commands.forms)
+
+
+def _add_convert(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    convert = commands_.add_parser(
+        "convert",
+        help="convert a CSV export at hand to Parquet or standard CSV",
+        description="Read an OpnForm CSV export (downloaded from OpnForm's web page, or by "
+        "formexport export) and write it to Parquet or to standard CSV, which any CSV reader "
+        "reads right: every cell's exact text, or with --form typed from the form's fields.",
+    )
+    convert.add_argument("file", help="the export: a path or an fsspec URL (s3://...)")
+    convert.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="file to write: .parquet or .csv"
+    )
+    convert.add_argument(
+        "--form", type=_form, help="form id or slug the file came from: typed columns"
+    )
+    convert.add_argument(
+        "--naming", choices=("name", "id"), default="name", help="with --form: name columns by"
+    )
+    convert.add_argument(
+        "--storage-option",
+        type=_key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="fsspec option for a URL, repeatable",
+    )
+    _add_base_url(convert)
+    convert.set_defaults(handler=commands.convert)
 
 
 def _add_describe(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -339,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_sign_in,
         _add_export,
         _add_export_all,
+        _add_convert,
         _add_forms,
         _add_describe,
         _add_status,

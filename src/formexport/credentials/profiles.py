@@ -8,7 +8,6 @@ are kept by :mod:`formexport.credentials.keeping`.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
@@ -18,7 +17,7 @@ from typing import Any
 from formexport import config
 from formexport.credentials import keeping
 from formexport.errors import ConfigurationError
-from formexport.local.folder import APP_NAME, private_file
+from formexport.local.folder import config_root, private_file
 from formexport.redaction import Secret
 
 FILE_NAME = "profiles.json"
@@ -29,12 +28,7 @@ _LOCK = threading.RLock()
 
 def config_dir() -> Path:
     """The folder of the signed-in profiles (not created here)."""
-    configured = os.environ.get(config.CONFIG_DIR_ENV, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return config_root()
 
 
 @dataclass(frozen=True)

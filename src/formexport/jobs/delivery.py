@@ -18,9 +18,12 @@ from formexport.jobs.progress_flow import ExportProgress
 from formexport.jobs.read_while_downloading import read_while_downloading
 from formexport.jobs.reexport import Reexports
 from formexport.jobs.strategy import ExportStrategy, LocalData, ScratchFolder
+from formexport.local.pseudonym_key import pseudonym_key
+from formexport.opnform.checks import field_ids
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
 from formexport.reading import sinks
+from formexport.reading.pseudonyms import Pseudonymizing
 from formexport.reading.source import OpenedExport, open_export
 from formexport.reading.typed_reader import ExportContext, TypedReader
 from formexport.transfer.download import LinkExpired
@@ -72,6 +75,8 @@ class Delivery:
         self._reexports = Reexports(api, form.id, self.columns, submission_ids, max_reexports)
         self._on_change = on_change
         self._told: tuple[str | None, bool] | None = None
+        # The fields left out with exclude=, by name (recorded in attrs).
+        self.excluded: tuple[str, ...] = ()
 
     def ready(self, timeout: float | None = None) -> ExportStatus:
         """Wait for the file (a fresh export replaces a job whose status expired)."""
@@ -128,29 +133,48 @@ class Delivery:
         return local
 
     def read(
-        self, consume: Callable[[OpenedExport, TypedReader], T], naming: str, values: str
+        self,
+        consume: Callable[[OpenedExport, TypedReader], T],
+        naming: str,
+        values: str,
+        pseudonymize: Sequence[str] | None = None,
     ) -> T:
         """Open the export, make its typed reader and hand both to ``consume``.
 
         A background export not yet here is read while it downloads; see
         :mod:`formexport.jobs.read_while_downloading` for when the finished file is read instead.
         """
+        hidden = self._pseudonymizing(pseudonymize)  # checked before anything is read
         self.ready()
 
         def from_file() -> T:
             opened = open_export(self.local_file())
-            return consume(opened, self._reader(opened, naming, values))
+            return consume(opened, self._reader(opened, naming, values, hidden))
 
         def from_stream(chunks: Iterator[bytes]) -> T:
             opened = open_export(chunks)
-            return consume(opened, self._reader(opened, naming, values))
+            return consume(opened, self._reader(opened, naming, values, hidden))
 
         if not self.strategy.can_stream():
             return from_file()
         download = self.scratch.path("export.csv")
         return read_while_downloading(lambda tee: self.fetch(download, tee), from_stream, from_file)
 
-    def _reader(self, opened: OpenedExport, naming: str, values: str) -> TypedReader:
+    def _pseudonymizing(self, keys: Sequence[str] | None) -> Pseudonymizing | None:
+        """The fields ``keys`` names and the key that hides their answers, or None."""
+        if not keys:
+            return None
+        ids = field_ids(keys, self.form, option="pseudonymize")
+        key = pseudonym_key()
+        return Pseudonymizing(frozenset(ids), key.secret, key.key_id)
+
+    def _reader(
+        self,
+        opened: OpenedExport,
+        naming: str,
+        values: str,
+        hidden: Pseudonymizing | None = None,
+    ) -> TypedReader:
         """The typed reader for this export, its column plan checked against the header."""
         return sinks.make_reader(
             opened.head,
@@ -160,6 +184,7 @@ class Delivery:
             exact_values=self.strategy.exact_values_for(self.api, values, opened.writer),
             context=self.context(),
             writer=opened.writer,
+            pseudonymizing=hidden,
         )
 
     def context(self) -> ExportContext:
@@ -170,6 +195,7 @@ class Delivery:
             job_id=self.strategy.job_id,
             server=self.api.settings.base_url,
             exported_at=self.strategy.exported_at(),
+            excluded=self.excluded,
         )
 
     def close(self) -> None:

@@ -127,13 +127,15 @@ class ExportJob:
         *,
         submission_ids: Sequence[int] | None = None,
         listed_values: ExactCollector | None = None,
+        expected_rows: int | None = None,
     ) -> ExportJob:
         """Wrap the server's answer to an export request.
 
         ``listed_values`` holds the raw values of the exported submissions when they were
-        listed to choose them (exact values, at no extra request).
+        listed to choose them (exact values, at no extra request); ``expected_rows`` the rows
+        counted before the request (a server job's end is forecast from it).
         """
-        strategy = strategy_for_answer(api, form.id, answer)
+        strategy = strategy_for_answer(api, form.id, answer, expected_rows=expected_rows)
         if listed_values is not None:
             strategy.exact_values = listed_values.values()
         return cls(api, form, columns, strategy, submission_ids=submission_ids)
@@ -195,6 +197,15 @@ class ExportJob:
         """Deprecated: :attr:`delivery_mode`, in the old words (``"sync"``, ``"async"``...)."""
         _deprecated("ExportJob.strategy", "ExportJob.delivery_mode")
         return _OLD_MODE_NAMES.get(self.delivery_mode, self.delivery_mode)
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        """The fields left out with ``exclude=`` (by name), recorded in ``attrs``."""
+        return self._delivery.excluded
+
+    @excluded.setter
+    def excluded(self, names: Sequence[str]) -> None:
+        self._delivery.excluded = tuple(names)
 
     @property
     def job_id(self) -> str | None:
@@ -356,6 +367,7 @@ class ExportJob:
         naming: str = "name",
         dtype_backend: str = sinks.DEFAULT_DTYPE_BACKEND,
         values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Load the export into a pandas DataFrame, typed from the form's fields.
 
@@ -368,6 +380,10 @@ class ExportJob:
         values : {"auto", "csv", "exact"}
             Where field values come from; ``"auto"`` reads exact values from the JSON
             submissions list when the server's synchronous writer lost some (see the docs).
+        pseudonymize : list of str, optional
+            Fields (names or ids) whose answers become pseudonyms: a keyed hash of each
+            answer, the same in every export made with the same key (see the docs). The
+            answers themselves never reach the frame.
 
         Returns
         -------
@@ -376,7 +392,9 @@ class ExportJob:
         """
         sinks.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         try:
-            frame = self._delivery.read(partial(_frame, dtype_backend), naming, values)
+            frame = self._delivery.read(
+                partial(_frame, dtype_backend), naming, values, pseudonymize
+            )
             rows = len(frame)
             self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
         except BaseException as exc:
@@ -386,11 +404,17 @@ class ExportJob:
         self._delivered()
         return frame
 
-    def to_arrow(self, *, naming: str = "name", values: str = "auto") -> pa.Table:
+    def to_arrow(
+        self,
+        *,
+        naming: str = "name",
+        values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
+    ) -> pa.Table:
         """Load the export into a typed :class:`pyarrow.Table` (options as in to_dataframe)."""
         sinks.check_options(naming=naming, values=values)
         try:
-            table = self._delivery.read(_table_and_reader, naming, values)[0]
+            table = self._delivery.read(_table_and_reader, naming, values, pseudonymize)[0]
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
@@ -400,7 +424,14 @@ class ExportJob:
         self._delivered()
         return table
 
-    def to_parquet(self, path: PathArg, *, naming: str = "name", values: str = "auto") -> Path:
+    def to_parquet(
+        self,
+        path: PathArg,
+        *,
+        naming: str = "name",
+        values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
+    ) -> Path:
         """Write the typed export to a Parquet file, streaming; return the path.
 
         Memory stays flat however large the export. ``pandas.read_parquet(path)`` gives the
@@ -410,7 +441,7 @@ class ExportJob:
         dest = Path(path).expanduser()
         try:
             with atomic_destination(dest) as out:
-                self._delivery.read(partial(_write_parquet, out), naming, values)
+                self._delivery.read(partial(_write_parquet, out), naming, values, pseudonymize)
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise

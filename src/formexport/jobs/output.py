@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -23,15 +24,22 @@ class Output:
     naming: str
     dtype_backend: str
     values: str
+    pseudonymize: tuple[str, ...] = ()
 
     @classmethod
     def checked(
-        cls, to: str | PathLike[str] | None, naming: str, dtype_backend: str, values: str
+        cls,
+        to: str | PathLike[str] | None,
+        naming: str,
+        dtype_backend: str,
+        values: str,
+        pseudonymize: Sequence[str] | None = None,
     ) -> Output:
         """The output ``to`` names, its options checked (before anything is sent)."""
         check_options(naming=naming, dtype_backend=dtype_backend, values=values)
+        hidden = () if pseudonymize is None else tuple(pseudonymize)
         if to is None:
-            return cls(None, naming, dtype_backend, values)
+            return cls(None, naming, dtype_backend, values, hidden)
         path = Path(to).expanduser().absolute()
         if path.suffix.lower() not in (".parquet", ".csv"):
             raise InvalidArgumentError(
@@ -41,19 +49,24 @@ class Output:
             )
         if dtype_backend != DEFAULT_DTYPE_BACKEND:
             raise InvalidArgumentError("dtype_backend applies to DataFrames, not to files.")
-        if path.suffix.lower() == ".csv" and (naming, values) != ("name", "auto"):
+        if path.suffix.lower() == ".csv" and ((naming, values) != ("name", "auto") or hidden):
             raise InvalidArgumentError(
-                "naming and values apply to DataFrames and Parquet files; a .csv file is the "
-                "export as the server wrote it."
+                "naming, values and pseudonymize apply to DataFrames and Parquet files; a .csv "
+                "file is the export as the server wrote it."
             )
-        return cls(path, naming, dtype_backend, values)
+        return cls(path, naming, dtype_backend, values, hidden)
 
     def deliver(self, job: ExportJob) -> pd.DataFrame | Path:
         """Deliver ``job``'s data: the DataFrame, or the path written."""
         if self.to is None:
             return job.to_dataframe(
-                naming=self.naming, dtype_backend=self.dtype_backend, values=self.values
+                naming=self.naming,
+                dtype_backend=self.dtype_backend,
+                values=self.values,
+                pseudonymize=self.pseudonymize,
             )
         if self.to.suffix.lower() == ".parquet":
-            return job.to_parquet(self.to, naming=self.naming, values=self.values)
+            return job.to_parquet(
+                self.to, naming=self.naming, values=self.values, pseudonymize=self.pseudonymize
+            )
         return job.download(self.to)

@@ -1,4 +1,9 @@
-"""Waiting for an export job: a loop over a status function, with no knowledge of HTTP."""
+"""Waiting for an export job: a loop over a status function, with no knowledge of HTTP.
+
+When each status request goes is the schedule's call (:mod:`formexport.jobs.poll_schedule`);
+the loop sends it, waits out what the server asks for (``429``, a restart), and turns the end
+into a result or a typed error.
+"""
 
 from __future__ import annotations
 
@@ -15,26 +20,11 @@ from formexport.errors import (
     ExportTimeoutError,
     RateLimitError,
 )
+from formexport.jobs.poll_schedule import PollSchedule
 from formexport.opnform.models import ExportStatus, JobState
 from formexport.opnform.retry import RetryPolicy
 
 logger = logging.getLogger("formexport")
-
-
-def poll_interval(elapsed: float, *, jitter: float = 0.0) -> float:
-    """Seconds to wait before the next status request of a job ``elapsed`` seconds old.
-
-    Stays at the docs' 2 s minimum for short jobs and grows to 5 s for long ones, so that
-    waiting adds at most about 8 % to a job's time; ``jitter`` in [0, 1] spreads clients
-    by lengthening the wait up to 10 % (never shortening it below the docs' minimum).
-    """
-    # OpnForm's docs ask for a poll every 2-5 s. A short job is asked about every 2 s so that
-    # the download starts soon after it ends; a job that has run for a minute will not end in
-    # the next 2 s either, so the interval grows with its age (8 % of it) up to the 5 s the
-    # docs allow, which keeps a long job far below the 180-a-minute status limit.
-    share = elapsed * config.POLL_INTERVAL_SHARE
-    base = min(config.POLL_MAX_INTERVAL, max(config.POLL_MIN_INTERVAL, share))
-    return base * (1.0 + config.POLL_JITTER * jitter)
 
 
 class JobWaiter:
@@ -53,9 +43,9 @@ class JobWaiter:
     sleep, clock, jitter : callable, optional
         Override the policy's ``time.sleep``, ``time.monotonic`` and source of numbers in
         [0, 1) (tests inject a fake clock).
-    first_poll_at : float, optional
-        Clock time before which the first status request is not sent (a job just accepted
-        is queued; asking at once only spends the rate limit).
+    schedule : PollSchedule, optional
+        When each status request goes (its times are values of ``clock``); by default a job
+        picked up again: asked about at once, then at the docs' pace or its forecast end.
     retry : RetryPolicy, optional
         How a status request that is rate limited or cannot connect is waited out; the
         defaults of :mod:`formexport.config` otherwise.
@@ -71,7 +61,7 @@ class JobWaiter:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         jitter: Callable[[], float] | None = None,
-        first_poll_at: float | None = None,
+        schedule: PollSchedule | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         policy = retry if retry is not None else RetryPolicy()
@@ -88,7 +78,8 @@ class JobWaiter:
         self._sleep = self._retry.sleep
         self._clock = self._retry.clock
         self._jitter = self._retry.jitter
-        self._first_poll_at = first_poll_at
+        self.schedule = schedule
+        self._last: ExportStatus | None = None
 
     def wait(self, timeout: float | None = None) -> ExportStatus:
         """Return the completed status.
@@ -103,53 +94,62 @@ class JobWaiter:
             Ctrl-C; the job keeps running on the server.
         """
         started = self._clock()
+        if self.schedule is None:
+            self.schedule = PollSchedule(started, accepted=False, jitter=self._jitter)
         deadline = None if timeout is None else started + timeout
         try:
-            return self._loop(started, deadline)
+            return self._loop(self.schedule, started, deadline)
         except KeyboardInterrupt as exc:
             if isinstance(exc, ExportInterrupted):
                 raise
             raise self._interrupted() from exc
 
-    def _loop(self, started: float, deadline: float | None) -> ExportStatus:
-        last: ExportStatus | None = None
-        if self._first_poll_at is not None:
-            # A job just accepted is queued: asking at once only spends the rate limit.
-            pause = self._first_poll_at - started
-            if deadline is not None:
-                pause = min(pause, deadline - started)
-            if pause > 0:
-                self._sleep(pause)
+    def _loop(self, schedule: PollSchedule, started: float, deadline: float | None) -> ExportStatus:
         while True:
-            status = self._fetch_patiently(deadline)
-            last = status
+            self._pause_until(schedule.next_poll(self._clock()), schedule, started, deadline)
+            status = self._fetch_patiently(schedule, started, deadline)
+            schedule.observe(status, self._clock())
+            self._last = status
             self._on_status(status)
             if status.status == JobState.COMPLETED:
                 return status
             if status.status == JobState.FAILED:
                 raise self._failed(status)
-            now = self._clock()
-            if deadline is not None and now >= deadline:
-                raise self._timed_out(last, deadline - started)
-            interval = poll_interval(now - started, jitter=self._jitter())
-            if deadline is not None:
-                # One last look exactly at the deadline rather than overshooting it.
-                interval = min(interval, deadline - now)
-            self._sleep(interval)
+            if deadline is not None and self._clock() >= deadline:
+                raise self._timed_out(deadline - started)
 
-    def _fetch_patiently(self, deadline: float | None) -> ExportStatus:
+    def _pause_until(
+        self, at: float, schedule: PollSchedule, started: float, deadline: float | None
+    ) -> None:
+        """Sleep until clock time ``at``; at the deadline instead, for one last look, when the
+        budget allows a request by then (else the wait has timed out)."""
+        if deadline is not None and at > deadline:
+            if schedule.earliest() > deadline:
+                self._sleep(max(0.0, deadline - self._clock()))
+                raise self._timed_out(deadline - started)
+            at = deadline
+        pause = at - self._clock()
+        if pause > 0:
+            self._sleep(pause)
+
+    def _fetch_patiently(
+        self, schedule: PollSchedule, started: float, deadline: float | None
+    ) -> ExportStatus:
         """One status, waiting out 429s and a server that cannot be reached for a moment.
 
-        A 429 is waited out as its ``Retry-After`` says and the status asked again at once (the
-        wait was the server's, not a poll interval); when the wait would not fit the deadline,
-        RateLimitError. A server that cannot be connected to mid-job (a restart) is asked again
-        after the policy's back-off, ``attempts`` times: giving up would leave the job behind.
+        A 429 is waited out as its ``Retry-After`` says and the status asked again as soon as
+        the budget allows (the wait was the server's, not a poll interval); when the wait would
+        not fit the deadline, RateLimitError. A server that cannot be connected to mid-job (a
+        restart) is asked again after the policy's back-off, ``attempts`` times: giving up
+        would leave the job behind. Only requests that reached the server count for the budget.
         """
         refused = failures = 0
         while True:
+            sent_at = self._clock()
             try:
-                return self._fetch()
+                status = self._fetch()
             except RateLimitError as exc:
+                schedule.record_sent(sent_at)
                 refused += 1
                 self._retry.wait_out_rate_limit(
                     exc.retry_after,
@@ -157,6 +157,8 @@ class JobWaiter:
                     deadline=deadline,
                     subject=f"Status of export job {self._job_id}",
                 )
+                self._pause_until(schedule.earliest(), schedule, started, deadline)
+                continue
             except ConnectionFailedError:
                 failures += 1
                 pause = self._retry.backoff(failures)
@@ -165,6 +167,9 @@ class JobWaiter:
                     raise
                 logger.info("The server cannot be reached; asking again in %.1f s", pause)
                 self._sleep(pause)
+                continue
+            schedule.record_sent(sent_at)
+            return status
 
     def _failed(self, status: ExportStatus) -> ExportFailedError:
         reason = status.error_message or "no reason given"
@@ -181,7 +186,8 @@ class JobWaiter:
             form_id=self._form_id,
         )
 
-    def _timed_out(self, last: ExportStatus | None, timeout: float) -> ExportTimeoutError:
+    def _timed_out(self, timeout: float) -> ExportTimeoutError:
+        last = self._last
         state = last.status_text if last else "no status received"
         hint = ""
         queued_for = _queued_for(last, timeout)

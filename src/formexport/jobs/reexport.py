@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 
 from formexport.jobs.answered import AnsweredExport
@@ -15,11 +14,22 @@ logger = logging.getLogger("formexport")
 
 
 def strategy_for_answer(
-    api: OpnFormAPI, form_id: int, answer: AnsweredCsv | StartedJob
+    api: OpnFormAPI,
+    form_id: int,
+    answer: AnsweredCsv | StartedJob,
+    *,
+    expected_rows: int | None = None,
 ) -> ExportStrategy:
-    """The strategy for the server's answer to an export request: the CSV, or a job."""
+    """The strategy for the server's answer to an export request: the CSV, or a job
+    (``expected_rows``: the rows counted before the request, to forecast the job's end)."""
     if isinstance(answer, StartedJob):
-        return ServerJob(api, form_id, answer.job_id, accepted_at=time.monotonic())
+        return ServerJob(
+            api,
+            form_id,
+            answer.job_id,
+            accepted_at=api.retry.clock(),
+            expected_rows=expected_rows,
+        )
     return AnsweredExport(form_id, answer.content)
 
 
@@ -50,7 +60,8 @@ class Reexports:
         """Post the export again and return the strategy for the answer."""
         self.left -= 1
         answer = self._api.post_export(self._form_id, self._columns, self._submission_ids)
-        strategy = strategy_for_answer(self._api, self._form_id, answer)
+        rows = None if self._submission_ids is None else len(self._submission_ids)
+        strategy = strategy_for_answer(self._api, self._form_id, answer, expected_rows=rows)
         if strategy.job_id is not None:
             logger.warning("Started a fresh export, job %s", strategy.job_id)
         return strategy

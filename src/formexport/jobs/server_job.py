@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from formexport import config
+from formexport.jobs.poll_schedule import PollSchedule
 from formexport.jobs.polling import JobWaiter
 from formexport.jobs.progress_flow import ExportProgress
 from formexport.jobs.strategy import ExportStrategy, ScratchFolder
+from formexport.local.job_timings import JobTimings
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, JobState
 from formexport.progress.events import ProgressEvent
@@ -50,6 +50,9 @@ class ServerJob(ExportStrategy):
         When the server accepted the job (``time.monotonic()``), for a job started just now.
     picked_up : datetime, optional
         When an earlier call on this machine started the job, for a job picked up again.
+    expected_rows : int, optional
+        Rows the job exports, as counted before it started: with the timings of earlier jobs
+        on the server, it forecasts when the job ends before the server says anything.
     """
 
     mode = "server_job"
@@ -63,12 +66,14 @@ class ServerJob(ExportStrategy):
         *,
         accepted_at: float | None = None,
         picked_up: datetime | None = None,
+        expected_rows: int | None = None,
     ) -> None:
         super().__init__(form_id)
         self._api = api
         self.job_id: str = job_id
         self._accepted_at = accepted_at
         self._picked_up = picked_up
+        self._expected_rows = expected_rows
 
     def exported_at(self) -> datetime | None:
         return self.status.updated_at if self.status is not None else None
@@ -94,8 +99,17 @@ class ServerJob(ExportStrategy):
         self._announce_pickup(progress)
         if self.status is not None and self.is_ready():
             return self.status
-        self.status = self._waiter(progress).wait(timeout)
+        waiter = self._waiter(progress)
+        self.status = waiter.wait(timeout)
+        assert waiter.schedule is not None
+        self._remember_timing(waiter.schedule)
         return self.status
+
+    def _remember_timing(self, schedule: PollSchedule) -> None:
+        # How long this job took forecasts the next one on the same server.
+        timing = schedule.timing()
+        if timing is not None:
+            JobTimings().add(self._api.settings.base_url, timing)
 
     def _announce_pickup(self, progress: ExportProgress) -> None:
         # Picking up an earlier call's job returns data exported back then: say so where the
@@ -109,11 +123,6 @@ class ServerJob(ExportStrategy):
 
     def _waiter(self, progress: ExportProgress) -> JobWaiter:
         job_id = self.job_id
-        # A job the server has just accepted is queued: asking for its status at once would
-        # only spend the status rate limit, so the first request waits a poll interval.
-        first_poll_at = None
-        if self._accepted_at is not None:
-            first_poll_at = self._accepted_at + config.POLL_MIN_INTERVAL
 
         def report(status: ExportStatus) -> None:
             self.status = status
@@ -136,8 +145,21 @@ class ServerJob(ExportStrategy):
             job_id=job_id,
             form_id=self.form_id,
             on_status=report,
-            first_poll_at=first_poll_at,
+            schedule=self._schedule(),
             retry=self._api.retry,
+        )
+
+    def _schedule(self) -> PollSchedule:
+        """A job just accepted is asked about when it should end, its budget counted from its
+        acceptance; one picked up again at once, then when it should end."""
+        retry = self._api.retry
+        accepted = self._accepted_at is not None
+        return PollSchedule(
+            self._accepted_at if self._accepted_at is not None else retry.clock(),
+            accepted=accepted,
+            rows=self._expected_rows,
+            history=JobTimings().forecast(self._api.settings.base_url),
+            jitter=retry.jitter,
         )
 
     def _started(self, status: ExportStatus | None) -> datetime | None:
@@ -146,7 +168,8 @@ class ServerJob(ExportStrategy):
             return status.created_at
         if self._accepted_at is None:
             return None
-        return datetime.now(timezone.utc) - timedelta(seconds=time.monotonic() - self._accepted_at)
+        waited = self._api.retry.clock() - self._accepted_at
+        return datetime.now(timezone.utc) - timedelta(seconds=waited)
 
     def can_stream(self) -> bool:
         return self.local_copy() is None

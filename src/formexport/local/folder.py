@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
-from formexport.config import CACHE_DIR_ENV
+from formexport.config import CACHE_DIR_ENV, CONFIG_DIR_ENV
 from formexport.errors import ConfigurationError
 
 APP_NAME = "formexport"
@@ -34,6 +34,20 @@ def root_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def config_root() -> Path:
+    """The folder of what formexport keeps for good: signed-in profiles, the pseudonym key.
+
+    The user config directory (``platformdirs``), or ``FORMEXPORT_CONFIG_DIR``; not created
+    here. Unlike the cache folder, nothing in it is ever cleared by formexport.
+    """
+    configured = os.environ.get(CONFIG_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def private_dir(path: Path, *, env: str = CACHE_DIR_ENV) -> Path:

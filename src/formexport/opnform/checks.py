@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
@@ -12,6 +13,8 @@ from formexport.opnform.models import FormInfo
 FormRef = int | str
 
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# A form reference that names a file: an export downloaded from OpnForm's web page.
+_FILE_NAME = re.compile(r"\.csv$", re.IGNORECASE)
 
 
 def form_path(form: FormRef) -> str:
@@ -26,8 +29,19 @@ def form_path(form: FormRef) -> str:
     if not text.isdigit() and not _SLUG.match(text):
         raise InvalidArgumentError(
             f"{form!r} is neither a numeric form id nor a slug (like 'contact-us-k3x9qa')."
+            + _file_hint(text)
         )
     return quote(text, safe="")
+
+
+def _file_hint(text: str) -> str:
+    """What to do with a file name given where a form belongs."""
+    if not _FILE_NAME.search(text):
+        return ""
+    return (
+        f" To read an export file you already have, use formexport.read_export({text!r}) "
+        f"(from a terminal: formexport convert {shlex.quote(text)} -o submissions.parquet)."
+    )
 
 
 def check_job_id(job_id: str) -> str:
@@ -70,3 +84,34 @@ def _field_id_for(key: str, form: FormInfo) -> str:
         return key
     named = [f.id for f in form.fields if f.name == key]
     return named[0] if len(named) == 1 else key
+
+
+def field_ids(keys: Sequence[str], form: FormInfo, *, option: str) -> tuple[str, ...]:
+    """The ids of the fields ``keys`` name (ids, or names that match exactly one field).
+
+    ``option`` names the argument in the error: a key that names no field is refused rather
+    than ignored, since these options keep personal data out and a typo would let it in.
+    """
+    if isinstance(keys, str):
+        raise InvalidArgumentError(f"{option} is a list of field names or ids, not a str.")
+    ids = {f.id for f in (*form.fields, *form.removed_fields)}
+    found = [_field_id_for(str(key), form) for key in keys]
+    unknown = [str(key) for key, fid in zip(keys, found, strict=True) if fid not in ids]
+    if unknown:
+        raise InvalidArgumentError(
+            f"{option} names {', '.join(map(repr, unknown))}, which no field of form "
+            f"{form.id} is (or more than one is).{form.closest_names(unknown)} The form's "
+            f"fields: {form.field_list()}."
+        )
+    return tuple(dict.fromkeys(found))
+
+
+def without_fields(
+    columns: Mapping[str, bool], exclude: Sequence[str], form: FormInfo
+) -> dict[str, bool]:
+    """``columns`` without the fields ``exclude`` names (never requested from the server)."""
+    left_out = set(field_ids(exclude, form, option="exclude"))
+    kept = {key: chosen for key, chosen in columns.items() if key not in left_out}
+    if not any(kept.values()):
+        raise InvalidArgumentError("exclude leaves no column to export.")
+    return kept

@@ -354,14 +354,14 @@ class FormInfo:
         if refused:
             raise InvalidArgumentError(
                 f"OpnForm would refuse the columns {', '.join(refused)} of form {self.id} "
-                f"(it answers 422 for any key it does not know).{self._closest(refused)} "
-                f"The form's fields: {self._field_list()}. A column is a field id (of a "
+                f"(it answers 422 for any key it does not know).{self.closest_names(refused)} "
+                f"The form's fields: {self.field_list()}. A column is a field id (of a "
                 "current or deleted field), a field name that matches exactly one field, "
                 f"'created_at', 'status', or '{ATTRIBUTION_PREFIX}<parameter>' (utm_source, "
                 "gclid, ...)."
             )
 
-    def _closest(self, refused: Sequence[str]) -> str:
+    def closest_names(self, refused: Sequence[str]) -> str:
         """``Did you mean …?`` for refused keys close to a field's name or id."""
         names = [f.name for f in self.fields] + [f.id for f in self.fields] + list(SYSTEM_COLUMNS)
         guesses = []
@@ -371,7 +371,8 @@ class FormInfo:
                 guesses.append(f"{near[0]!r} instead of {key!r}")
         return f" Did you mean {', '.join(guesses)}?" if guesses else ""
 
-    def _field_list(self, most: int = 12) -> str:
+    def field_list(self, most: int = 12) -> str:
+        """The form's field names (the first ``most``), to name in a message."""
         names = [f.name for f in self.fields]
         shown = ", ".join(names[:most])
         more = f" and {len(names) - most} more" if len(names) > most else ""

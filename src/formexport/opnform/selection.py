@@ -10,14 +10,14 @@ listed pages carry the raw values too, which are kept for exact values.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from formexport.errors import InvalidArgumentError, UnexpectedResponseError
 from formexport.opnform.endpoints import FormRef, OpnFormAPI
-from formexport.opnform.models import parse_timestamp
+from formexport.opnform.listing import Listed
 
 logger = logging.getLogger("formexport")
 
@@ -90,23 +90,13 @@ def _moment(since: object, now: Callable[[], datetime]) -> datetime:
     )
 
 
-def _created_at(item: Mapping[str, Any]) -> datetime:
-    data = item.get("data")
-    stamp = data.get("created_at") if isinstance(data, Mapping) else None
-    moment = parse_timestamp(stamp if stamp is not None else item.get("created_at"))
-    if moment is None:
+def _created_at(row: Listed) -> datetime:
+    if row.created_at is None:
         raise UnexpectedResponseError(
             "A submission in the submissions list has no created_at; since= cannot be applied.",
             status_code=200,
         )
-    return moment
-
-
-def _pages(api: OpnFormAPI, form: FormRef, status: str) -> Iterator[Mapping[str, Any]]:
-    # Each submission once, none missed while the form changes (formexport.opnform.listing):
-    # a page holds every row older than its first, so the listing may stop at an older one.
-    for row in api.list_submissions(form, status=status):
-        yield row.item
+    return row.created_at
 
 
 def select_ids(
@@ -122,19 +112,15 @@ def select_ids(
     """
     chosen: list[int] = []
     seen: set[int] = set()
-    for item in _pages(api, form, selection.status):
-        if not selection.keeps(_created_at(item)):
+    # Each submission once, none missed while the form changes (formexport.opnform.listing):
+    # a page holds every row older than its first, so the listing may stop at an older one.
+    for row in api.list_submissions(form, status=selection.status):
+        if not selection.keeps(_created_at(row)):
             break
-        try:
-            submission_id = int(item["id"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UnexpectedResponseError(
-                "A submission in the submissions list has no numeric id.", status_code=200
-            ) from exc
-        if submission_id not in seen:
-            seen.add(submission_id)
-            chosen.append(submission_id)
+        if row.id not in seen:
+            seen.add(row.id)
+            chosen.append(row.id)
             if on_item is not None:
-                on_item(submission_id, item)
+                on_item(row.id, row.item)
     logger.info("Form %s: %d submissions %s", form, len(chosen), selection.describe() or "in all")
     return chosen

@@ -64,6 +64,12 @@ def _open(source: CsvSource) -> BinaryIO:
     return open(source, "rb")
 
 
+def first_bytes(source: CsvSource, size: int) -> bytes:
+    """The first ``size`` bytes of an export (all of a shorter one)."""
+    with _open(source) as stream:
+        return stream.read(size)
+
+
 def read_header(source: CsvSource) -> list[str]:
     """The first CSV record (the header), BOM removed; ``[]`` for an empty export."""
     raw = _open(source)
@@ -124,13 +130,20 @@ def read_table(source: CsvSource) -> pa.Table:
     try:
         table = pacsv.read_csv(_input(source), read, parse, convert)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+        raise _not_csv(exc) from exc
     return table.slice(1).rename_columns(unique_names(header))
 
 
 def to_dataframe(source: CsvSource) -> pd.DataFrame:
     """Read a whole export into a pandas DataFrame of text columns."""
     return read_table(source).to_pandas()
+
+
+def _not_csv(exc: Exception) -> CsvFormatError:
+    return CsvFormatError(
+        f"The export is not well-formed CSV: {exc}. Was it cut short, or saved again by "
+        "another program? Download the export again."
+    )
 
 
 def larger(block_size: int) -> int:
@@ -167,9 +180,9 @@ def iter_batches(
     except pa.ArrowInvalid as exc:
         if "straddl" in str(exc):
             raise BlockTooSmall from exc
-        raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+        raise _not_csv(exc) from exc
     except UnicodeDecodeError as exc:
-        raise CsvFormatError(f"The export is not well-formed CSV: {exc}") from exc
+        raise _not_csv(exc) from exc
 
 
 def to_parquet(source: CsvSource, sink: Path | BinaryIO) -> None:

@@ -11,6 +11,9 @@ the header the server wrote:
 3. ``created_at`` after the fields, whenever requested;
 4. ``status`` last, whenever the form keeps partial submissions.
 
+A file whose request is not known (a CSV downloaded from OpnForm's web page) is planned from its
+header instead, by the same rules read backwards (:func:`plan_from_header`).
+
 Headers are the keys with everything from the first " (" to the last ")" removed, so names
 repeat; the plan is matched by position, never by name. When the header disagrees with the plan
 (the form changed in between, or an export attached by job id used other columns), columns are
@@ -25,7 +28,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from formexport.opnform.models import FormField, FormInfo
+from formexport.errors import InvalidArgumentError
+from formexport.opnform.models import ATTRIBUTION_PARAMETERS, FormField, FormInfo
 
 logger = logging.getLogger("formexport")
 
@@ -167,13 +171,70 @@ def _match_by_name(plan: Sequence[PlannedColumn], header: Sequence[str]) -> list
 
 
 def text_plan(header: Sequence[str]) -> list[PlannedColumn]:
-    """A plan that reads every column as text (no form known)."""
-    return [
-        PlannedColumn(h, ID) if i == 0 and h == "id" else PlannedColumn(h, EXTRA)
-        for i, h in enumerate(header)
-    ]
+    """A plan that reads every column as text, ``id`` too (no form known)."""
+    return [PlannedColumn(h, EXTRA) for h in header]
 
 
 def as_text(column: PlannedColumn) -> PlannedColumn:
     """The same column, read as text."""
     return replace(column, kind=EXTRA)
+
+
+def plan_from_header(form: FormInfo, header: Sequence[str]) -> list[PlannedColumn]:
+    """The columns of an export whose request is not known, worked out from its header.
+
+    By the server's rules read backwards: ``id`` first; ``status`` last and ``created_at``
+    before it; every other column holds the first field not yet taken (the form's fields in
+    order, then its deleted fields) whose header it is, else the attribution parameter of its
+    name. A column no rule explains is read as text, with a :class:`ColumnPlanWarning` naming
+    it; when none of the file's columns is a field of the form, :class:`InvalidArgumentError`
+    names them (the file holds another form's answers).
+    """
+    head = [PlannedColumn("id", ID)] if header[:1] == ["id"] else []
+    tail = _system_tail(form, header[len(head) :])
+    middle = header[len(head) : len(header) - len(tail)]
+    untaken = [(header_text(key), f, gone) for key, f, gone in _formatted_keys(form)]
+    plan = [*head, *(_column_named(name, untaken) for name in middle), *tail]
+    _check_explained(form, plan)
+    return plan
+
+
+def _system_tail(form: FormInfo, header: Sequence[str]) -> list[PlannedColumn]:
+    """``created_at`` and ``status`` at the end of the header, where the server puts them."""
+    rest, tail = list(header), []
+    named_status = any(f.name == "status" for f in form.fields)
+    if rest[-1:] == ["status"] and (form.partial_submissions or not named_status):
+        tail.append(PlannedColumn(rest.pop(), STATUS))
+    if rest[-1:] == ["created_at"]:
+        tail.insert(0, PlannedColumn(rest.pop(), CREATED_AT))
+    return tail
+
+
+def _column_named(name: str, untaken: list[tuple[str, FormField, bool]]) -> PlannedColumn:
+    for index, (header, found, gone) in enumerate(untaken):
+        if _same_header(header, name):
+            del untaken[index]
+            return PlannedColumn(name, FIELD, found, gone)
+    if name in ATTRIBUTION_PARAMETERS:
+        return PlannedColumn(name, ATTRIBUTION)
+    return PlannedColumn(name, EXTRA)
+
+
+def _check_explained(form: FormInfo, plan: Sequence[PlannedColumn]) -> None:
+    unknown = [column.header for column in plan if column.kind == EXTRA]
+    if not unknown:
+        return
+    which = f"form {form.id} ({form.title or form.slug})"
+    if not any(column.kind == FIELD for column in plan):
+        fields = [f.name for f in form.fields]
+        raise InvalidArgumentError(
+            f"This file does not hold the answers of {which}: none of its columns {unknown} "
+            f"is a field of that form, whose fields are {fields}. Name the form the file was "
+            "exported from, or leave the form out to read every cell as text."
+        )
+    warnings.warn(
+        f"The columns {unknown} of this file are not fields of {which} (renamed or deleted "
+        "since the export?); they are read as text.",
+        ColumnPlanWarning,
+        stacklevel=4,
+    )

@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import ExactValues, FormInfo
 from formexport.reading import blocks, column_plan, frames
+from formexport.reading.pseudonyms import Pseudonymizing
 from formexport.reading.read_ahead import ReadAhead
 from formexport.reading.source import standard_file
 from formexport.reading.typed_reader import (
@@ -82,19 +83,25 @@ def make_reader(
     exact_values: ExactValues | None = None,
     context: ExportContext | None = None,
     writer: blocks.Writer | None = None,
+    pseudonymizing: Pseudonymizing | None = None,
 ) -> TypedReader:
     """A reader for this export: the column plan checked against its header.
 
     ``source`` is the file, or at least its header (``OpenedExport.head`` of
     :func:`formexport.reading.source.open_export`); ``writer`` defaults to the one
-    :func:`blocks.detect_writer` sees.
+    :func:`blocks.detect_writer` sees. Without ``form`` every column is text; with ``form`` but
+    no ``columns`` (a file whose request is not known) the columns are worked out from the
+    header (:func:`~formexport.reading.column_plan.plan_from_header`).
     """
     header = blocks.read_header(source)
-    if form is None or columns is None:
+    if form is None:
         plan = column_plan.text_plan(header)
     elif not header:
         # No submissions: the server writes no header, but the columns follow from the request.
-        plan = column_plan.plan_columns(form, columns)
+        chosen = form.default_columns() if columns is None else columns
+        plan = column_plan.plan_columns(form, chosen)
+    elif columns is None:
+        plan = column_plan.plan_from_header(form, header)
     else:
         plan = column_plan.match_header(column_plan.plan_columns(form, columns), header)
     return TypedReader(
@@ -104,6 +111,7 @@ def make_reader(
         exact_values=exact_values,
         context=context,
         empty=not header,
+        pseudonymizing=pseudonymizing,
     )
 
 
@@ -231,11 +239,26 @@ def write_parquet(
     source: blocks.CsvSource | BinaryIO, sink: Path | BinaryIO, reader: TypedReader
 ) -> None:
     """Stream the export into Parquet, block by block (memory stays flat)."""
+    write_typed(source, sink, reader, _write_once)
+
+
+#: Writes every typed block of an export to a sink, in blocks of the given size.
+WriteOnce = Callable[[blocks.CsvSource | BinaryIO, Path | BinaryIO, TypedReader, int], None]
+
+
+def write_typed(
+    source: blocks.CsvSource | BinaryIO,
+    sink: Path | BinaryIO,
+    reader: TypedReader,
+    write_once: WriteOnce,
+) -> None:
+    """Write the typed export with ``write_once``, again from the start (the sink emptied)
+    after a type change or a block too small, as far as the source can be read again."""
     block_size = blocks.STREAM_BLOCK_SIZE
     while True:
         reader.begin()
         try:
-            _write_once(source, sink, reader, block_size)
+            write_once(source, sink, reader, block_size)
         except (Restart, blocks.BlockTooSmall) as exc:
             block_size = _before_second_pass(source, exc, block_size)
             if not isinstance(sink, Path):

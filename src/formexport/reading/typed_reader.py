@@ -24,6 +24,7 @@ from formexport.reading.blocks import Writer, unique_names
 from formexport.reading.column_plan import PlannedColumn
 from formexport.reading.converters import ArrowArray, CategoryConverter, Converter, NotThisType
 from formexport.reading.ids import IdColumn
+from formexport.reading.pseudonyms import Pseudonymizing, pseudonyms
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,23 +52,30 @@ class ExportContext:
     job_id: str | None = None
     server: str | None = None
     exported_at: datetime | None = None
+    excluded: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready values."""
+        """JSON-ready values (``excluded``: the fields left out with ``exclude=``, by name)."""
         when = self.exported_at.isoformat() if self.exported_at else None
-        return {
+        described: dict[str, Any] = {
             "form_id": self.form_id,
             "form_slug": self.form_slug,
             "job_id": self.job_id,
             "server": self.server,
             "exported_at": when,
         }
+        if self.excluded:
+            described["excluded"] = list(self.excluded)
+        return described
 
 
 class _Column:
-    def __init__(self, planned: PlannedColumn, reader: Converter | IdColumn) -> None:
+    def __init__(
+        self, planned: PlannedColumn, reader: Converter | IdColumn, *, pseudonymized: bool = False
+    ) -> None:
         self.planned = planned
         self.reader = reader
+        self.pseudonymized = pseudonymized
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -84,7 +92,9 @@ class _Column:
             if planned.deleted:
                 info["deleted"] = True
         options = _options(planned)
-        if options:
+        if self.pseudonymized:
+            info["pseudonymized"] = True
+        elif options:
             info["options"] = options
         if isinstance(self.reader, IdColumn):
             info["type"] = "submission_id" if part else "text"
@@ -118,6 +128,8 @@ class TypedReader:
         Recorded in the metadata.
     empty : bool
         The export has no rows (nor a header): every column is still there, typed.
+    pseudonymizing : Pseudonymizing, optional
+        Fields whose answers become pseudonyms (text) before any value leaves the reader.
     """
 
     def __init__(
@@ -129,13 +141,22 @@ class TypedReader:
         exact_values: ExactValues | None = None,
         context: ExportContext | None = None,
         empty: bool = False,
+        pseudonymizing: Pseudonymizing | None = None,
     ) -> None:
         self.writer, self.naming, self.exact_values = Writer(writer), naming, exact_values
         self.empty = empty
         self.context = context or ExportContext()
+        self.pseudonymizing = pseudonymizing
         known = exact_values.by_id.keys() if exact_values is not None else None
-        self.columns = [_Column(p, self._reader_for(p, known)) for p in plan]
+        self.columns = [self._column(p, known) for p in plan]
         self._schema: tuple[tuple[Any, ...], pa.Schema] | None = None
+
+    def _column(self, planned: PlannedColumn, known: Any) -> _Column:
+        field_id = planned.field.id if planned.field is not None else None
+        if self.pseudonymizing is not None and self.pseudonymizing.applies_to(field_id):
+            # Read as text, then hashed: no typed value of the answer is ever made.
+            return _Column(planned, Converter(), pseudonymized=True)
+        return _Column(planned, self._reader_for(planned, known))
 
     def _reader_for(self, planned: PlannedColumn, known: Any) -> Converter | IdColumn:
         if planned.kind == column_plan.ID:
@@ -182,12 +203,12 @@ class TypedReader:
     def attrs(self) -> dict[str, Any]:
         """What ``DataFrame.attrs`` records (JSON-ready)."""
         values = "exact" if self.exact_values is not None else "csv"
-        return {
-            **self.context.as_dict(),
-            "writer": self.writer.value,
-            "values": values,
-            "columns": self.describe(),
-        }
+        described = {**self.context.as_dict(), "writer": self.writer.value, "values": values}
+        hidden = [name for name, info in self.describe().items() if info.get("pseudonymized")]
+        if hidden and self.pseudonymizing is not None:
+            described["pseudonymized"] = {"columns": hidden, "key_id": self.pseudonymizing.key_id}
+        described["columns"] = self.describe()
+        return described
 
     def schema(self) -> pa.Schema:
         """The Arrow schema of every batch, with field ids and types in its metadata."""
@@ -225,6 +246,9 @@ class TypedReader:
                     submission_ids = out[1]
                 elif self.exact_values is not None and submission_ids is not None:
                     out = self._with_exact(column, out, submission_ids)
+                if column.pseudonymized:
+                    assert self.pseudonymizing is not None
+                    out = [pseudonyms(values, self.pseudonymizing.key) for values in out]
             except NotThisType as exc:
                 self._fall_back(column, exc)
                 restart = True

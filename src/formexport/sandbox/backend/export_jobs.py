@@ -8,7 +8,8 @@ Each write rebuilds the entry (counts are not merged; only ``created_at`` carrie
 restarts its time to live.
 
 How fast a job moves is chosen per sandbox (:func:`catch_up`): all at once, one write per
-status poll, one write every few seconds of sandbox time, or never.
+status poll, one write every few seconds of sandbox time (or every job in a chosen time), or
+never.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ class Worker(Protocol):
         """Whether the file is written, so the job may complete."""
         ...
 
+    def written_at(self, job: QueuedExport) -> float:
+        """When a file written from the job's start was done (it may end the job later than
+        its last step); 0 for a file written at its step."""
+        ...
+
     def finish(self, job: QueuedExport, at: float) -> tuple[str, str]:
         """Return ``(file_url, expires_at)`` of the written file. May raise JobFailure."""
         ...
@@ -66,6 +72,8 @@ class QueuedExport:
     finished: bool = False
     started_at: float | None = None
     total: int = 0
+    #: The step length of a job of chosen duration (``job_seconds``), else None.
+    step_seconds: float | None = None
 
     def __post_init__(self) -> None:
         stamp = iso_micro(self.posted_at)
@@ -102,7 +110,7 @@ class QueuedExport:
         elif not worker.ready(self):
             return False  # the file is still being written: stay at 95
         else:
-            self._complete(at, worker, ttl)
+            self._complete(max(at, worker.written_at(self)), worker, ttl)
         self.steps_done = step
         return True
 
@@ -155,6 +163,12 @@ class QueuedExport:
         self.written_at, self.ttl = at, ttl
 
 
+def step_count(rows: int) -> int:
+    """Writes of a job of ``rows`` rows after ``queued``: processing 0, one per chunk, 95 %,
+    completed."""
+    return math.ceil(rows / CHUNK_ROWS) + 3
+
+
 def _entry(
     status: str,
     progress: int,
@@ -193,15 +207,17 @@ def catch_up(
     """Apply the writes that are due under a progression mode.
 
     ``immediate`` runs the job to its end now; ``timed`` applies every write whose time
-    (``posted_at + k * seconds_per_step``) has come, dated at that time; ``per_poll``
+    (``posted_at + k * step``, the job's own step or ``seconds_per_step``) has come, dated at
+    that time; ``per_poll``
     and ``stuck`` do nothing here (a poll advances ``per_poll`` jobs itself).
     """
     if mode == "immediate":
         while job.advance(now, worker, fail_with=fail_with, ttl=ttl):
             pass
     elif mode == "timed":
-        due = math.floor((now - job.posted_at) / seconds_per_step + 1e-9)
+        step = job.step_seconds or seconds_per_step
+        due = math.floor((now - job.posted_at) / step + 1e-9)
         while job.steps_done < due:
-            at = job.posted_at + (job.steps_done + 1) * seconds_per_step
+            at = job.posted_at + (job.steps_done + 1) * step
             if not job.advance(at, worker, fail_with=fail_with, ttl=ttl):
                 break

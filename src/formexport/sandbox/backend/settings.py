@@ -28,6 +28,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _BOOLS = ("docs_status_route", "range_requests", "rate_limits")
 _INTS = ("link_lifetime_hours", "sync_threshold")
 _POSITIVE_FLOATS = ("seconds_per_step", "rate_window_seconds", "status_ttl_seconds")
+_OPTIONAL_POSITIVE_FLOATS = ("job_seconds",)
 
 
 @dataclass
@@ -48,6 +49,12 @@ class SandboxConfig:
         ``seconds_per_step`` of sandbox time, or never (no queue worker).
     seconds_per_step : float
         Step length of the ``"timed"`` progression.
+    job_seconds : float or None
+        With the ``"timed"`` progression, a chosen duration for every job instead: its steps
+        are spread evenly from the export request to its ``completed`` write, whatever its
+        size. Its file is written from the start, by a copy when an identical export was
+        written before (unchanged rows, same columns), so that a large job can take as little
+        time as chosen; a file that takes longer ends the job when it is written.
     fail_jobs : str or None
         When set, jobs fail with this message right after they start processing.
     file_host : {"local", "s3"}
@@ -85,6 +92,7 @@ class SandboxConfig:
     docs_status_route: bool = False
     job_progression: str = "immediate"
     seconds_per_step: float = 0.5
+    job_seconds: float | None = None
     fail_jobs: str | None = None
     file_host: str = "local"
     link_lifetime_hours: int = 24
@@ -137,7 +145,7 @@ def _checked(name: str, value: Any) -> Any:
     elif name in _INTS:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an integer")
-    elif name in _POSITIVE_FLOATS:
+    elif name in _POSITIVE_FLOATS or (name in _OPTIONAL_POSITIVE_FLOATS and value is not None):
         value = _positive(name, value)
     elif name == "fail_jobs" and value is not None and not isinstance(value, str):
         raise TypeError("fail_jobs must be None or an error message")

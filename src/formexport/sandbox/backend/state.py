@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
 from formexport.sandbox.backend.accounts import Accounts, Token
-from formexport.sandbox.backend.export_jobs import JobFailure, QueuedExport, catch_up
+from formexport.sandbox.backend.export_jobs import JobFailure, QueuedExport, catch_up, step_count
 from formexport.sandbox.backend.faults import FaultQueue
 from formexport.sandbox.backend.ratelimit import RateLimiter
 from formexport.sandbox.backend.seed import seed_accounts, seed_forms
 from formexport.sandbox.backend.settings import SandboxConfig
 from formexport.sandbox.backend.traffic import ArrivalFeed, retention_cutoff
-from formexport.sandbox.backend.worker import READY_WAIT, FileTask, FileWriter
+from formexport.sandbox.backend.worker import READY_WAIT, FileTask, FileWriter, Write
 from formexport.sandbox.data.catalog import Catalog, Form
 from formexport.sandbox.platform.clock import Clock, file_stamp, iso_micro
 from formexport.sandbox.platform.profiles import Profile
 from formexport.sandbox.platform.signing import S3_MAX_EXPIRES, Signer
 from formexport.sandbox.platform.wire import RecordedRequest
-from formexport.sandbox.writers.cells import plan_columns
+from formexport.sandbox.writers.cells import LINKED_TYPES, plan_columns
 from formexport.sandbox.writers.exports import Exporter
 
 BUCKET = "opnform-exports"
@@ -85,6 +85,8 @@ class Backend:
         self.jobs: dict[str, QueuedExport] = {}
         self.writer = FileWriter()
         self._tasks: dict[str, FileTask] = {}
+        # Files of jobs of chosen duration, by what makes their bytes: copied for the same again.
+        self._written: dict[Hashable, Path] = {}
         self._feeds: dict[int, ArrivalFeed] = {}
         self.token = self._populate()
 
@@ -96,6 +98,7 @@ class Backend:
             seed_forms(self.catalog)
         self.jobs = {}
         self._tasks = {}
+        self._written = {}
         return token
 
     @property
@@ -218,8 +221,19 @@ class Backend:
             ttl=self.config.status_ttl_seconds,
         )
         self.jobs[job.id] = job
+        if self.config.job_seconds is not None and self.config.job_progression == "timed":
+            self._start_chosen(job, self.config.job_seconds)
         self._catch_up(job)
         return job
+
+    def _start_chosen(self, job: QueuedExport, seconds: float) -> None:
+        """A job of chosen duration: its steps spread over ``seconds``, its file begun now."""
+        rows = self.count_rows(job)
+        job.step_seconds = seconds / step_count(rows)
+        if rows:
+            # Dated as its steps will be: started at the first, the file named at the 95 % one.
+            job.started_at = job.posted_at + job.step_seconds
+            self.prepare(job, job.posted_at + (step_count(rows) - 1) * job.step_seconds)
 
     def poll_job(self, job_id: str) -> dict[str, Any] | None:
         """A status read: the current entry (None once expired); moves ``per_poll`` jobs."""
@@ -255,7 +269,10 @@ class Backend:
         return len(Exporter.row_ids(self.form(job.form_id), job.submission_ids))
 
     def prepare(self, job: QueuedExport, at: float) -> None:
-        """Worker: start writing the file (in the background unless ``immediate``)."""
+        """Worker: start writing the file (in the background unless ``immediate``), unless
+        the job began it already."""
+        if job.id in self._tasks:
+            return
         form, profile = self.form(job.form_id), self.profile
         expires = None
         if profile.lifetime_setting and job.started_at is not None:
@@ -263,27 +280,53 @@ class Backend:
         name = f"{form.slug}-submissions-{file_stamp(at)}.csv"
         s3 = self.config.file_host == "s3"
         task = FileTask(self.export_path(name, s3=s3), name, expires, s3)
+        link_expires = self.link_expiry(at, expires=expires)
         link = self.exporter.file_link(
-            root=self.base_url,
-            form_id=form.id,
-            b64=profile.file_links_b64,
-            expires=self.link_expiry(at, expires=expires),
+            root=self.base_url, form_id=form.id, b64=profile.file_links_b64, expires=link_expires
         )
         columns = plan_columns(form, job.selected, attribution=profile.attribution)
         ids = Exporter.row_ids(form, job.submission_ids)  # immutable: safe off the lock
         bom = profile.async_bom
 
-        def write(check: Callable[[], None]) -> None:
+        def write_file(check: Callable[[], None]) -> None:
             self.exporter.write_file(task.path, form, ids, columns, link, bom=bom, check=check)
 
+        write: Write = write_file
+        if job.step_seconds is not None:
+            linked = any(c.field_type in LINKED_TYPES for c in columns)
+            links = (self.base_url, profile.file_links_b64, link_expires) if linked else None
+            # Submissions never change under their id: the ids stand for the rows.
+            made_of = (form.id, tuple(ids), tuple(columns), bom, links)
+            write = self._reusing(made_of, task, write)
         self._tasks[job.id] = task
         background = self.config.job_progression != "immediate"
         self.writer.run(task, write, background=background)
+
+    def _reusing(self, made_of: Hashable, task: FileTask, write: Write) -> Write:
+        """``write``, or a copy of the file an identical export wrote; noting when it is done."""
+
+        def write_or_copy(check: Callable[[], None]) -> None:
+            earlier = self._written.get(made_of)
+            if earlier == task.path:
+                pass  # the same name, the same bytes: two exports within one second
+            elif earlier is not None and earlier.exists():
+                shutil.copyfile(earlier, task.path)
+            else:
+                write(check)
+            self._written[made_of] = task.path
+            task.written_at = self.now()
+
+        return write_or_copy
 
     def ready(self, job: QueuedExport) -> bool:
         """Worker: whether the job's file is written."""
         task = self._tasks.get(job.id)
         return task is None or task.ready(READY_WAIT)
+
+    def written_at(self, job: QueuedExport) -> float:
+        """Worker: when the file of a job of chosen duration was done (0 for other jobs)."""
+        task = self._tasks.get(job.id)
+        return task.written_at if task is not None and task.written_at is not None else 0.0
 
     def finish(self, job: QueuedExport, at: float) -> tuple[str, str]:
         """Worker: sign the written file's URL; return ``(file_url, expires_at)``."""

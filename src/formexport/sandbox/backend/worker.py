@@ -33,6 +33,8 @@ class FileTask:
     s3: bool
     error: str | None = None
     thread: threading.Thread | None = field(default=None, repr=False)
+    #: Sandbox time the file was done, noted for files written from a job's start.
+    written_at: float | None = None
 
     def ready(self, wait: float = 0.0) -> bool:
         """Whether writing has ended (successfully or not), waiting up to ``wait`` seconds."""

@@ -214,6 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status=status,
                 host=request.host,
                 at=arrived,
+                body=request.body,
             )
         )
 

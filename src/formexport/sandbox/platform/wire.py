@@ -6,6 +6,7 @@ An app turns a :class:`Request` into a :class:`Response`; the body is either byt
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -66,6 +67,8 @@ class RecordedRequest:
     at : float
         When the request arrived, as :func:`time.monotonic` seconds: the gaps between
         entries show how long a client waited before retrying.
+    body : bytes
+        The request's body as sent (an export request's ``columns``, for instance).
     """
 
     method: str
@@ -75,6 +78,11 @@ class RecordedRequest:
     status: int | None
     host: str
     at: float = 0.0
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """The body read as JSON (None when there is none)."""
+        return json.loads(self.body) if self.body else None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -32,6 +32,8 @@ ATTRIBUTION_PREFIX = "meta.attribution."
 _HEADER_NOISE = re.compile(r"[ \t\n\x0b\f\r]\(.*\)")
 _NEEDS_INNER_QUOTES = re.compile(r'[,"\r\n]')
 _STRUCTURED = frozenset({"multi_select", "matrix", "files", "signature"})
+#: Field types whose cells are signed links (their bytes change with the links' expiry).
+LINKED_TYPES = frozenset({"files", "signature"})
 _SCALARS = frozenset({str, int, float, bool})
 
 
@@ -95,7 +97,7 @@ def render_value(field_type: str, value: Any, link: LinkMaker) -> CellValue:
         return ",".join(_csv_safe(php_str(item)) for item in value)
     if field_type == "matrix" and isinstance(value, dict):
         return " | ".join(f"{k}: {php_str(v)}" for k, v in value.items() if v is not None)
-    if field_type in ("files", "signature"):
+    if field_type in LINKED_TYPES:
         names = value if isinstance(value, list) else [value]
         return ", ".join(link(php_str(name)) for name in names if name)
     if isinstance(value, (list, dict)):

@@ -202,7 +202,8 @@ def _categorical() -> Any:
 
 def _in_form_order(values: pd.Series, options: Sequence[str]) -> pd.Series:
     """Categories: the options in the codebook's order, then any other value met."""
-    met = [c for c in values.cat.categories if c not in set(options)]
+    offered = set(options)
+    met = [c for c in values.cat.categories if c not in offered]
     return values.cat.set_categories([*options, *met])
 
 

@@ -40,6 +40,7 @@ from formexport.errors import (
     ServerError,
     StatusUnavailableError,
     UnexpectedResponseError,
+    UploadedFilesError,
     ValidationError,
 )
 
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from formexport.reading.column_plan import ColumnPlanWarning
     from formexport.reading.typed_reader import TypeFallbackWarning
     from formexport.signin import Account, login, logout, whoami
+    from formexport.uploads.saving import UploadedFileGoneWarning
     from formexport.verbs import download_export, export_to_parquet, load_export
 
 # Everything else loads on first use, so that `import formexport` stays cheap (requests, pandas
@@ -80,6 +82,7 @@ _LAZY = {
     "ProgressEvent": "formexport.progress.reporters",
     "ProgressReporter": "formexport.progress.reporters",
     "TypeFallbackWarning": "formexport.reading.typed_reader",
+    "UploadedFileGoneWarning": "formexport.uploads.saving",
     "cache_dir": "formexport.local.export_cache",
     "clear_cache": "formexport.local.export_cache",
     "describe_form": "formexport.describe",
@@ -155,6 +158,8 @@ __all__ = [
     "StatusUnavailableError",
     "TypeFallbackWarning",
     "UnexpectedResponseError",
+    "UploadedFileGoneWarning",
+    "UploadedFilesError",
     "ValidationError",
     "__version__",
     "cache_dir",

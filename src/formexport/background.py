@@ -46,6 +46,7 @@ def start_export(
     pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
+    files: str | PathLike[str] | None = None,
 ) -> ExportFuture[Any]:
     """Start exporting a form in the background; return its :class:`ExportFuture` at once.
 
@@ -71,6 +72,9 @@ def start_export(
     naming, dtype_backend, values, pseudonymize
         As for :func:`load_export` (``dtype_backend`` for DataFrames only; none of them for a
         ``.csv`` file, which is the export as served).
+    files : str or path, optional
+        Save the uploaded files there, as :func:`load_export` does (a ``.csv`` file keeps the
+        server's links, as :func:`download_export`'s does).
 
     Returns
     -------
@@ -110,7 +114,7 @@ def start_export(
     'feedback.parquet'
     """
     clock_start = time.monotonic()
-    output = Output.checked(to, naming, dtype_backend, values, pseudonymize)
+    output = Output.checked(to, naming, dtype_backend, values, pseudonymize, files)
     # Before the token: a file name given as the form is told to read_export.
     ExportRequest(form=form, cache=cache, max_age=max_age).check_keeps_no_answers(pseudonymize)
     settings = lookup_settings(token, base_url, profile=profile)
@@ -161,6 +165,7 @@ async def load_export_async(
     pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
+    files: str | PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`load_export` as a coroutine: ``df = await fx.load_export_async(123)``.
 
@@ -201,6 +206,7 @@ async def load_export_async(
         pseudonymize=pseudonymize,
         since=since,
         status=status,
+        files=files,
     )
     frame: pd.DataFrame = await future
     return frame

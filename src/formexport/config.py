@@ -126,6 +126,17 @@ DOWNLOAD_HTTP_RETRIES = 2
 CANCEL_GRACE = 2.0
 # Fresh exports started when a download link has expired, before giving up.
 MAX_REEXPORTS = 2
+# Uploaded files (files=): how many download at once (OpnForm serves each from PHP, and limits
+# every client address to 100 file requests a minute), how often links that expired meanwhile
+# are renewed from the JSON submissions list (its links live 10 minutes), the folder of a
+# dataset's files, and the record of what was saved, one per form beside its files.
+UPLOAD_WORKERS = 4
+UPLOAD_LINK_RENEWALS = 3
+UPLOADS_FOLDER = "_files"
+UPLOADS_RECORD = "_formexport_files.json"
+# The record is rewritten after this many files (or a tenth of it, when larger), so an
+# interrupted run keeps what it saved.
+UPLOADS_RECORD_EVERY = 100
 # Recent export jobs remembered for re-attaching (a kernel restart, the next scheduled run).
 RECORDED_JOBS = 50
 # A recorded job not seen finished after this long is not worth a status request any more.

@@ -25,6 +25,7 @@ Catch :class:`FormExportError` to handle any of them. The tree::
     ├── ExportCancelled               a background export was cancelled; its job runs on
     ├── DownloadError                 the export file could not be downloaded intact
     ├── CsvFormatError                the export file is not CSV as OpnForm writes it
+    ├── UploadedFilesError            respondents' uploaded files could not be saved
     └── DatasetError                  a Parquet dataset cannot be written or its manifest read
         └── PartialExportError        some forms of a multi-form export failed
 
@@ -67,6 +68,7 @@ __all__ = [
     "ServerError",
     "StatusUnavailableError",
     "UnexpectedResponseError",
+    "UploadedFilesError",
     "ValidationError",
 ]
 
@@ -327,6 +329,24 @@ def _python_reattach(form_id: int | None, job_id: str) -> str:
 
 class CsvFormatError(FormExportError):
     """The export file is not CSV as OpnForm writes it (bad quoting, not UTF-8)."""
+
+
+class UploadedFilesError(FormExportError):
+    """Respondents' uploaded files (``files=``) could not be saved.
+
+    The destination cannot be written (a folder without write permission, a URL whose fsspec
+    package is not installed), or some files kept failing to download. Files saved before the
+    error stay, recorded beside them: a new run fetches only the missing ones.
+
+    Attributes
+    ----------
+    failed : list of str
+        The files that could not be fetched, as ``"submission 1532, field <id>: <name>"``.
+    """
+
+    def __init__(self, description: str, *, failed: Sequence[str] = ()) -> None:
+        super().__init__(description)
+        self.failed = list(failed)
 
 
 class DatasetError(FormExportError):

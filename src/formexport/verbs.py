@@ -18,6 +18,7 @@ from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
 from formexport.progress.reporters import ProgressOption
 from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
+from formexport.uploads.destination import Destination, FilesArg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +43,7 @@ def load_export(
     pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
+    files: FilesArg | None = None,
 ) -> pd.DataFrame:
     """Export every submission of a form into a pandas DataFrame.
 
@@ -107,6 +109,12 @@ def load_export(
     status : {"completed", "partial", "all"}, optional
         Only completed or only partial submissions (``None``, like ``"all"``: both, as the
         server exports). Lists the chosen ids through the JSON submissions list.
+    files : str or path, optional
+        Save every file of every file-upload and signature field in this folder (or fsspec
+        URL, e.g. ``s3://bucket/uploads``), as ``<files>/<form id>/<submission id>/<field
+        id>/<file name>``: their signed links expire (24 h by default). Those cells then hold
+        the saved files' paths instead of the links. A new call downloads only the files not
+        saved yet; see Notes.
 
     Returns
     -------
@@ -114,7 +122,8 @@ def load_export(
         One row per submission, newest first. ``id`` (as served) and ``submission_id`` (the
         numeric id), then one column per field, typed from the form (see ``docs/data-types.md``),
         then ``created_at`` (UTC) and ``status``. ``df.attrs`` records the form, job, server,
-        export time and, under ``"columns"``, each column's field id and type.
+        export time and, under ``"columns"``, each column's field id and type; with ``files``,
+        ``"files"`` lists each saved file's submission, field, name, path, bytes and SHA-256.
 
     Raises
     ------
@@ -131,6 +140,14 @@ def load_export(
     started. Once a job's data has been delivered (a DataFrame returned, a file written), it is
     never picked up again.
 
+    With ``files``, each file's size and SHA-256 are recorded beside it
+    (``<files>/<form id>/_formexport_files.json``); files found there whole are not downloaded
+    again, and a transfer that was cut resumes where it stopped. A link that expired is
+    renewed from the JSON submissions list. A file the server no longer has is an
+    :class:`~formexport.UploadedFileGoneWarning` naming its submission and field, and its cell
+    goes without it; a file that keeps failing raises :class:`~formexport.UploadedFilesError`
+    once the others are saved.
+
     Examples
     --------
     >>> import formexport as fx
@@ -143,6 +160,12 @@ def load_export(
     dtype: object
     >>> fx.load_export("customer-feedback-8tc53r", columns=["Name", "Rating"]).columns.tolist()
     ['id', 'submission_id', 'Name', 'Rating']
+    >>> from datetime import date
+    >>> signed = fx.load_export(2, columns=["Signature"], since=date(2026, 8, 30), files="uploads")
+    >>> len(signed.attrs["files"]), signed.attrs["files"][0]["bytes"]
+    (56, 70)
+    >>> signed.loc[0, "Signature"][0].split("/uploads/")[1]
+    '2/2750/87287ebd-6b49-5353-af7f-ae0d6723238b/sign_77afca57-4153-4643-adb1-41d4f8f10e56.png'
     """
     check_options(naming=naming, dtype_backend=dtype_backend, values=values)
     request = ExportRequest(
@@ -158,12 +181,17 @@ def load_export(
         status=status,
     )
     request.check_keeps_no_answers(pseudonymize)
+    destination = None if files is None else Destination.of(files)
     with (
         Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
         return job.to_dataframe(
-            naming=naming, dtype_backend=dtype_backend, values=values, pseudonymize=pseudonymize
+            naming=naming,
+            dtype_backend=dtype_backend,
+            values=values,
+            pseudonymize=pseudonymize,
+            files=destination,
         )
 
 
@@ -186,6 +214,7 @@ def export_to_parquet(
     pseudonymize: Sequence[str] | None = None,
     since: Since | None = None,
     status: str | None = None,
+    files: FilesArg | None = None,
 ) -> Path:
     """Export a form's submissions into a typed Parquet file; return its path.
 
@@ -220,11 +249,14 @@ def export_to_parquet(
         status=status,
     )
     request.check_keeps_no_answers(pseudonymize)
+    destination = None if files is None else Destination.of(files)
     with (
         Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
-        return job.to_parquet(path, naming=naming, values=values, pseudonymize=pseudonymize)
+        return job.to_parquet(
+            path, naming=naming, values=values, pseudonymize=pseudonymize, files=destination
+        )
 
 
 def download_export(
@@ -243,13 +275,16 @@ def download_export(
     reattach: bool = True,
     since: Since | None = None,
     status: str | None = None,
+    files: FilesArg | None = None,
 ) -> Path:
     """Save a form's export as the server wrote it (CSV); return its path.
 
     Takes the same keywords as :func:`load_export`. When the server hides job status from
     tokens and the export runs in batches, the batches are joined into one CSV with one header.
     When ``since``/``status`` choose no submission, the file is what the server writes for an
-    export without submissions (no header).
+    export without submissions (no header). With ``files``, the uploaded files are saved as
+    :func:`load_export` saves them, but the CSV keeps the server's links: the record beside the
+    files (``<files>/<form id>/_formexport_files.json``) names each file's submission and field.
 
     Examples
     --------
@@ -270,8 +305,9 @@ def download_export(
         since=since,
         status=status,
     )
+    destination = None if files is None else Destination.of(files)
     with (
         Client(token, base_url, profile=profile) as client,
         start_and_wait(client, request) as job,
     ):
-        return job.download(path)
+        return job.download(path, files=destination)

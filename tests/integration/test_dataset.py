@@ -20,7 +20,7 @@ from moto.server import ThreadedMotoServer
 
 import formexport as fx
 from formexport.sandbox import Fault, Sandbox
-from tests.integration.helpers import exports
+from tests.integration.helpers import exports, served
 
 MANIFEST = "_formexport_manifest.json"
 
@@ -241,3 +241,49 @@ def test_a_relative_folder_that_does_not_exist_yet_is_created(
     assert manifest.forms["1"].rows == 250
     assert (tmp_path / "exports" / "new" / "_formexport_manifest.json").is_file()
     assert len(ds.dataset(tmp_path / "exports" / "new" / "form_id=1").to_table()) == 250
+
+
+def test_uploaded_files_land_beside_the_dataset(
+    sandbox: Sandbox, bucket: tuple[str, dict[str, Any]]
+) -> None:
+    dest, options = bucket
+    form = sandbox.add_form(
+        "Applications",
+        [{"type": "files", "name": "Documents"}, {"type": "signature", "name": "Signed"}],
+    )
+    documents, signed = (f["id"] for f in form["properties"])
+    first = sandbox.add_submission(
+        form["id"], {documents: ["cv_1.pdf", "cv_1.pdf"], signed: "s.png"}
+    )
+    second = sandbox.add_submission(form["id"], {documents: ["report.docx"]})
+    export = {
+        "storage_options": options, "token": sandbox.token, "base_url": sandbox.base_url,
+        "progress": None, "files": True,
+    }  # fmt: skip
+    fx.export_forms([form["id"]], dest, **export)
+    fs = s3(options)
+    table = ds.dataset(dest.removeprefix("s3://"), filesystem=fs, partitioning="hive").to_table()
+    ids, documents_cells = (table.column(c).to_pylist() for c in ("submission_id", "Documents"))
+    cells = dict(zip(ids, documents_cells, strict=True))
+    folder = f"{form['id']}/{first}/{documents}"
+    assert cells == {
+        first: [f"{folder}/cv_1.pdf", f"{folder}/cv_1 (2).pdf"],
+        second: [f"{form['id']}/{second}/{documents}/report.docx"],
+    }
+    root = f"{dest}/_files"
+    for relative in (*cells[first], *cells[second]):
+        assert fs.cat(f"{root}/{relative}") == sandbox.uploaded_file(
+            form["id"], relative.split("/")[-1].replace(" (2)", "")
+        )
+    record = json.loads(fs.cat(f"{root}/{form['id']}/_formexport_files.json"))
+    assert len(record["files"]) == 4
+    # Later runs download only the files they do not hold: the new submission's, then none.
+    sandbox.add_submission(form["id"], {documents: ["late.pdf"]})
+    sandbox.clear_requests()
+    fx.export_forms([form["id"]], dest, incremental=True, **export)
+    fetched = served(sandbox, "GET", "/submissions/file/")
+    assert [r.path.rsplit("/", 1)[1] for r in fetched] == ["bGF0ZS5wZGY"]  # base64url of late.pdf
+    sandbox.clear_requests()
+    fx.export_forms([form["id"]], dest, full_refresh=True, **export)
+    assert exports(sandbox)
+    assert not served(sandbox, "GET", "/submissions/file/")

@@ -87,6 +87,11 @@ def test_a_content_disposition_name_is_never_used(sandbox: Sandbox, tmp_path: Pa
         ("..", "export.csv"),
         (" .hidden. ", "hidden"),
         ("é" * 200, "é" * 127),
+        ("CON", "_CON"),
+        ("lpt1.tar.gz", "_lpt1.tar.gz"),
+        ("x" * 300 + ".pdf", "x" * 251 + ".pdf"),
+        ("cv\u202efdp.exe", "cvfdp.exe"),
+        ("a\x85b\udc80.pdf", "ab.pdf"),
     ],
 )
 def test_safe_filename(name: str, safe: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -189,7 +190,9 @@ def test_file_links_are_signed_and_anonymous(api: Api, sb: Sandbox) -> None:
     response = api.session.get(links[0])
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/octet-stream"
-    assert response.headers["Content-Disposition"].startswith('attachment; filename="')
+    name = base64.urlsafe_b64decode(urlsplit(links[0]).path.rsplit("/", 1)[1] + "==").decode()
+    assert response.headers["Content-Disposition"] == f"attachment; filename={name}"
+    assert response.content == sb.uploaded_file(2, name)
     bad = api.session.get(_tamper(links[0], "signature"))
     assert bad.status_code == 403
     assert bad.json() == {"message": "Invalid signature."}

@@ -210,3 +210,26 @@ def test_download_rates_stay_near_the_real_rate(monkeypatch: pytest.MonkeyPatch)
     rates = _rates(out.getvalue())
     assert len(rates) >= 40  # redrawn a few times a second
     assert all(0.7 * rate < shown < 1.3 * rate for shown in rates), rates
+
+
+def test_the_files_phase_counts_files_and_bytes(caplog: pytest.LogCaptureFixture) -> None:
+    assert describe(ProgressEvent("files", 37, 120, size=14_200_000)) == "Files 37/120 · 14.2 MB"
+    assert describe(ProgressEvent("files", 3, 12, size=42_000)) == "Files 3/12 · 42 kB"
+    done = delivered(2.04, rows=250, columns=13, files=1)
+    assert describe(done) == "Done · 250 rows × 13 columns · 1 file · 2.0 s"
+    caplog.set_level(logging.INFO, logger="formexport.progress")
+    reporter = LogReporter(clock=lambda: 0.0)
+    for count in range(21):
+        reporter.update(ProgressEvent("files", count, 20, size=count * 1000))
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "Files 0/20 · 0 kB"  # a line every tenth, however the bytes move
+    assert lines[-1] == "Files 20/20 · 20 kB"
+    assert len(lines) == 11
+    out = io.StringIO()
+    bar = TqdmReporter(file=out)
+    bar.update(ProgressEvent("files", 1, 4, size=3_000_000))
+    bar.update(ProgressEvent("files", 2, 4, size=5_000_000))
+    bar.close()
+    assert "Files" in out.getvalue()
+    assert "2/4" in out.getvalue()
+    assert "5.0 MB" in out.getvalue()

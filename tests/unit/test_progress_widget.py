@@ -226,3 +226,14 @@ def test_the_widget_shows_a_short_job_id_and_keeps_the_whole_one_at_hand() -> No
     assert f">{job}<" not in text
     # The plain-text twin (saved notebooks, GitHub) names the whole id, to re-attach with.
     assert shown[0]["text/plain"] == f"Server export (job {job}): 44% - 440/1001 submissions"
+
+
+def test_the_files_phase_shows_count_and_size() -> None:
+    reporter, shown = _reporter([0.0])
+    reporter.update(ProgressEvent("files", 30, 120, size=14_200_000))
+    label, bar, text = reporter.widget.children
+    assert "Files" in label.value
+    assert bar.value == pytest.approx(0.25)
+    assert "30/120 files" in text.value
+    assert "14.2 MB" in text.value
+    assert shown[-1]["text/plain"] == "Files 30/120 · 14.2 MB"

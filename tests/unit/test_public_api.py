@@ -29,7 +29,7 @@ def test_pinned_signatures() -> None:
     ]  # fmt: skip
     assert list(params)[8:] == [
         "cache", "max_age", "reattach", "naming", "dtype_backend", "values", "pseudonymize",
-        "since", "status",
+        "since", "status", "files",
     ]  # fmt: skip
     assert params["exclude"].default is None
     assert params["pseudonymize"].default is None
@@ -41,13 +41,20 @@ def test_pinned_signatures() -> None:
     assert params["values"].default == "auto"
     assert params["since"].default is None
     assert params["status"].default is None
+    assert params["files"].default is None
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
     for verb in (fx.export_to_parquet, fx.download_export):
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
         assert inspect.signature(verb).parameters["reattach"].default is True
     parquet = list(inspect.signature(fx.export_to_parquet).parameters)
-    assert parquet[-5:] == ["naming", "values", "pseudonymize", "since", "status"]
-    assert list(inspect.signature(fx.download_export).parameters)[-2:] == ["since", "status"]
+    assert parquet[-6:] == ["naming", "values", "pseudonymize", "since", "status", "files"]
+    assert list(inspect.signature(fx.download_export).parameters)[-3:] == [
+        "since",
+        "status",
+        "files",
+    ]
+    assert list(inspect.signature(fx.start_export).parameters)[-1] == "files"
+    assert inspect.signature(fx.export_forms).parameters["files"].default is False
     book = inspect.signature(fx.describe_form).parameters
     assert list(book) == ["form", "columns", "naming", "token", "base_url", "profile"]
     read = inspect.signature(fx.read_export).parameters
@@ -58,7 +65,7 @@ def test_pinned_signatures() -> None:
     assert read["form"].default is None
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(read.values())[2:])
     job = inspect.signature(fx.ExportJob.to_dataframe).parameters
-    assert list(job) == ["self", "naming", "dtype_backend", "values", "pseudonymize"]
+    assert list(job) == ["self", "naming", "dtype_backend", "values", "pseudonymize", "files"]
     start = inspect.signature(fx.Client.start_export).parameters
     assert list(start)[:4] == ["self", "form", "columns", "submission_ids"]
     assert {"cache", "max_age", "reattach", "timeout", "since", "status", "exclude"} <= set(start)

@@ -16,7 +16,9 @@ import argparse
 import contextlib
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
+from typing import TextIO
 
 from formexport.cli import commands
 from formexport.cli.parser import build_parser
@@ -76,11 +78,24 @@ def _logging_to_stderr(verbose: bool) -> Iterator[None]:
         package.propagate = saved[1]
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning as a command tells it: ``formexport: warning: …``, without source lines."""
+    print(f"formexport: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    with _logging_to_stderr(args.verbose):
+    with _logging_to_stderr(args.verbose), warnings.catch_warnings():
+        warnings.showwarning = _show_warning
         return _run(handler, args)
 
 

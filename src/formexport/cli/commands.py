@@ -117,6 +117,8 @@ def export(args: argparse.Namespace) -> int:
     written = _export_job(args, output, fmt, progress) if args.job else _export_new(args, fmt)
     rows, columns = _shape(written, fmt)
     print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    if args.files:
+        print(f"Saved the uploaded files under {args.files}")
     return EXIT_OK
 
 
@@ -145,6 +147,7 @@ def _export_new(args: argparse.Namespace, fmt: str) -> Path:
         "reattach": not args.no_reattach,
         "since": args.since,
         "status": args.status,
+        "files": args.files,
     }
     if fmt == "parquet":
         return verbs.export_to_parquet(
@@ -178,10 +181,14 @@ def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str 
         job.wait(progress=progress, timeout=args.timeout)
         if fmt == "parquet":
             return job.to_parquet(
-                output, naming=args.naming, values=args.values, pseudonymize=args.pseudonymize
+                output,
+                naming=args.naming,
+                values=args.values,
+                pseudonymize=args.pseudonymize,
+                files=args.files,
             )
         _refuse_pseudonyms_in_csv(args)
-        return job.download(output)
+        return job.download(output, files=args.files)
 
 
 def _shape(path: Path, fmt: str) -> tuple[int, int]:
@@ -240,6 +247,7 @@ def export_all(args: argparse.Namespace) -> int:
             incremental=args.incremental,
             full_refresh=args.full_refresh,
             mirror_deletions=args.mirror_deletions,
+            files=args.files,
             base_url=args.base_url,
             profile=args.profile,
             progress=None if args.no_progress else "auto",

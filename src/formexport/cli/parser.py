@@ -39,6 +39,8 @@ control routes (plain JSON, no token), under BASE_URL/_sandbox/:
   POST   forms/ID/arrivals          keep adding them: {"every": 0.1, "count": null}
   GET    forms/ID/arrivals          {"running", "added"}
   DELETE forms/ID/arrivals          stop adding; the ids added
+  PUT    forms/ID/uploads           a file's bytes: {"name": "cv.pdf", "content": "..."}
+  DELETE forms/ID/uploads           the disk loses files: {"names": [...]} (their links 404)
   PATCH  forms/ID                   {"submission_retention_value", "submission_retention_unit"}
   POST   retention/run              the hourly purge of expired submissions, now
   POST   tokens                     a new token: {"abilities": [...], "user_id": N}
@@ -144,6 +146,12 @@ def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="auto",
         help="values from the CSV or the JSON list (see the docs)",
     )
+    export.add_argument(
+        "--files",
+        metavar="DIR",
+        help="save the uploaded files in this folder or fsspec URL (Parquet cells then hold "
+        "their paths; a CSV keeps the links)",
+    )
     export.add_argument("--timeout", type=float, metavar="S", help="seconds to wait at most")
     export.add_argument("--no-progress", action="store_true", help="no progress display")
     _add_base_url(export)
@@ -216,6 +224,11 @@ def _add_export_all(commands_: argparse._SubParsersAction[argparse.ArgumentParse
         action="append",
         metavar="KEY=VALUE",
         help="fsspec option, repeatable (e.g. endpoint_url=http://...)",
+    )
+    many.add_argument(
+        "--files",
+        action="store_true",
+        help="save the uploaded files under OUTPUT/_files; cells hold paths relative to it",
     )
     many.add_argument("--workers", type=int, default=2, help="forms exported at once")
     many.add_argument("--timeout", type=float, help="seconds to wait for each export")

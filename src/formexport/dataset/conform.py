@@ -63,7 +63,8 @@ def conform(table: Any, book: FormBook) -> Any:
         arrays.append(cast_column(table.column(index), target.type))
         fields.append(_field(table.schema.field(index), target, entries[target.name]))
     schema = pa.schema(fields)
-    metadata = sinks.with_attrs(table.schema.metadata or {}, schema, _attrs(table, schema))
+    columns = {f.name: described(f) for f in schema}
+    metadata = sinks.with_columns(table.schema.metadata or {}, schema, columns)
     return pa.Table.from_arrays(arrays, schema=schema.with_metadata(metadata))
 
 
@@ -74,13 +75,6 @@ def _field(own: Any, target: Any, entry: BookColumn) -> Any:
     if not same_type(own.type, target.type):
         info["type"] = entry.type
     return target.with_metadata({METADATA_KEY: json.dumps(info)})
-
-
-def _attrs(table: Any, schema: Any) -> dict[str, Any]:
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
-    attrs = dict(json.loads(raw)) if raw is not None else {}
-    attrs["columns"] = {f.name: described(f) for f in schema}
-    return attrs
 
 
 def book_from_files(

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from formexport import config
 from formexport.client import Client
 from formexport.dataset.codebook_file import Codebook, load_codebook
 from formexport.dataset.columns import newest_id
@@ -67,6 +68,7 @@ from formexport.progress.reporters import (
     ProgressReporter,
     make_reporter,
 )
+from formexport.uploads.destination import Destination
 
 logger = logging.getLogger("formexport")
 
@@ -84,10 +86,12 @@ class _Run:
         timeout: float | None,
         reporter: ProgressReporter,
         mirror_deletions: bool = False,
+        files: Destination | None = None,
         codebook: Codebook | None = None,
     ) -> None:
         self.settings = client.settings
         self.mirror_deletions = mirror_deletions
+        self.files = files
         self.fs, self.root, self.manifest = fs, root, manifest
         self.timeout = timeout
         self.reporter = reporter
@@ -162,7 +166,7 @@ class _Run:
                 return record
         job = self._job(client, plan, record, ids)
         with job, tempfile.TemporaryDirectory(prefix="formexport-") as scratch:
-            local = job.to_parquet(Path(scratch) / "part.parquet")
+            local = job.to_parquet(Path(scratch) / "part.parquet", files=self.files)
             record = self._publish(plan, record, job, local, ids)
         if plan.mode == INCREMENTAL:
             store_edge(record, edge)
@@ -259,6 +263,7 @@ def export_forms(
     incremental: bool = False,
     full_refresh: bool = False,
     mirror_deletions: bool = False,
+    files: bool = False,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -288,6 +293,12 @@ def export_forms(
     mirror_deletions : bool
         Drop those rows instead, so that each form's data matches the server's (counted in
         ``rows_dropped``). Applies to every full export of the run.
+    files : bool
+        Save the uploaded files of every file-upload and signature field under
+        ``<dest>/_files/<form id>/<submission id>/<field id>/<file name>`` (dataset readers skip
+        folders starting with ``_``); those columns then hold the files' paths relative to
+        ``<dest>/_files``, so that the dataset can move. Each run saves only the files not saved
+        yet (see :func:`formexport.load_export`).
     token, base_url, profile, progress, timeout :
         As for :func:`formexport.load_export`; ``progress`` shows one line or bar for the run.
     max_workers : int
@@ -335,6 +346,10 @@ def export_forms(
     {'1': 0, '2': 0}
     """
     fs, root = filesystem(dest, storage_options)
+    uploads = None
+    if files:
+        target = f"{str(dest).rstrip('/')}/{config.UPLOADS_FOLDER}"
+        uploads = Destination.of(target, dict(storage_options or {}), relative=True)
     reporter = make_reporter(progress)
     try:
         with Client(token, base_url, profile=profile) as client:
@@ -353,6 +368,7 @@ def export_forms(
                 timeout=timeout,
                 reporter=reporter,
                 mirror_deletions=mirror_deletions,
+                files=uploads,
                 codebook=codebook,
             )
             run.run(plans, max_workers)

@@ -160,6 +160,13 @@ class Delivery:
         download = self.scratch.path("export.csv")
         return read_while_downloading(lambda tee: self.fetch(download, tee), from_stream, from_file)
 
+    def read_file(
+        self, path: Path, consume: Callable[[OpenedExport, TypedReader], T], values: str = "csv"
+    ) -> T:
+        """Read the export saved at ``path`` (by :meth:`fetch`), as :meth:`read` does."""
+        opened = open_export(path)
+        return consume(opened, self._reader(opened, "name", values))
+
     def _pseudonymizing(self, keys: Sequence[str] | None) -> Pseudonymizing | None:
         """The fields ``keys`` names and the key that hides their answers, or None."""
         if not keys:

@@ -20,6 +20,7 @@ from formexport.jobs.delivery import Delivery
 from formexport.jobs.reexport import strategy_for_answer
 from formexport.jobs.server_job import ServerJob
 from formexport.jobs.strategy import ExportStrategy
+from formexport.jobs.uploaded_files import ExportUploads, FilesOption
 from formexport.local.job_records import JobRecords
 from formexport.opnform.checks import normalize_columns
 from formexport.opnform.endpoints import AnsweredCsv, FormRef, OpnFormAPI, StartedJob
@@ -325,21 +326,25 @@ class ExportJob:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def download(self, path: PathArg) -> Path:
+    def download(self, path: PathArg, *, files: FilesOption = None) -> Path:
         """Save the export as CSV, byte for byte as the server wrote it; return the path.
 
         Waits for the job first if needed. A background export's link is fetched with
         resume and length checks into a temporary file beside ``path``, then moved into place,
         so ``path`` never holds a partial file. If the link has expired, a fresh export is
-        started (at most twice) before :class:`ExportExpiredError` is raised.
+        started (at most twice) before :class:`ExportExpiredError` is raised. ``files`` saves
+        the uploaded files there too (the CSV keeps the server's links; the record beside the
+        files maps each one to its submission and field).
         """
         try:
+            uploads = None if files is None else ExportUploads(self._delivery, files)
             dest = self._save(path)
+            saved = None if uploads is None else uploads.csv(dest)
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
         self._delivery.progress.deliver(
-            size=dest.stat().st_size, file=dest.name, job_id=self.job_id
+            size=dest.stat().st_size, file=dest.name, job_id=self.job_id, files=saved
         )
         self._delivered()
         return dest
@@ -368,6 +373,7 @@ class ExportJob:
         dtype_backend: str = sinks.DEFAULT_DTYPE_BACKEND,
         values: str = "auto",
         pseudonymize: Sequence[str] | None = None,
+        files: FilesOption = None,
     ) -> pd.DataFrame:
         """Load the export into a pandas DataFrame, typed from the form's fields.
 
@@ -384,23 +390,33 @@ class ExportJob:
             Fields (names or ids) whose answers become pseudonyms: a keyed hash of each
             answer, the same in every export made with the same key (see the docs). The
             answers themselves never reach the frame.
+        files : str or path, optional
+            Save the uploaded files there (a folder or fsspec URL); the file-upload and
+            signature cells then hold their paths (see :func:`formexport.load_export`).
 
         Returns
         -------
         pandas.DataFrame
-            ``attrs`` records the form, job, server, export time and each column's field.
+            ``attrs`` records the form, job, server, export time and each column's field
+            (and, with ``files``, each saved file).
         """
         sinks.check_options(naming=naming, dtype_backend=dtype_backend, values=values)
+        saved = None
         try:
+            uploads = None if files is None else ExportUploads(self._delivery, files)
             frame = self._delivery.read(
                 partial(_frame, dtype_backend), naming, values, pseudonymize
             )
             rows = len(frame)
             self._delivery.progress.update(ProgressEvent("parse", rows, rows, job_id=self.job_id))
+            if uploads is not None:
+                frame, saved = uploads.frame(frame)
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
-        self._delivery.progress.deliver(rows=rows, columns=frame.shape[1], job_id=self.job_id)
+        self._delivery.progress.deliver(
+            rows=rows, columns=frame.shape[1], job_id=self.job_id, files=saved
+        )
         self._delivered()
         return frame
 
@@ -431,23 +447,34 @@ class ExportJob:
         naming: str = "name",
         values: str = "auto",
         pseudonymize: Sequence[str] | None = None,
+        files: FilesOption = None,
     ) -> Path:
         """Write the typed export to a Parquet file, streaming; return the path.
 
         Memory stays flat however large the export. ``pandas.read_parquet(path)`` gives the
-        frame :meth:`to_dataframe` returns with the same options.
+        frame :meth:`to_dataframe` returns with the same options (``files`` too).
         """
         sinks.check_options(naming=naming, values=values)
         dest = Path(path).expanduser()
+        saved = None
         try:
+            uploads = None if files is None else ExportUploads(self._delivery, files)
             with atomic_destination(dest) as out:
-                self._delivery.read(partial(_write_parquet, out), naming, values, pseudonymize)
+                write = partial(
+                    self._delivery.read, naming=naming, values=values, pseudonymize=pseudonymize
+                )
+                if uploads is None:
+                    write(partial(_write_parquet, out))
+                else:
+                    saved = uploads.parquet(
+                        lambda first: write(partial(_write_parquet, first)), out
+                    )
         except BaseException as exc:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
         rows, columns = sinks.parquet_shape(dest)
         self._delivery.progress.deliver(
-            rows=rows, columns=columns, file=dest.name, job_id=self.job_id
+            rows=rows, columns=columns, file=dest.name, job_id=self.job_id, files=saved
         )
         self._delivered()
         return dest

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from formexport.errors import InvalidArgumentError
 from formexport.jobs.export_job import ExportJob
 from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND, check_options
+from formexport.uploads.destination import Destination, FilesArg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,6 +26,7 @@ class Output:
     dtype_backend: str
     values: str
     pseudonymize: tuple[str, ...] = ()
+    files: Destination | None = None
 
     @classmethod
     def checked(
@@ -34,12 +36,14 @@ class Output:
         dtype_backend: str,
         values: str,
         pseudonymize: Sequence[str] | None = None,
+        files: FilesArg | None = None,
     ) -> Output:
         """The output ``to`` names, its options checked (before anything is sent)."""
         check_options(naming=naming, dtype_backend=dtype_backend, values=values)
         hidden = () if pseudonymize is None else tuple(pseudonymize)
+        destination = None if files is None else Destination.of(files)
         if to is None:
-            return cls(None, naming, dtype_backend, values, hidden)
+            return cls(None, naming, dtype_backend, values, hidden, destination)
         path = Path(to).expanduser().absolute()
         if path.suffix.lower() not in (".parquet", ".csv"):
             raise InvalidArgumentError(
@@ -54,7 +58,7 @@ class Output:
                 "naming, values and pseudonymize apply to DataFrames and Parquet files; a .csv "
                 "file is the export as the server wrote it."
             )
-        return cls(path, naming, dtype_backend, values, hidden)
+        return cls(path, naming, dtype_backend, values, hidden, destination)
 
     def deliver(self, job: ExportJob) -> pd.DataFrame | Path:
         """Deliver ``job``'s data: the DataFrame, or the path written."""
@@ -64,9 +68,14 @@ class Output:
                 dtype_backend=self.dtype_backend,
                 values=self.values,
                 pseudonymize=self.pseudonymize,
+                files=self.files,
             )
         if self.to.suffix.lower() == ".parquet":
             return job.to_parquet(
-                self.to, naming=self.naming, values=self.values, pseudonymize=self.pseudonymize
+                self.to,
+                naming=self.naming,
+                values=self.values,
+                pseudonymize=self.pseudonymize,
+                files=self.files,
             )
-        return job.download(self.to)
+        return job.download(self.to, files=self.files)

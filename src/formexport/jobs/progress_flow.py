@@ -58,13 +58,15 @@ class ExportProgress:
         size: int | None = None,
         file: str | None = None,
         job_id: str | None = None,
+        files: int | None = None,
     ) -> None:
         """End the flow on what was delivered (:func:`formexport.progress.events.delivered`)."""
         start = self._clock_start if self._clock_start is not None else self._clock()
         seconds = max(0.0, self._clock() - start)
-        self.update(
-            delivered(seconds, rows=rows, columns=columns, size=size, file=file, job_id=job_id)
+        shown = delivered(
+            seconds, rows=rows, columns=columns, size=size, file=file, job_id=job_id, files=files
         )
+        self.update(shown)
         self.finish()
 
     def finish(self, error: BaseException | None = None, *, job_id: str | None = None) -> None:

@@ -29,7 +29,12 @@ from formexport.opnform.retry import RetryPolicy
 
 logger = logging.getLogger("formexport")
 
-WHAT = {"export": "export requests", "export-status": "status requests", "api": "API requests"}
+WHAT = {
+    "export": "export requests",
+    "export-status": "status requests",
+    "api": "API requests",
+    "links": "file requests",
+}
 
 
 def limit_of(method: str, path: str) -> str:
@@ -53,6 +58,8 @@ class RequestPace:
         it plus ``config.RATE_LIMIT_MARGIN``.
     clock, sleep : callable, optional
         ``time.monotonic`` and ``time.sleep`` (tests inject a fake clock).
+    counted_by : str
+        What the server counts by, for messages: ``"user"`` (a token) or ``"address"``.
 
     Examples
     --------
@@ -67,8 +74,10 @@ class RequestPace:
         *,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        counted_by: str = "user",
     ) -> None:
         policy = RetryPolicy()
+        self.counted_by = counted_by
         self.limits = dict(config.RATE_LIMITS if limits is None else limits)
         self.window = (config.RATE_LIMIT_WINDOW if window is None else window) + (
             config.RATE_LIMIT_MARGIN
@@ -110,18 +119,20 @@ class RequestPace:
             if deadline is not None and now + wait > deadline:
                 raise RateLimitError(
                     f"{subject or 'The request'}: OpnForm allows {self._describe(limit)} per "
-                    f"user, and this process has sent them; the {wait:.0f} s until the next "
-                    f"one does not fit in the timeout ({max(0.0, deadline - now):.0f} s left). "
+                    f"{self.counted_by}, and this process has sent them; the {wait:.0f} s until "
+                    f"the next one does not fit in the timeout ({max(0.0, deadline - now):.0f} s "
+                    "left). "
                     "Retry later or allow a longer timeout.",
                     retry_after=wait,
                 )
             if not told:
                 told = True
                 logger.info(
-                    "%s waits %.0f s: OpnForm allows %s per user",
+                    "%s waits %.0f s: OpnForm allows %s per %s",
                     subject or "A request",
                     wait,
                     self._describe(limit),
+                    self.counted_by,
                 )
             (sleep or self._sleep)(wait)
 
@@ -166,6 +177,21 @@ def shared_pace(settings: config.Settings, policy: RetryPolicy) -> RequestPace:
         pace = _paces.get(key)
         if pace is None:
             pace = _paces[key] = RequestPace(clock=policy.clock, sleep=policy.sleep)
+        return pace
+
+
+def link_pace(url: str, policy: RetryPolicy) -> RequestPace:
+    """The one :class:`RequestPace` of this process for the signed file links of ``url``'s
+    origin: OpnForm counts them with its other routes (100 a minute), by client address, as
+    they carry no token."""
+    key = ("links", config.url_origin(url), policy.clock)
+    with _paces_lock:
+        pace = _paces.get(key)
+        if pace is None:
+            limits = {"links": config.RATE_LIMITS["api"]}
+            pace = _paces[key] = RequestPace(
+                limits, clock=policy.clock, sleep=policy.sleep, counted_by="address"
+            )
         return pace
 
 

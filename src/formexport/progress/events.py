@@ -1,10 +1,11 @@
 """What an export reports about its progress, and the one interface every display implements.
 
 The phases, in order: ``"export"`` (the server builds the file, in percent), ``"batches"``
-(synchronous batches, in rows, when the status route is closed), ``"download"`` (bytes) and
-``"parse"`` (rows). One of three final events ends an export's display: ``"done"`` (what was
-delivered, e.g. ``Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703``), ``"failed"`` (the
-error) or ``"stopped"`` (nobody watches any more; the job runs on).
+(synchronous batches, in rows, when the status route is closed), ``"download"`` (bytes),
+``"parse"`` (rows) and, when asked for, ``"files"`` (the respondents' uploaded files, in files,
+with their bytes: ``Files 37/120 · 14 MB``). One of three final events ends an export's display:
+``"done"`` (what was delivered, e.g. ``Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703``),
+``"failed"`` (the error) or ``"stopped"`` (nobody watches any more; the job runs on).
 """
 
 from __future__ import annotations
@@ -26,12 +27,20 @@ __all__ = [
 
 # Enough to tell jobs apart at a glance; logs and errors carry the whole id.
 SHORT_ID_LENGTH = 8
-UNITS = {"export": "%", "batches": "rows", "download": "B", "parse": "rows", "done": "rows"}
+UNITS = {
+    "export": "%",
+    "batches": "rows",
+    "download": "B",
+    "parse": "rows",
+    "files": "files",
+    "done": "rows",
+}
 LABELS = {
     "export": "Server export",
     "batches": "Export in batches",
     "download": "Download",
     "parse": "Read CSV",
+    "files": "Files",
     "done": "Done",
     "failed": "Failed",
     "stopped": "Stopped",
@@ -46,15 +55,15 @@ class ProgressEvent:
     Attributes
     ----------
     phase : str
-        ``"export"``, ``"batches"``, ``"download"`` or ``"parse"``; then ``"done"``,
-        ``"failed"`` or ``"stopped"``, whose ``message`` says what was delivered, the error,
-        or where the job can be picked up.
+        ``"export"``, ``"batches"``, ``"download"``, ``"parse"`` or ``"files"``; then
+        ``"done"``, ``"failed"`` or ``"stopped"``, whose ``message`` says what was delivered,
+        the error, or where the job can be picked up.
     completed : float
         Done so far, in ``unit``.
     total : float or None
         The end, when known.
     unit : str
-        ``"%"``, ``"rows"`` or ``"B"``.
+        ``"%"``, ``"rows"``, ``"B"`` or ``"files"``.
     message : str
         What the server says it is doing, e.g. ``"queued"`` or ``"Generating export file..."``.
     job_id : str or None
@@ -62,6 +71,8 @@ class ProgressEvent:
     started_at : datetime or None
         When the job started on the server (its ``created_at``), else when the server accepted
         it; timers count from here.
+    size : int or None
+        Bytes of the files saved so far (the ``"files"`` phase).
     """
 
     phase: str
@@ -70,6 +81,7 @@ class ProgressEvent:
     message: str = ""
     job_id: str | None = None
     started_at: datetime | None = None
+    size: int | None = None
 
     @property
     def short_job_id(self) -> str | None:
@@ -105,9 +117,13 @@ class ProgressReporter(Protocol):
 def describe(event: ProgressEvent) -> str:
     """One line for ``event``, e.g. ``"Download (job 5b0f...): 1.2 MB of 3.4 MB"``.
 
-    A final event reads ``"Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703"``.
+    A final event reads ``"Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703"``, the files
+    phase ``"Files 37/120 · 14 MB"``.
     """
     label = LABELS.get(event.phase, event.phase)
+    if event.phase == "files":
+        counted = f"{event.completed:.0f}/{event.total:.0f}" if event.total else "0"
+        return f"{label} {counted} · {_size(event.size or 0)}"
     if event.phase in FINAL_PHASES:
         parts = [label, event.message]
         if event.job_id and event.job_id not in event.message:
@@ -149,6 +165,7 @@ def delivered(
     size: int | None = None,
     file: str | None = None,
     job_id: str | None = None,
+    files: int | None = None,
 ) -> ProgressEvent:
     """The ``"done"`` event: what was delivered, where to, and how long the export took.
 
@@ -158,6 +175,8 @@ def delivered(
     'Done · 2 500 rows × 15 columns · 5.1 s · job acfc3703'
     >>> describe(delivered(0.4, size=1_338_812, file="events.csv"))
     'Done · 1.3 MB → events.csv · 0.4 s'
+    >>> describe(delivered(2.0, rows=250, columns=13, files=120))
+    'Done · 250 rows × 13 columns · 120 files · 2.0 s'
     """
     what = []
     if rows is not None:
@@ -169,7 +188,10 @@ def delivered(
         what.append(_size(size))
     if file is not None:
         what.append(f"→ {file}")
-    message = " ".join(what) + f" · {seconds:.1f} s"
+    message = " ".join(what)
+    if files is not None:
+        message += f" · {_count(files)} file{'s' if files != 1 else ''}"
+    message += f" · {seconds:.1f} s"
     return ProgressEvent("done", rows or 0, rows or 0, message, job_id=job_id)
 
 

@@ -131,7 +131,8 @@ DOWNLOAD_MININTERVAL = 0.25
 class TqdmReporter:
     """A text bar per phase (tqdm), on a terminal or in a notebook without ipywidgets.
 
-    Phases follow each other on their own lines: server export, download, reading. The bar
+    Phases follow each other on their own lines: server export, download, reading, uploaded
+    files. The bar
     names the job by its short id (logs and errors carry the whole one).
     """
 
@@ -187,6 +188,8 @@ class TqdmReporter:
         if event.phase == "export":
             self._show_export(bar, event)
         elif event.completed >= bar.n:
+            if event.size is not None:  # the files phase: their bytes beside the count
+                bar.set_postfix_str(describe(event).rpartition(" · ")[2], refresh=False)
             # tqdm measures the rate between its redraws, and redraws at most every 0.1 s.
             bar.update(event.completed - bar.n)
         else:  # the transfer started over

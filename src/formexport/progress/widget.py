@@ -1,12 +1,12 @@
 """The notebook progress display: one ipywidgets bar for the whole export.
 
-One widget follows the export through its phases (server export, download, reading), so a cell
-shows one line that moves instead of a stack of bars. The widget is displayed with a plain-text
-twin describing the latest state: where widgets cannot render (a notebook viewed on GitHub, an
-nbconvert HTML page, a front-end without the widget manager) readers see that line instead of
-``HBox(children=...)``. The bar ends on what was delivered (``Done · 2 500 rows × 15 columns ·
-5.1 s · job acfc3703``, green), on the error (red), or on where the job can be picked up
-(orange).
+One widget follows the export through its phases (server export, download, reading, uploaded
+files), so a cell shows one line that moves instead of a stack of bars. The widget is displayed
+with a plain-text twin describing the latest state: where widgets cannot render (a notebook
+viewed on GitHub, an nbconvert HTML page, a front-end without the widget manager) readers see
+that line instead of ``HBox(children=...)``. The bar ends on what was delivered (``Done · 2 500
+rows × 15 columns · 5.1 s · job acfc3703``, green), on the error (red), or on where the job can
+be picked up (orange).
 
 A background export (:func:`formexport.start_export`) updates the bar from its own thread while
 other cells run: widget updates reach the front-end whichever cell is running, and the twin's
@@ -45,6 +45,8 @@ def _detail(event: ProgressEvent) -> str:
         parts.append(f"{done} of {event.total / 1e6:.1f} MB" if event.total else f"{done} MB")
     elif event.phase != "export" and event.total:
         parts.append(f"{event.completed:.0f}/{event.total:.0f} {event.unit}")
+    if event.size is not None:
+        parts.append(f"{event.size / 1e6:.1f} MB")
     if event.message:
         parts.append(html.escape(event.message))
     if event.job_id:

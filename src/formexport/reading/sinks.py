@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 VALUE_SOURCES = ("auto", "csv", "exact")
 DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
 DEFAULT_DTYPE_BACKEND = "numpy_nullable"
-_PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
+PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
 # The whole table is held in memory anyway, so blocks larger than Parquet streaming's: each
 # block costs the typed reader a fixed amount of work. Smaller ones let parsing start sooner and
 # leave less to do after a download's last byte (2 MB measured best of 1, 2 and 4).
@@ -341,7 +341,7 @@ def parquet_schema(reader: TypedReader) -> pa.Schema:
     fields = [f.with_type(stored_type(f.type)) for f in base]
     metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
     metadata[b"pandas"] = pandas_metadata(base)
-    metadata[_PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
+    metadata[PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
     return pa.schema(fields, metadata=metadata)
 
 
@@ -355,13 +355,17 @@ def pandas_metadata(schema: pa.Schema) -> bytes:
     return bytes(pandas_meta[b"pandas"])
 
 
-def with_attrs(
-    metadata: Mapping[bytes, bytes], schema: pa.Schema, attrs: Mapping[str, Any]
+def with_columns(
+    metadata: Mapping[bytes, bytes], schema: pa.Schema, columns: Mapping[str, Any]
 ) -> dict[bytes, bytes]:
-    """A Parquet file's metadata with ``attrs`` as its ``DataFrame.attrs`` (and formexport's
-    record of them), and pandas' metadata for ``schema``."""
+    """A Parquet file's metadata with ``columns`` as the description of its columns, in its
+    ``DataFrame.attrs`` and in formexport's record of them (whatever else they hold stays), and
+    pandas' metadata for ``schema``."""
     updated = dict(metadata)
-    updated[METADATA_KEY] = updated[_PANDAS_ATTRS] = json.dumps(attrs).encode()
+    for key in (METADATA_KEY, PANDAS_ATTRS):
+        attrs = json.loads(updated.get(key, b"{}"))
+        attrs["columns"] = dict(columns)
+        updated[key] = json.dumps(attrs).encode()
     updated[b"pandas"] = pandas_metadata(schema)
     return updated
 

@@ -250,6 +250,30 @@ class Sandbox:
             )
             return submission.id
 
+    # --- uploaded files -------------------------------------------------------------------
+
+    def uploaded_file(self, form_id: int, name: str) -> bytes | None:
+        """The bytes the file route serves for a file uploaded to a form (None once lost).
+
+        Every name a submission holds has a file: its bytes are derived from the form and the
+        name (the same every time), unless :meth:`store_uploaded_file` put others.
+
+        Examples
+        --------
+        >>> with Sandbox() as sb:
+        ...     sb.uploaded_file(2, "cv_1.pdf").startswith(b"Upload cv_1.pdf of form 2")
+        True
+        """
+        return self._backend.uploads.content(form_id, name)
+
+    def store_uploaded_file(self, form_id: int, name: str, content: bytes) -> None:
+        """Serve ``content`` for ``name`` (a large file to cut and resume, say)."""
+        self._backend.uploads.put(form_id, name, content)
+
+    def lose_uploaded_file(self, form_id: int, name: str) -> None:
+        """The server's disk no longer has the file: its links answer 404 "File not found."."""
+        self._backend.uploads.lose(form_id, name)
+
     # --- a form that lives while it is exported ------------------------------------------
 
     def start_arrivals(

@@ -47,16 +47,28 @@ __all__ = [
 
 # A link this close to its expiry is treated as expired: the transfer would not finish in time.
 EXPIRY_MARGIN = timedelta(seconds=5)
-# Characters no file name from a server may carry (separators, Windows' reserved set).
-_NAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
+# Characters no file name from a server may carry: separators, Windows' reserved set, control
+# characters, lone surrogates (not encodable), and the controls that reverse text on screen.
+_NAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f/\\<>:"|?*\ud800-\udfff\u202a-\u202e\u2066-\u2069]')
 _MAX_NAME_BYTES = 255
+# Device names Windows reserves whatever the extension ("con.txt" opens the console).
+_RESERVED_STEMS = frozenset(
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{device}{n}" for device in ("com", "lpt") for n in "0123456789¹²³"}
+)
+# An extension longer than this is part of the name, not a type to keep when shortening.
+_MAX_EXTENSION = 16
 
 
-def safe_filename(name: str, default: str = "export.csv") -> str:
-    """A file name from a server (a slug, ``Content-Disposition``) that cannot leave its folder.
+def safe_filename(
+    name: str, default: str = "export.csv", *, max_bytes: int = _MAX_NAME_BYTES
+) -> str:
+    """A file name from a server (a slug, an uploaded file's name) that cannot leave its folder.
 
     Only the last path component survives; separators, control and reserved characters go,
-    and leading or trailing dots and spaces too (so no ``..``, no hidden file).
+    and leading or trailing dots and spaces too (so no ``..``, no hidden file). A device name
+    Windows reserves (``CON``, ``nul.txt``) gets a ``_`` in front, and a name longer than
+    ``max_bytes`` (UTF-8) is shortened, keeping its extension.
 
     Examples
     --------
@@ -64,12 +76,26 @@ def safe_filename(name: str, default: str = "export.csv") -> str:
     'passwd'
     >>> safe_filename("..")
     'export.csv'
+    >>> safe_filename("CON.txt"), safe_filename("report" * 60 + ".pdf", max_bytes=20)
+    ('_CON.txt', 'reportreportrepo.pdf')
     """
     last = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _NAME_UNSAFE.sub("", last).strip(" .")
-    encoded = cleaned.encode("utf-8")[:_MAX_NAME_BYTES]
-    cleaned = encoded.decode("utf-8", "ignore").strip(" .")
+    cleaned = _shortened(_NAME_UNSAFE.sub("", last).strip(" ."), max_bytes)
+    if cleaned.split(".", 1)[0].rstrip(" ").lower() in _RESERVED_STEMS:
+        cleaned = _shortened("_" + cleaned, max_bytes)
     return cleaned or default
+
+
+def _shortened(name: str, max_bytes: int) -> str:
+    """``name`` cut to ``max_bytes`` of UTF-8 (never inside a character), extension kept."""
+    if len(name.encode("utf-8")) <= max_bytes:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    kept = f".{extension}" if dot and stem and len(extension) <= _MAX_EXTENSION else ""
+    stem = name[: len(name) - len(kept)]
+    room = max(max_bytes - len(kept.encode("utf-8")), 0)
+    cut = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip(" .")
+    return cut + kept if cut else cut
 
 
 def file_destination(path: str | os.PathLike[str], name_in_folder: str) -> Path:

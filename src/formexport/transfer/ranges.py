@@ -24,6 +24,8 @@ logger = logging.getLogger("formexport")
 
 # How file hosts say a signed link is no longer good: local disk 401, S3 403, or the file is gone.
 EXPIRED_STATUSES = frozenset({400, 401, 403, 404, 410})
+# Among them, the answers that say the link is good but the host has no such file.
+GONE_STATUSES = frozenset({404, 410})
 # A cut or stalled body: requests' wrappers, or urllib3's own errors when reading raw.
 _INTERRUPTIONS = (
     requests.ConnectionError,
@@ -39,6 +41,14 @@ _SMALL_BODY = 64 * 1024
 
 class LinkExpired(DownloadError):
     """The signed link expired (by ``expires_at`` or by the file host's answer)."""
+
+
+class LinkGone(LinkExpired):
+    """The file host has no file behind the link (404 or 410): a fresh link will not help."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class _Again(Exception):
@@ -75,6 +85,8 @@ class Transfer:
 
     ``retry`` decides the pauses: a 429 waits what its ``Retry-After`` says (the policy's
     rate-limit rule, not counted as a failure), any other failure the policy's back-off.
+    ``confirm_end`` asks for the bytes after the announced end once the body is in (see
+    :meth:`_at_end`); small files whose hash is recorded skip that second request.
     """
 
     def __init__(
@@ -85,6 +97,8 @@ class Transfer:
         on_progress: ProgressCallback,
         chunk_size: int,
         retry: RetryPolicy | None = None,
+        *,
+        confirm_end: bool = True,
     ) -> None:
         self.url = url
         self.handle = handle
@@ -94,9 +108,19 @@ class Transfer:
         self.retry = retry if retry is not None else RetryPolicy()
         self.received = 0
         self.total: int | None = None
-        self.end_confirmed = False
+        # Without the check, the announced length is trusted (one request a file, not two).
+        self._confirm_end = confirm_end
+        self.end_confirmed = not confirm_end
         self.etag: str | None = None
         self.digest = hashlib.sha256()
+
+    def continue_partial(self) -> None:
+        """Count what ``handle`` already holds (an earlier, interrupted transfer of the same
+        link's file) as received, so that the next request asks for the rest only."""
+        self.handle.seek(0)
+        while chunk := self.handle.read(self.chunk_size):
+            self.digest.update(chunk)
+            self.received += len(chunk)
 
     def run(self, max_resumes: int) -> None:
         """Transfer until every byte is there; ``max_resumes`` failed attempts after the first."""
@@ -205,6 +229,10 @@ class Transfer:
 
     def _accept(self, response: requests.Response) -> None:
         status = response.status_code
+        if status in GONE_STATUSES:
+            raise LinkGone(
+                f"The file host answered HTTP {status}: it no longer has the file.", status=status
+            )
         if status in EXPIRED_STATUSES:
             raise LinkExpired(
                 f"The file host refused the export link with HTTP {status}: it has expired or "
@@ -271,7 +299,7 @@ class Transfer:
         self.handle.seek(0)
         self.handle.truncate()
         self.received = 0
-        self.end_confirmed = False
+        self.end_confirmed = not self._confirm_end
         self.digest = hashlib.sha256()
 
     def _complete(self) -> bool:

@@ -21,6 +21,7 @@ from formexport.sandbox.backend.ratelimit import RateLimiter
 from formexport.sandbox.backend.seed import seed_accounts, seed_forms
 from formexport.sandbox.backend.settings import SandboxConfig
 from formexport.sandbox.backend.traffic import ArrivalFeed, retention_cutoff
+from formexport.sandbox.backend.uploads import UploadStore
 from formexport.sandbox.backend.worker import READY_WAIT, FileTask, FileWriter, Write
 from formexport.sandbox.data.catalog import Catalog, Form
 from formexport.sandbox.platform.clock import Clock, file_stamp, iso_micro
@@ -49,7 +50,8 @@ class Backend:
     clock : Clock
         Sandbox time.
     files_dir : Path
-        Where export files are written (a temporary directory owned by the Sandbox).
+        Where export files and uploaded files are written (a temporary directory owned by
+        the Sandbox).
     seeded : bool
         Whether :meth:`reset` recreates the demo forms.
     demo_secret : str
@@ -76,6 +78,7 @@ class Backend:
         self.exporter = Exporter(self.signer)
         self.limiter = RateLimiter()
         self.faults = FaultQueue()
+        self.uploads = UploadStore(files_dir / "uploads")
         self.requests: list[RecordedRequest] = []
         self.errors: list[BaseException] = []
         self.base_url = ""
@@ -122,6 +125,7 @@ class Backend:
             self.clock.reset()
             self.writer.cancel_all()
             self.token = self._populate()
+            self.uploads.reset()
             for sub in ("local", "s3"):
                 shutil.rmtree(self.files_dir / sub, ignore_errors=True)
 

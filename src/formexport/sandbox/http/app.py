@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from formexport.sandbox.backend.accounts import Token
 from formexport.sandbox.backend.state import Backend
-from formexport.sandbox.http import export_handlers, handlers
+from formexport.sandbox.http import export_handlers, file_route, handlers
 from formexport.sandbox.http.context import Context
 from formexport.sandbox.http.routes import Match, MethodNotAllowed, Route, resolve
 from formexport.sandbox.platform.wire import HttpError, Request, Response, abort, json_response
@@ -31,7 +31,7 @@ HANDLERS: dict[str, Handler] = {
     "export": export_handlers.export,
     "export_status": export_handlers.export_status,
     "local_temp": export_handlers.local_temp,
-    "file_link": export_handlers.file_link,
+    "file_link": file_route.file_link,
 }
 CONTROL_PREFIX = "/_sandbox/"
 

@@ -20,6 +20,8 @@ PUT      /_sandbox/forms/{id}/fields      ``{"properties": [...]}``: the editor 
 POST     /_sandbox/forms/{id}/submissions ``add_submission`` arguments → ``{"id"}``
 DELETE   /_sandbox/forms/{id}/submissions ``{"ids": [...]}`` → ``{"deleted": [...]}``
 POST     /_sandbox/forms/{id}/generated   ``{"count", "every", "until"}`` → ``{"ids"}``
+PUT      /_sandbox/forms/{id}/uploads     ``{"name", "content"}``: a file's bytes (text)
+DELETE   /_sandbox/forms/{id}/uploads     ``{"names": [...]}``: the disk loses those files
 POST     /_sandbox/forms/{id}/arrivals    ``{"every": 0.1, "count": null}``: start arriving
 GET      /_sandbox/forms/{id}/arrivals    ``{"running", "added": [...]}``
 DELETE   /_sandbox/forms/{id}/arrivals    stop arriving → ``{"added": [...]}``
@@ -114,6 +116,10 @@ class Controlled(Protocol):
 
     def revoke_token(self, token: str) -> None: ...
 
+    def store_uploaded_file(self, form_id: int, name: str, content: bytes) -> None: ...
+
+    def lose_uploaded_file(self, form_id: int, name: str) -> None: ...
+
 
 def _json(status: int, payload: Any) -> Response:
     body = json.dumps(payload, ensure_ascii=False).encode()
@@ -150,6 +156,8 @@ class ControlApp:
             ("POST", "/arrivals"): self._start_arrivals,
             ("GET", "/arrivals"): self._arrivals,
             ("DELETE", "/arrivals"): self._stop_arrivals,
+            ("PUT", "/uploads"): self._store_upload,
+            ("DELETE", "/uploads"): self._lose_uploads,
         }
 
     def handle(self, req: Request) -> Response:
@@ -245,6 +253,17 @@ class ControlApp:
 
     def _stop_arrivals(self, form_id: int, _: Any) -> Response:
         return _json(200, {"added": self._sandbox.stop_arrivals(form_id)})
+
+    def _store_upload(self, form_id: int, payload: Any) -> Response:
+        name, content = str(payload["name"]), str(payload["content"])
+        self._sandbox.store_uploaded_file(form_id, name, content.encode())
+        return _json(200, {"name": name, "bytes": len(content.encode())})
+
+    def _lose_uploads(self, form_id: int, payload: Any) -> Response:
+        names = [str(name) for name in payload["names"]]
+        for name in names:
+            self._sandbox.lose_uploaded_file(form_id, name)
+        return _json(200, {"lost": names})
 
     def _add_token(self, payload: Any) -> Response:
         token = self._sandbox.add_token(payload.get("abilities"), payload.get("user_id"))

@@ -400,3 +400,21 @@ def test_a_job_picked_up_by_id_reads_the_columns_it_was_started_with(sandbox: Sa
             frame = job.to_dataframe()  # no ColumnPlanWarning: the plan matches the header
     assert frame["Dietary needs"].notna().any()
     assert frame.attrs["columns"]["Dietary needs"]["deleted"] is True
+
+
+def test_a_run_whose_rows_leave_a_field_empty_writes_no_earlier_file(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A date-time column keeps its answers' UTC offset when new rows bring no value for it."""
+    form = sandbox.add_form("Visits", [make_field("date", "Visit", with_time=True)])
+    visit = form["properties"][0]["id"]
+    sandbox.add_submission(form["id"], {visit: "2026-09-01T10:00:00+02:00"}, created_at=START)
+    scenario = Edited(sandbox, tmp_path / "archive", form["id"], [])
+    scenario.run()
+    (first,) = scenario.files()
+    written = first.stat().st_mtime_ns
+    sandbox.add_submission(form["id"], {})
+    scenario.run(incremental=True)
+    assert first.stat().st_mtime_ns == written
+    zones = {pq.read_schema(path).field("Visit").type.tz for path in scenario.files()}
+    assert zones == {"+02:00"}

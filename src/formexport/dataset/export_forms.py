@@ -229,7 +229,7 @@ class _Run:
         if record.rows:
             name = f"part-{min(ids)}-{max(ids)}" if ids else f"part-full-{_compact_now()}"
             relative = f"form_id={plan.form.id}/export_date={self.export_date}/{name}.parquet"
-            self.schemas.write(typed, book, local)
+            self.schemas.write(typed, book, local, exported=exported)
             self._upload(local, relative)
             kept = [*kept, relative]
         record.partitions = list(kept)

@@ -13,6 +13,7 @@ from formexport.dataset.conform import (
     book_from_files,
     conform,
     conform_files,
+    conforms,
     typed_deleted_fields,
     write_table,
 )
@@ -53,6 +54,9 @@ class FormSchemas:
         record.schema_hash = book.schema_hash
 
     @staticmethod
-    def write(typed: Any, book: FormBook, local: Path) -> None:
-        """Write an export's table to ``local`` in the form's schema."""
+    def write(typed: Any, book: FormBook, local: Path, *, exported: Any) -> None:
+        """Write an export's table (``typed``; ``exported`` as ``local`` holds it) to ``local``
+        in the form's schema, unless the file has it already."""
+        if typed is exported and conforms(exported.schema, book):
+            return  # most runs: no field renamed, added, deleted or retyped since the first
         write_table(conform(typed, book), local)

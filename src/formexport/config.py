@@ -303,12 +303,43 @@ def normalize_base_url(base_url: str, *, allow_insecure_http: bool = False) -> s
     return text
 
 
-def clean_token(raw: str) -> str:
-    """The token without surrounding blanks or a ``Bearer`` prefix (pasted along with it)."""
-    text = raw.strip()
+def checked_token(token: str, source: TokenSource) -> str:
+    """``token`` as it is sent: blanks around it and a ``Bearer`` prefix (pasted along with it)
+    dropped, then checked. A blank token comes back empty.
+
+    ``source`` is where the token came from, for the message, which never holds the token.
+
+    Raises
+    ------
+    ConfigurationError
+        When the token holds a line break, a space, a control or a non-ASCII character: no
+        OpnForm token does, and an HTTP header cannot carry some of them (requests would
+        raise an error quoting the whole header, token included).
+
+    Examples
+    --------
+    >>> checked_token("  Bearer 7|abc  ", TokenSource("argument"))
+    '7|abc'
+    >>> checked_token("7|abc\\ndef", TokenSource("environment"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    formexport.errors.ConfigurationError: The token from OPNFORM_API_TOKEN holds a line break...
+    """
+    text = token.strip()
     if text.lower().startswith("bearer "):
         text = text[len("bearer ") :].strip()
-    return text
+    if any(char in text for char in "\r\n\v\f\x85\u2028\u2029"):
+        problem = "a line break"
+    elif not (text.isascii() and text.isprintable()) or " " in text:
+        problem = "a space, a control character or a non-ASCII character"
+    else:
+        return text
+    described = source.describe()
+    raise ConfigurationError(
+        f"{described[0].upper()}{described[1:]} holds {problem}, which no OpnForm token has (a "
+        "token is one line: an id, '|' and letters and digits). Copy it again from OpnForm → "
+        "Settings → Access tokens, on one line."
+    )
 
 
 def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool | None = None) -> str:
@@ -352,10 +383,11 @@ def resolve_settings(
     Raises
     ------
     ConfigurationError
-        When no token is given or set, or the base URL is unusable.
+        When no token is given or set, it cannot be a token (:func:`checked_token`), or the
+        base URL is unusable.
     """
     source = TokenSource("argument" if token is not None else "environment")
-    raw_token = clean_token(token if token is not None else os.environ.get(TOKEN_ENV, ""))
+    raw_token = checked_token(token if token is not None else os.environ.get(TOKEN_ENV, ""), source)
     if not raw_token:
         if token is not None:
             raise ConfigurationError(f"token= is empty: pass {TOKEN_HELP}.")

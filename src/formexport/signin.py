@@ -105,11 +105,12 @@ def login(
     given = base_url if base_url is not None else (previous.base_url if previous else None)
     insecure = config.insecure_http_allowed(allow_insecure_http)
     url = config.resolve_base_url(given, allow_insecure_http=insecure)
-    text = config.clean_token(token if token is not None else _ask_token(url, name))
+    source = config.TokenSource("login", name)
+    text = config.checked_token(token if token is not None else _ask_token(url, name), source)
     if not text:
         raise ConfigurationError(f"No token given: paste {config.TOKEN_HELP}.")
     secret = Secret(text)
-    user = _token_owner(config.Settings(url, secret, config.TokenSource("login", name)))
+    user = _token_owner(config.Settings(url, secret, source))
     kept = store.sign_in(name, url, secret, user, insecure_http=insecure)
     return Account(user[0], user[1], url, name, kept.where(store.folder))
 

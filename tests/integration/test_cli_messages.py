@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from formexport import Client
-from formexport.sandbox import Sandbox
+from formexport.sandbox import Fault, Sandbox
 from formexport.sandbox.backend.seed import DEMO_USER_ID
 from formexport.sandbox.http import control
 
@@ -119,6 +119,52 @@ def test_success_says_what_was_written(sandbox: Sandbox, tmp_path: Path) -> None
     shape = f"{rows} rows \N{MULTIPLICATION SIGN} {columns} columns"
     assert run.stdout == f"Wrote {tmp_path / 'f.csv'}: {shape}\n"
     assert (rows, columns) == (250, 12)
+
+
+def answer_with_a_word_for_a_rating(sandbox: Sandbox) -> None:
+    """Serve form 1's export with ``lots`` where its first row's rating (a number) is."""
+    client = Client(token=sandbox.token, base_url=sandbox.base_url)
+    columns = client.get_form(1).default_columns()
+    answer = client.api.session.post(
+        f"{sandbox.base_url}/open/forms/1/submissions/export", json={"columns": columns}
+    )
+    first_rating = b'"0654317672","1",'
+    assert answer.content.count(first_rating) == 1
+    body = answer.content.replace(first_rating, b'"0654317672","lots",')
+    headers = {"Content-Type": answer.headers["Content-Type"]}
+    sandbox.faults.add(Fault("export", http_status=200, body=body, headers=headers))
+
+
+def test_a_warning_is_one_plain_line(sandbox: Sandbox, tmp_path: Path) -> None:
+    answer_with_a_word_for_a_rating(sandbox)
+    args = ["export", "1", "-o", "feedback.parquet", "--values", "csv", "--no-progress"]
+    run = cli(sandbox, *args, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == (
+        "formexport: warning: Column 'Rating' (rating field "
+        f"{field_id(sandbox, 1, 'Rating')}) holds 'lots', which is not a number; the "
+        "whole column is kept as text.\n"
+    )
+    assert pd.read_parquet(tmp_path / "feedback.parquet")["Rating"].iloc[0] == "lots"
+
+
+def field_id(sandbox: Sandbox, form: int, name: str) -> str:
+    fields = Client(token=sandbox.token, base_url=sandbox.base_url).get_form(form).fields
+    return next(field.id for field in fields if field.name == name)
+
+
+def test_a_resume_answered_with_another_range_fails_the_command(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Asked for the rest from byte 500, the file host answers from byte 600: never saved.
+    sandbox.config.status_access = "open"
+    sandbox.faults.add(Fault("download", cut_after=500))
+    sandbox.faults.add(Fault("download", range_shift=100))
+    run = cli(sandbox, "export", "2", "-o", "events.csv", "--no-progress", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert "formexport: error: The file host answered a resume with a mismatched" in run.stderr
+    assert run.stdout == ""
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unknown_output_suffix_is_refused_before_anything_is_sent(

@@ -54,6 +54,61 @@ def test_a_rerun_returns_the_submissions_that_arrived(
         assert len(exports(env)) == 2  # a background job each, the first one never reused
 
 
+# Every way an ExportJob hands its data over; each must spend the job's record.
+def job_frame(job: fx.ExportJob, folder: Path) -> int:
+    return len(job.to_dataframe())
+
+
+def job_arrow(job: fx.ExportJob, folder: Path) -> int:
+    return int(job.to_arrow().num_rows)
+
+
+def job_parquet(job: fx.ExportJob, folder: Path) -> int:
+    return len(pd.read_parquet(job.to_parquet(folder / "events.parquet")))
+
+
+def job_download(job: fx.ExportJob, folder: Path) -> int:
+    return len(pd.read_csv(job.download(folder / "events.csv"), dtype=str))
+
+
+def background_frame(folder: Path) -> int:
+    return len(fx.start_export(2, progress=None).result())
+
+
+def background_file(folder: Path) -> int:
+    path = fx.start_export(2, to=folder / "events.parquet", progress=None).result()
+    return len(pd.read_parquet(path))
+
+
+@pytest.mark.parametrize(
+    "deliver",
+    [job_frame, job_arrow, job_parquet, job_download],
+    ids=lambda deliver: deliver.__name__,
+)
+def test_a_job_that_delivered_is_never_picked_up(
+    env: Sandbox, tmp_path: Path, deliver: Callable[[fx.ExportJob, Path], int]
+) -> None:
+    env.config.status_access = "open"
+    with fx.Client() as client:
+        assert deliver(client.start_export(2), tmp_path) == 2500
+    add_submission(env)
+    assert len(fx.load_export(2, progress=None)) == 2501  # not the stale 2500 of that job
+    assert len(exports(env)) == 2
+
+
+@pytest.mark.parametrize(
+    "deliver", [background_frame, background_file], ids=lambda deliver: deliver.__name__
+)
+def test_a_background_export_that_delivered_is_never_picked_up(
+    env: Sandbox, tmp_path: Path, deliver: Callable[[Path], int]
+) -> None:
+    env.config.status_access = "open"
+    assert deliver(tmp_path) == 2500
+    add_submission(env)
+    assert deliver(tmp_path) == 2501
+    assert len(exports(env)) == 2
+
+
 @pytest.mark.parametrize("verb", VERBS, ids=lambda verb: verb.__name__)
 def test_a_timed_out_job_is_picked_up_once_and_only_once(
     env: Sandbox, tmp_path: Path, verb: Callable[..., int]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -192,3 +193,22 @@ def test_reading_again_is_a_new_display(client: fx.Client, sandbox: Sandbox) -> 
     job.to_dataframe()  # from the downloaded file: only the reading, in a display of its own
     assert shown.closes == 2
     assert [event.phase for event in shown.after_close] == ["parse", "done"]
+
+
+def test_a_job_never_waited_for_still_ends_its_display_on_what_it_delivered(
+    client: fx.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Answered at once: nothing opens a display before the file is written.
+    monkeypatch.setenv(fx.config.PROGRESS_ENV, "log")
+    with caplog.at_level(logging.INFO, logger="formexport.progress"):
+        job = client.start_export(1)
+        job.download(tmp_path / "first.csv")
+        job.download(tmp_path / "second.csv")
+    shown = [r.getMessage() for r in caplog.records if r.name == "formexport.progress"]
+    done = [line for line in shown if line.startswith("Done · ")]
+    assert len(done) == 2
+    assert re.fullmatch(r"Done · \d+ kB → first\.csv · \d+\.\d s", done[0])
+    assert re.fullmatch(r"Done · \d+ kB → second\.csv · \d+\.\d s", done[1])

@@ -9,6 +9,7 @@ Screenshots are kept in ``build/test-artifacts/`` (or ``$FORMEXPORT_ARTIFACTS``)
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -112,6 +113,14 @@ def lab_url(kernel_env: Sandbox, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def failing_lab_url(kernel_env: Sandbox, tmp_path: Path) -> Iterator[str]:
+    """JupyterLab with a notebook whose one cell calls ``load_export``; the job fails."""
+    kernel_env.config.fail_jobs = "Disk quota exceeded"
+    with _lab([CELL], tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
 def background_lab_url(kernel_env: Sandbox, tmp_path: Path) -> Iterator[str]:
     """JupyterLab with a notebook that starts an export, runs another cell, then collects."""
     kernel_env.config.job_progression = "timed"  # about ten seconds on the server
@@ -175,6 +184,44 @@ def test_the_default_progress_is_a_widget_bar_that_ends_at_100(chromium: str, la
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.locator(".jp-Notebook .jp-Cell").first.screenshot(
                 path=str(ARTIFACTS / "jupyterlab-progress.png")
+            )
+        finally:
+            browser.close()
+
+
+# The bar as the browser drew it: its colour, and its width against its track's.
+RENDERED_BAR = """element => {
+    const track = element.parentElement.getBoundingClientRect().width;
+    const width = element.getBoundingClientRect().width;
+    return [getComputedStyle(element).backgroundColor, width / track];
+}"""
+
+
+def _red(colour: str) -> bool:
+    red, green, blue = (int(part) for part in re.findall(r"\d+", colour)[:3])
+    return red > 150 and red > green + 60 and red > blue + 60
+
+
+def test_a_failed_export_fills_its_bar_red(chromium: str, failing_lab_url: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_FLAGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 600})
+            page.goto(failing_lab_url, timeout=STARTUP_SECONDS * 1000)
+            _run_first_cell(page)
+
+            progress = page.locator(".formexport-progress")
+            expect(progress).to_contain_text("Failed", timeout=90_000)
+            expect(progress).to_contain_text("Disk quota exceeded")
+            colour, filled = progress.locator(".progress-bar").evaluate(RENDERED_BAR)
+            assert _red(colour), colour
+            assert filled > 0.99, filled  # the whole track, not a sliver
+            expect(page.locator(".jp-OutputArea-output").last).to_contain_text("ExportFailedError")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.locator(".jp-Notebook .jp-Cell").first.screenshot(
+                path=str(ARTIFACTS / "jupyterlab-failed-export.png")
             )
         finally:
             browser.close()

@@ -48,6 +48,22 @@ def served_bytes(job: fx.ExportJob) -> bytes:
     return response.content
 
 
+def answered_bytes(sandbox: Sandbox, form: int = 1) -> bytes:
+    """The export of every field of ``form`` as the server answers it at once, over plain HTTP
+    (what a download of it through faults must equal)."""
+    client = fx.Client(token=sandbox.token, base_url=sandbox.base_url)
+    columns = client.get_form(form).default_columns()
+    response = requests.post(
+        f"{sandbox.base_url}/open/forms/{form}/submissions/export",
+        json={"columns": columns},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    return response.content
+
+
 def file_requests(sandbox: Sandbox) -> list[RecordedRequest]:
     """Requests for export files, on the API host (local disk) or the S3-like host."""
     return [

@@ -234,9 +234,31 @@ def test_advance_clock_expires_the_link_after_its_own_answer(api: Api, sb: Sandb
     assert api.session.get(url).status_code == 401  # the link died while it was in use
 
 
+@pytest.mark.parametrize("file_host", ["local", "s3"])
+def test_range_shift_serves_a_later_range_than_asked(api: Api, sb: Sandbox, file_host: str) -> None:
+    sb.config.file_host = file_host
+    url = _file_url(api)
+    whole = api.session.get(url).content
+    sb.faults.add(Fault("download", range_shift=100))
+    shifted = api.session.get(url, headers={"Range": "bytes=500-"})
+    assert shifted.status_code == 206
+    assert shifted.headers["Content-Range"] == f"bytes 600-{len(whole) - 1}/{len(whole)}"
+    assert shifted.content == whole[600:]
+    honest = api.session.get(url, headers={"Range": "bytes=500-"})
+    assert honest.headers["Content-Range"] == f"bytes 500-{len(whole) - 1}/{len(whole)}"
+
+
+def test_range_shift_leaves_a_whole_answer_alone(api: Api, sb: Sandbox) -> None:
+    url = _file_url(api)
+    whole = api.session.get(url).content
+    sb.faults.add(Fault("download", range_shift=100))
+    assert api.session.get(url).content == whole  # a 200 has no range to shift
+    assert len(sb.faults) == 0
+
+
 @pytest.mark.parametrize(
     "values",
-    [{"stall": 0}, {"stall": 1, "stall_after": -1}, {"advance_clock": -5}],
+    [{"stall": 0}, {"stall": 1, "stall_after": -1}, {"advance_clock": -5}, {"range_shift": 0}],
 )
 def test_new_knobs_are_checked(values: dict[str, float]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - each message is specific

@@ -172,9 +172,18 @@ def test_a_failed_export_turns_red_with_the_message() -> None:
     label, bar, text = reporter.widget.children
     assert "Failed" in label.value
     assert bar.bar_style == "danger"
-    assert bar.value == pytest.approx(0.4)  # where it stopped
+    assert bar.value == bar.max  # red from end to end, whatever was done before
     assert "ExportFailedError: Export job j-3 failed &lt;here&gt;." in text.value
     assert shown[-1]["text/plain"] == "Failed · ExportFailedError: Export job j-3 failed <here>."
+
+
+def test_a_failure_before_any_progress_fills_the_bar_red() -> None:
+    reporter, _ = _reporter([0.0])
+    error = ExportFailedError("Export job j-4 failed.", job_id="j-4", error_message="x")
+    reporter.update(failure(error))
+    reporter.close()
+    _, bar, _ = reporter.widget.children
+    assert (bar.value, bar.bar_style) == (bar.max, "danger")
 
 
 def test_the_bar_shown_again_keeps_every_view_s_twin_current() -> None:

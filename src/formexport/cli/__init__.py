@@ -78,6 +78,18 @@ def _logging_to_stderr(verbose: bool) -> Iterator[None]:
         package.propagate = saved[1]
 
 
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Python warnings (a ``ColumnPlanWarning``...) told as one plain line each on stderr,
+    ``warning: …``, instead of Python's source path, line number and line of code.
+
+    Undone on exit, as the logging is: the warnings filters stay the caller's.
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        yield
+
+
 def _show_warning(
     message: Warning | str,
     category: type[Warning],
@@ -86,16 +98,15 @@ def _show_warning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
-    """A warning as a command tells it: ``formexport: warning: …``, without source lines."""
-    print(f"formexport: warning: {message}", file=file or sys.stderr)
+    """A warning as a command tells it: ``formexport: warning: …``, on one line."""
+    print(f"formexport: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    with _logging_to_stderr(args.verbose), warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+    with _logging_to_stderr(args.verbose), _warnings_as_lines():
         return _run(handler, args)
 
 

@@ -77,7 +77,7 @@ class BatchedExport(ExportStrategy):
             progress.update(ProgressEvent("batches", rows, expected))
 
         report(0)
-        with atomic_destination(path) as out:
+        with atomic_destination(path, private=True) as out:
             export_in_batches(
                 self._api,
                 self.form_id,

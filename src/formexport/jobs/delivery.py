@@ -106,11 +106,14 @@ class Delivery:
             self._told = state
             self._on_change()
 
-    def fetch(self, dest: Path, tee: Tee | None = None) -> None:
-        """Bring the file to ``dest``; a fresh export replaces one whose link expired."""
+    def fetch(self, dest: Path, tee: Tee | None = None, *, private: bool) -> None:
+        """Bring the file to ``dest``; a fresh export replaces one whose link expired.
+
+        ``private``: ``dest`` is formexport's own copy (see :meth:`ExportStrategy.fetch`).
+        """
         while True:
             try:
-                self.strategy.fetch(dest, self.progress, tee)
+                self.strategy.fetch(dest, self.progress, tee, private=private)
                 return
             except LinkExpired as exc:
                 job_id = self.strategy.job_id
@@ -127,7 +130,7 @@ class Delivery:
         """The finished export on this machine, downloaded into the scratch folder if needed."""
         local = self.strategy.local_copy()
         if local is None:
-            self.fetch(self.scratch.path("export.csv"))
+            self.fetch(self.scratch.path("export.csv"), private=True)
             local = self.strategy.local_copy()
         assert local is not None
         return local
@@ -158,7 +161,9 @@ class Delivery:
         if not self.strategy.can_stream():
             return from_file()
         download = self.scratch.path("export.csv")
-        return read_while_downloading(lambda tee: self.fetch(download, tee), from_stream, from_file)
+        return read_while_downloading(
+            lambda tee: self.fetch(download, tee, private=True), from_stream, from_file
+        )
 
     def read_file(
         self, path: Path, consume: Callable[[OpenedExport, TypedReader], T], values: str = "csv"

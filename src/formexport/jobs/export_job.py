@@ -350,20 +350,21 @@ class ExportJob:
         return dest
 
     def keep(self, path: PathArg) -> Path:
-        """Save the export at ``path`` (as :meth:`download`) and read it from there from now on.
+        """Save the export at ``path`` (as :meth:`download`, but ``0600``: the cache's) and read
+        it from there from now on.
 
         Used by the export cache; the file is not deleted by :meth:`close`.
         """
-        dest = self._save(path)
+        dest = self._save(path, private=True)
         self._delivery.strategy.keep_at(dest)
         return dest
 
-    def _save(self, path: PathArg) -> Path:
+    def _save(self, path: PathArg, *, private: bool = False) -> Path:
         # The slug comes from the server: it must not lead out of the folder.
         name = f"{safe_filename(self.form.slug, str(self.form_id))}-submissions.csv"
         dest = file_destination(path, name)
         self._delivery.ready()
-        self._delivery.fetch(dest)
+        self._delivery.fetch(dest, private=private)
         return dest
 
     def to_dataframe(

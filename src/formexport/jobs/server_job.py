@@ -174,7 +174,9 @@ class ServerJob(ExportStrategy):
     def can_stream(self) -> bool:
         return self.local_copy() is None
 
-    def fetch(self, dest: Path, progress: ExportProgress, tee: Tee | None = None) -> None:
+    def fetch(
+        self, dest: Path, progress: ExportProgress, tee: Tee | None = None, *, private: bool
+    ) -> None:
         """Download the file to ``dest`` (or copy it, once downloaded).
 
         Raises
@@ -183,7 +185,7 @@ class ServerJob(ExportStrategy):
             The link has expired (a fresh export may replace the job).
         """
         if self.local_copy() is not None:
-            super().fetch(dest, progress, tee)
+            super().fetch(dest, progress, tee, private=private)
             return
         status = self.status
         assert status is not None
@@ -193,6 +195,11 @@ class ServerJob(ExportStrategy):
             progress.update(ProgressEvent("download", received, total, job_id=self.job_id))
 
         download_file(
-            status.file_url, dest, expires_at=status.expires_at, on_progress=report, tee=tee
+            status.file_url,
+            dest,
+            expires_at=status.expires_at,
+            on_progress=report,
+            tee=tee,
+            private=private,
         )
         self.data = dest

@@ -75,11 +75,14 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def copy_export(data: LocalData, dest: Path) -> None:
-    """Write ``data`` to ``dest`` atomically (nothing to do when it is that file already)."""
+def copy_export(data: LocalData, dest: Path, *, private: bool) -> None:
+    """Write ``data`` to ``dest`` atomically (nothing to do when it is that file already).
+
+    ``private``: formexport's own copy (``0600``), not the user's output (the umask's mode).
+    """
     if isinstance(data, Path) and data.resolve() == dest.resolve():
         return
-    with atomic_destination(dest) as out:
+    with atomic_destination(dest, private=private) as out:
         if isinstance(data, bytes):
             out.write(data)
         else:
@@ -154,13 +157,19 @@ class ExportStrategy:
         """Whether the file is still to be fetched, so reading can overlap the transfer."""
         return False
 
-    def fetch(self, dest: Path, progress: ExportProgress, tee: Tee | None = None) -> None:
-        """Write the finished export to ``dest`` (here: a copy of the local data)."""
+    def fetch(
+        self, dest: Path, progress: ExportProgress, tee: Tee | None = None, *, private: bool
+    ) -> None:
+        """Write the finished export to ``dest`` (here: a copy of the local data).
+
+        ``private``: ``dest`` is formexport's own copy (scratch, cache), kept ``0600``; else
+        it is the user's output, with the mode the umask gives new files.
+        """
         if tee is not None:
             # Only a download feeds a stream: the reader goes on with the file instead.
             tee.break_stream()
         assert self.data is not None
-        copy_export(self.data, dest)
+        copy_export(self.data, dest, private=private)
 
     def keep_at(self, path: Path) -> None:
         """Read the export from ``path`` from now on."""

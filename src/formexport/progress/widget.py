@@ -5,8 +5,8 @@ files), so a cell shows one line that moves instead of a stack of bars. The widg
 with a plain-text twin describing the latest state: where widgets cannot render (a notebook
 viewed on GitHub, an nbconvert HTML page, a front-end without the widget manager) readers see
 that line instead of ``HBox(children=...)``. The bar ends on what was delivered (``Done · 2 500
-rows × 15 columns · 5.1 s · job acfc3703``, green), on the error (red), or on where the job can
-be picked up (orange).
+rows × 15 columns · 5.1 s · job acfc3703``, green), on the error (filled red), or on where the
+job can be picked up (orange).
 
 A background export (:func:`formexport.start_export`) updates the bar from its own thread while
 other cells run: widget updates reach the front-end whichever cell is running, and the twin's
@@ -163,7 +163,11 @@ class WidgetReporter:
         self._label.value = _nowrap(f"<b>{html.escape(LABELS.get(event.phase, event.phase))}</b>")
         final = FINAL_STYLES.get(event.phase)
         self._bar.bar_style = final or "info"
-        if event.fraction is not None:
+        if event.phase == "failed":
+            # Filled: a failure shows red at a glance, even one before any progress (an empty
+            # red bar is a grey track); the text beside it says where and why it failed.
+            self._bar.value = self._bar.max
+        elif event.fraction is not None:
             self._bar.value = event.fraction
         elif final is None:
             self._bar.value = 0.0

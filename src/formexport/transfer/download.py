@@ -11,7 +11,9 @@ What can go wrong on the way, and what happens:
   (``416`` confirms the end, ``206`` hands over the rest);
 * an HTML page (a proxy's login page) is refused, never saved as the export;
 * the destination only ever receives a complete file: bytes go to a private (0600) temporary
-  file beside it, removed on any failure, and ``os.replace`` moves it into place.
+  file beside it, removed on any failure, and ``os.replace`` moves it into place. The complete
+  file gets the mode any program's new file gets (``0666`` less the umask: ``0644`` usually),
+  except formexport's own copies (scratch, cache), which stay ``0600``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -41,6 +44,7 @@ __all__ = [
     "atomic_destination",
     "check_not_expired",
     "download_file",
+    "new_file_mode",
     "safe_filename",
     "write_atomically",
 ]
@@ -58,6 +62,7 @@ _RESERVED_STEMS = frozenset(
 )
 # An extension longer than this is part of the name, not a type to keep when shortening.
 _MAX_EXTENSION = 16
+_UMASK_LOCK = threading.Lock()
 
 
 def safe_filename(
@@ -117,17 +122,41 @@ class DownloadResult:
     sha256: str
 
 
+def new_file_mode() -> int:
+    """The mode a program's new file gets here: ``0666`` less the umask (``0644`` usually)."""
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux shows it; reading it elsewhere means setting it
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        # The most private mask meanwhile, should another thread create a file in between.
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
-def atomic_destination(dest: Path, durable: bool = True) -> Iterator[BinaryIO]:
+def atomic_destination(
+    dest: Path, durable: bool = True, *, private: bool = False
+) -> Iterator[BinaryIO]:
     """A private temporary file beside ``dest``, moved onto it only if the block succeeds.
 
     Each writer gets its own temporary name, so two processes writing the same destination
     never mix bytes: the last complete file wins. ``durable`` files are forced to disk before
-    the move.
+    the move. The file in place gets :func:`new_file_mode`, like any program's output, or
+    stays ``0600`` when ``private`` (formexport's own copies: scratch, cache).
     """
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        # mkstemp creates the file 0600 whatever the umask: exports hold personal data.
+        # mkstemp creates the file 0600 whatever the umask: nobody else can open it while it
+        # is written, so nobody holds it open when it becomes readable.
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     except OSError as exc:
         raise _write_error(dest, exc) from exc
@@ -138,6 +167,11 @@ def atomic_destination(dest: Path, durable: bool = True) -> Iterator[BinaryIO]:
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
+            if not private:
+                # Half a file of personal data is no use to anyone else: the part stays
+                # private while written. Complete, it is the user's output, and follows the
+                # umask as any program's file does (colleagues in a shared folder open it).
+                os.fchmod(handle.fileno(), new_file_mode())
         os.replace(tmp, dest)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -156,9 +190,11 @@ def _write_error(dest: Path, exc: OSError) -> DownloadError:
     )
 
 
-def write_atomically(dest: Path, chunks: Iterator[bytes] | list[bytes]) -> Path:
+def write_atomically(
+    dest: Path, chunks: Iterator[bytes] | list[bytes], *, private: bool = False
+) -> Path:
     """Write ``chunks`` to ``dest`` through :func:`atomic_destination`."""
-    with atomic_destination(dest) as handle:
+    with atomic_destination(dest, private=private) as handle:
         for chunk in chunks:
             handle.write(chunk)
     return dest
@@ -184,6 +220,7 @@ def download_file(
     max_resumes: int = config.DOWNLOAD_RESUMES,
     tee: Tee | None = None,
     retry: RetryPolicy | None = None,
+    private: bool = False,
 ) -> DownloadResult:
     """Download a signed link to ``dest`` without ever leaving a partial file there.
 
@@ -197,13 +234,14 @@ def download_file(
     ``tee`` also hands every byte to a reader in another thread while it arrives; the file is
     then a scratch copy, not forced to disk, so the reader sees the end sooner. ``retry``
     decides when to try again and how long to wait (the defaults of :mod:`formexport.config`).
+    ``private`` keeps the file ``0600`` (see :func:`atomic_destination`).
     """
     check_not_expired(expires_at)
     policy = retry if retry is not None else RetryPolicy()
     own_session = session is None
     file_session = session or http.file_session(policy)
     try:
-        with atomic_destination(Path(dest), durable=tee is None) as handle:
+        with atomic_destination(Path(dest), durable=tee is None, private=private) as handle:
             target = tee.wrap(handle) if tee is not None else handle
             transfer = Transfer(url, target, file_session, on_progress, chunk_size, policy)
             transfer.run(max_resumes)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from formexport.errors import InvalidArgumentError, UploadedFilesError
+from formexport.transfer.download import new_file_mode
 
 FilesArg = str | PathLike[str]
 
@@ -114,6 +115,9 @@ class Destination:
         target = self.path(relative)
         try:
             if self.is_local:
+                # Private while it arrived (half a file helps nobody); saved, it is the user's
+                # file and follows the umask like any program's.
+                os.chmod(partial, new_file_mode())
                 os.replace(partial, target)
             else:
                 self.fs.put_file(str(partial), target)
@@ -150,6 +154,7 @@ class Destination:
                 fd, name = tempfile.mkstemp(prefix=".formexport-", suffix=".tmp", dir=folder)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(text)
+                os.chmod(name, new_file_mode())
                 os.replace(name, target)
             else:
                 with self.fs.open(target, "w", encoding="utf-8") as handle:

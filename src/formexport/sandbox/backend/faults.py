@@ -77,6 +77,10 @@ class Fault:
         Move the sandbox clock forward by this many seconds once the answer is decided, so
         the request itself is served on time and what follows is late (a link that expires
         during its download).
+    range_shift : int, optional
+        Answer a ``206`` from this many bytes further on than the ``Range`` asked, with a
+        ``Content-Range`` that says so (a host or proxy that serves another range: asked for
+        ``bytes=500-``, it answers ``bytes 600-1023/1024``).
 
     Examples
     --------
@@ -99,6 +103,7 @@ class Fault:
     stall: float | None = None
     stall_after: int = 0
     advance_clock: float | None = None
+    range_shift: int | None = None
 
     def __post_init__(self) -> None:
         if self.route not in ROUTE_KINDS:
@@ -113,6 +118,7 @@ class Fault:
             self.length_mismatch,
             self.stall,
             self.advance_clock,
+            self.range_shift,
         )
         if all(e is None for e in effects) and not (self.reset or self.html or self.invalid_json):
             raise ValueError("a Fault needs at least one effect (http_status, delay, reset…)")
@@ -126,6 +132,8 @@ class Fault:
             raise ValueError("stall_after must be >= 0")
         if self.advance_clock is not None and self.advance_clock < 0:
             raise ValueError("advance_clock must be >= 0")
+        if self.range_shift is not None and self.range_shift <= 0:
+            raise ValueError("range_shift must be > 0")
 
     def matches(self, kind: str | None) -> bool:
         """Whether the fault targets a route of this kind."""

@@ -69,6 +69,23 @@ def file_response(
     )
 
 
+def shifted_range(response: Response, by: int) -> Response:
+    """A ``206`` answer moved ``by`` bytes on, its ``Content-Range`` saying so (at least its
+    last byte is kept); any other answer as it is."""
+    body = response.body
+    if response.status != 206 or not isinstance(body, FileBody):
+        return response
+    by = min(by, body.length - 1)
+    first, last = body.start + by, body.start + body.length - 1
+    headers = [
+        (name, f"bytes {first}-{last}/{value.rpartition('/')[2]}")
+        if name.lower() == "content-range"
+        else (name, value)
+        for name, value in response.headers
+    ]
+    return Response(206, headers, FileBody(body.path, first, body.length - by), response.close)
+
+
 def inside(root: Path, relative: str) -> Path | None:
     """``root / relative`` if it stays inside ``root`` (no ``..`` escapes)."""
     base = root.resolve()

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from formexport.sandbox.backend.faults import Fault
 from formexport.sandbox.backend.state import Backend
+from formexport.sandbox.http.downloads import shifted_range
 from formexport.sandbox.platform.wire import FileBody, Headers, RecordedRequest, Request, Response
 from formexport.sandbox.platform.wire import json_response as _json
 
@@ -147,6 +148,8 @@ class _Handler(BaseHTTPRequestHandler):
         response = fault.replacement() if fault is not None else None
         if response is None:
             response = self._answer(request)
+        if fault is not None and fault.range_shift:
+            response = shifted_range(response, fault.range_shift)
         if fault is not None and fault.advance_clock:
             backend.clock.advance(fault.advance_clock)
         if not internal:

@@ -93,9 +93,11 @@ def start_export(
     -----
     Calling it again with the same arguments while that export still runs in this process
     (a re-run notebook cell) returns the running future, says so in a log line, and shows its
-    display again. Exports of the same form take turns (their display says so while they
-    wait): OpnForm names an export's file after the form and the second it was written, so
-    two exports of one form finishing together would share one file.
+    display again. Exports of one form take turns, here and in every other thread and
+    process of this machine, whether the form is named by id or slug (the display says so
+    while one waits): OpnForm names an export's file after the form and the second it was
+    written, so two exports of one form finishing together would share one file. A file that
+    is another export's all the same is exported again (see :class:`ExportJob`).
 
     ``fut.cancel()`` stops watching: the server's job keeps running, and the next call for
     the same request picks it up (see ``reattach``). In a script, call ``fut.result()``
@@ -142,8 +144,7 @@ def start_export(
 
     chosen_rows = (since, status, None if exclude is None else tuple(exclude))
     key = (settings, str(form), chosen, chosen_rows, output, timeout, cache, max_age, reattach)
-    turn = (settings.base_url, str(form))
-    return run_in_background(export, form=form, reporter=reporter, key=key, turn=turn)
+    return run_in_background(export, form=form, reporter=reporter, key=key)
 
 
 async def load_export_async(

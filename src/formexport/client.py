@@ -21,6 +21,7 @@ from formexport.jobs.nothing_chosen import NothingChosen
 from formexport.jobs.server_job import ServerJob
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.local.folder import request_key
+from formexport.local.form_turns import FormTurn
 from formexport.local.job_records import JobRecord, JobRecords
 from formexport.opnform.checks import field_ids, without_fields
 from formexport.opnform.endpoints import FormRef, OpnFormAPI, StartedJob, normalize_columns
@@ -187,14 +188,23 @@ class Client:
             kernel died), instead of starting another; the progress display says so. A job
             whose data was delivered is never picked up: every other call exports afresh.
         timeout : float, optional
-            Seconds the export request may wait out OpnForm's rate limit; past them
-            :class:`~formexport.RateLimitError` is raised. ``None`` waits as the server asks.
+            Seconds the export request may wait: for its turn behind another export of the
+            form (see Notes), then out OpnForm's rate limit; past them
+            :class:`~formexport.ExportTimeoutError` or :class:`~formexport.RateLimitError`.
+            ``None`` waits as long as it takes.
         exclude : list of str, optional
             Fields (names or ids) left out of the export: never requested from the server. A
             name that matches no field is refused, not ignored.
 
         Notes
         -----
+        Exports of one form take turns on this machine, from the request until the data is
+        delivered (or the job closed): OpnForm names a background job's file after the form
+        and the second it finished, so two jobs of one form finishing together would share one
+        file. The turn is keyed on the server and the form's numeric id, and holds between the
+        threads and processes of this machine; a file delivered all the same is checked
+        against its request (see :class:`ExportJob`).
+
         When the export is larger than 1000 submissions and the server does not let tokens read
         job status (OpnForm's default), no background job is started: the returned job exports
         in synchronous batches of 1000 when waited for.
@@ -207,6 +217,7 @@ class Client:
         if columns is not None:
             normalize_columns(columns)  # a malformed selection is refused before any request
         selection = _selection(since, status, submission_ids)
+        deadline = None if timeout is None else time.monotonic() + timeout
         info = self.api.get_form(form)
         chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
         if exclude is not None:
@@ -223,16 +234,34 @@ class Client:
         job = None
         if cache or max_age is not None:
             job = self._cached(key, info, chosen, max_age)
-        if job is None and reattach:
-            job = self._reattach(key, info, chosen, ids)
         if job is None:
-            job = self._start(info, chosen, ids, timeout, listed)
-            if job.is_server_job:
-                logger.info("Started export job %s for form %s", job.job_id, info.id)
-                self._record(job, key)
+            # Taken before the request: whether the server answers at once or starts a job
+            # (whose file another export may share) is known only from its answer.
+            turn = self._turn(info, deadline)
+            try:
+                job = self._reattach(key, info, chosen, ids) if reattach else None
+                if job is None:
+                    job = self._start(info, chosen, ids, deadline, listed)
+                    self._record_started(job, key)
+            except BaseException:
+                turn.release()
+                raise
+            job.hold_turn(turn)
         job.request_key = key
         job.excluded = _field_names(info, exclude)
         return job
+
+    def _turn(self, info: FormInfo, deadline: float | None) -> FormTurn:
+        """The form's turn, taken (waiting for it as the retry policy waits: shown, if a
+        display is listening, and ended when a background export is cancelled)."""
+        turn = FormTurn(self.base_url, info.id)
+        turn.take(deadline=deadline, sleep=self.api.retry.sleep)
+        return turn
+
+    def _record_started(self, job: ExportJob, key: str) -> None:
+        if job.is_server_job:
+            logger.info("Started export job %s for form %s", job.job_id, job.form_id)
+            self._record(job, key)
 
     def _select(self, info: FormInfo, selection: Selection) -> tuple[list[int], ExactCollector]:
         """The chosen submissions' ids, and their raw values (listed along with them)."""
@@ -244,13 +273,12 @@ class Client:
         info: FormInfo,
         chosen: Mapping[str, bool],
         ids: list[int] | None,
-        timeout: float | None,
+        deadline: float | None,
         listed: ExactCollector | None = None,
     ) -> ExportJob:
         total = len(ids) if ids is not None else self.api.count_submissions(info.id)
         if total > config.SYNC_EXPORT_LIMIT and not self.api.status_readable(info.id):
             return self._batched(info, chosen, ids, total, listed)
-        deadline = None if timeout is None else time.monotonic() + timeout
         answer = self.api.post_export(info.id, chosen, ids, deadline=deadline)
         if isinstance(answer, StartedJob) and not self.api.status_readable(info.id):
             # Submissions arrived between counting and exporting; that job cannot be watched.

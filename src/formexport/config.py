@@ -116,6 +116,9 @@ TIMING_MAX_AGE = 30 * 24 * 3600.0
 # A working queue picks a job up within seconds: one still queued after this long points at the
 # server's queue worker; before that, a timeout only means the job needed more time.
 QUEUE_STALL_SECONDS = 120.0
+# A wait at least this long (a rate limit, a Retry-After, a back-off) shows in the progress
+# display with a countdown; a shorter one passes unseen, as a request's own time does.
+SHOWN_WAIT_SECONDS = 2.0
 
 DOWNLOAD_CHUNK_SIZE = 1 << 20
 # Attempts after the first when a download is cut or fails; each waits the policy's back-off.
@@ -126,6 +129,15 @@ DOWNLOAD_HTTP_RETRIES = 2
 CANCEL_GRACE = 2.0
 # Fresh exports started when a download link has expired, before giving up.
 MAX_REEXPORTS = 2
+# Exports of one form take turns on this machine (OpnForm names a job's file by form and
+# second); an export waiting for its turn asks again this often.
+TURN_POLL_INTERVAL = 0.1
+# Exports made, the first included, while the file delivered keeps being another export's (one
+# of the same form whose job finished in the same second), before ExportFailedError.
+SAME_SECOND_TRIES = 3
+# Waited before exporting again after such a clash: the second the two files were named after
+# has passed on the server's clock too, whatever its offset from this one.
+SAME_SECOND_PAUSE = 1.0
 # Uploaded files (files=): how many download at once (OpnForm serves each from PHP, and limits
 # every client address to 100 file requests a minute), how often links that expired meanwhile
 # are renewed from the JSON submissions list (its links live 10 minutes), the folder of a

@@ -14,11 +14,12 @@ from formexport.client import Client
 from formexport.errors import InvalidArgumentError
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
+from formexport.jobs.progress_flow import waits_shown
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.checks import form_path
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
-from formexport.progress.reporters import ProgressOption
+from formexport.progress.reporters import ProgressOption, make_reporter
 
 Columns = Mapping[str, bool] | Sequence[str]
 
@@ -68,28 +69,31 @@ def start_and_wait(
 
     ``clock_start`` is the :func:`time.monotonic` reading when the call began (the display
     counts from it); ``on_job`` is told of the job as soon as the server has accepted it.
+    The display is made first: the export request may have to wait for the rate limit.
     """
     clock_start = time.monotonic() if clock_start is None else clock_start
     timeout = checked_timeout(request.timeout)
-    # One budget for the whole export: the request (rate limits) and the wait.
+    # One budget for the whole export: the request (its turn, rate limits) and the wait.
     deadline = None if timeout is None else clock_start + timeout
     use_cache = request.cache or request.max_age is not None
-    job = client.start_export(
-        request.form,
-        request.columns,
-        cache=use_cache,
-        max_age=request.max_age,
-        reattach=request.reattach,
-        timeout=timeout,
-        since=request.since,
-        status=request.status,
-        exclude=request.exclude,
-    )
+    display = make_reporter(request.progress)
+    with waits_shown(display):
+        job = client.start_export(
+            request.form,
+            request.columns,
+            cache=use_cache,
+            max_age=request.max_age,
+            reattach=request.reattach,
+            timeout=timeout,
+            since=request.since,
+            status=request.status,
+            exclude=request.exclude,
+        )
     try:
         if on_job is not None:
             on_job(job)
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        job.wait(progress=request.progress, timeout=left, clock_start=clock_start)
+        job.wait(progress=display, timeout=left, clock_start=clock_start)
         if use_cache and job.delivery_mode != CachedExport.mode and job.request_key is not None:
             ExportCache().store(job.request_key, job)
     except BaseException:

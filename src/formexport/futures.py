@@ -25,7 +25,15 @@ from typing import Any, TypeVar
 from formexport.errors import ExportCancelled, ExportInterrupted
 from formexport.jobs.export_job import ExportJob
 from formexport.opnform.retry import RetryPolicy
-from formexport.progress.events import FINAL_PHASES, ProgressEvent, ProgressReporter, failure
+from formexport.progress.events import (
+    FINAL_PHASES,
+    ProgressEvent,
+    ProgressReporter,
+    failure,
+    wait_listener,
+)
+from formexport.progress.reporters import is_silent
+from formexport.waits import shown_to
 
 logger = logging.getLogger("formexport")
 
@@ -35,12 +43,6 @@ T = TypeVar("T")
 # cell finds its export here instead of starting a second one.
 _running: dict[Hashable, ExportFuture[Any]] = {}
 _running_lock = threading.Lock()
-# OpnForm names a background export's file after the form and the second it was written, so two
-# exports of one form finishing within a second share one file (the later one wins). Exports of
-# the same form therefore take turns, from the request to the delivered data; other forms run
-# side by side.
-_turns: dict[Hashable, threading.Lock] = {}
-WAITING = "waiting for the export of this form started before (one at a time per form)"
 
 
 class _Watch:
@@ -86,6 +88,11 @@ class _Watch:
                 return
             self._closed = self.ended
             self._reporter.close()
+
+    @property
+    def silent(self) -> bool:
+        """True when the display shows nothing (waits are then said in log lines)."""
+        return is_silent(self._reporter)
 
     def show_again(self) -> None:
         """Show the display in the running cell too, where the display can."""
@@ -246,14 +253,15 @@ class ExportFuture(concurrent.futures.Future[T]):
             "the server. Calling start_export again with the same arguments picks it up."
         )
 
-    def _run(self, work: Callable[[ExportFuture[T]], T], turn: threading.Lock) -> None:
-        """The export's thread: do ``work`` in its form's turn and settle the future."""
+    def _run(self, work: Callable[[ExportFuture[T]], T]) -> None:
+        """The export's thread: do ``work`` and settle the future.
+
+        Every wait of the thread (the form's turn, rate limits, retries, a queued job) shows on
+        the export's display.
+        """
         try:
-            self._take(turn)
-            try:
+            with self._waits_shown():
                 value = work(self)
-            finally:
-                turn.release()
         except BaseException as exc:
             if self._stop.is_set():
                 return  # cancelled: the future and the display say so already
@@ -266,14 +274,11 @@ class ExportFuture(concurrent.futures.Future[T]):
         with contextlib.suppress(concurrent.futures.InvalidStateError):
             self.set_result(value)
 
-    def _take(self, turn: threading.Lock) -> None:
-        """Wait for this form's turn (saying so), or until the future is cancelled."""
-        if turn.acquire(blocking=False):
-            return
-        self._watch.update(ProgressEvent("export", 0, 100, WAITING))
-        while not turn.acquire(timeout=0.1):
-            if self._stop.is_set():
-                raise _stopped()
+    def _waits_shown(self) -> contextlib.AbstractContextManager[None]:
+        """Waits shown on the export's display, unless it shows nothing (then logged)."""
+        if self._watch.silent:
+            return contextlib.nullcontext()
+        return shown_to(wait_listener(self._watch.update))
 
     @property
     def progress(self) -> _Watch:
@@ -307,7 +312,6 @@ def run_in_background(
     form: object,
     reporter: ProgressReporter,
     key: Hashable,
-    turn: Hashable,
 ) -> ExportFuture[T]:
     """Start ``work`` in a thread of its own and return its future at once.
 
@@ -315,11 +319,10 @@ def run_in_background(
     ``retry_policy()`` waits only until the future is cancelled, and it sets ``job`` once the
     server has accepted the export. When an export of the same ``key`` (the same request) is
     still running in this process, that one's future is returned instead, shown again in the
-    running cell, with a log line that says so. Exports of the same ``turn`` (server and form)
-    run one after the other.
+    running cell, with a log line that says so. (Exports of one form take turns in
+    :meth:`~formexport.Client.start_export`, which ``work`` calls.)
     """
     with _running_lock:
-        lock = _turns.setdefault(turn, threading.Lock())
         running = _running.get(key)
         if running is None or running.done():
             future: ExportFuture[T] = ExportFuture(form, reporter)
@@ -333,7 +336,7 @@ def run_in_background(
     # The display appears now, under the calling cell, before the thread reports anything.
     future.progress.update(ProgressEvent("export", 0, 100, "starting"))
     thread = threading.Thread(
-        target=future._run, args=(work, lock), name=f"formexport-export-{form}", daemon=True
+        target=future._run, args=(work,), name=f"formexport-export-{form}", daemon=True
     )
     thread.start()
     return future

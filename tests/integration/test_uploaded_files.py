@@ -1,87 +1,37 @@
-"""Uploaded files saved with the export (``files=``), over loopback HTTP against the emulator."""
+"""Uploaded files saved with the export (``files=``), over loopback HTTP against the emulator.
+
+The faults they meet (cuts, expired links, lost files, hostile names) are in
+tests/reliability/test_uploaded_files.py.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 
 import formexport as fx
-from formexport import config
 from formexport.cli import main
 from formexport.progress.events import ProgressEvent, describe
-from formexport.sandbox import Fault, RecordedRequest, Sandbox
-from tests.integration.helpers import exports, served
-
-RECORD = "_formexport_files.json"
-
-
-@dataclass
-class Form:
-    """A form with a file-upload and a signature field, its submissions' ids and file names."""
-
-    id: int
-    documents: str
-    signature: str
-    files: dict[int, dict[str, list[str]]]  # submission → field → names
-
-
-def add_form(sandbox: Sandbox, answers: list[tuple[list[str], str | None]]) -> Form:
-    made = sandbox.add_form(
-        "Applications",
-        [
-            {"type": "text", "name": "Name"},
-            {"type": "files", "name": "Documents"},
-            {"type": "signature", "name": "Signature"},
-        ],
-    )
-    name, documents, signature = (f["id"] for f in made["properties"])
-    form = Form(made["id"], documents, signature, {})
-    for n, (docs, sign) in enumerate(answers):
-        data: dict[str, Any] = {name: f"Applicant {n}"}
-        if docs:
-            data[documents] = docs
-        if sign:
-            data[signature] = sign
-        submission = sandbox.add_submission(form.id, data)
-        form.files[submission] = {documents: list(docs), signature: [sign] if sign else []}
-    return form
+from formexport.sandbox import Sandbox
+from tests.integration.helpers import exports
+from tests.uploads import (
+    RECORD,
+    Form,
+    applications,
+    fetched_one_at_a_time,
+    file_requests,
+    load,
+    saved_files,
+)
 
 
 @pytest.fixture
 def form(sandbox: Sandbox) -> Form:
-    return add_form(
-        sandbox,
-        [
-            (["cv_1.pdf", "photo_1.jpg"], "sign_1.png"),
-            ([], None),
-            (["cv_3.pdf"], "sign_3.png"),
-            (["report_4.docx"], None),
-        ],
-    )
-
-
-def load(sandbox: Sandbox, form: Form, files: Any, **options: Any) -> pd.DataFrame:
-    options.setdefault("progress", None)
-    return fx.load_export(
-        form.id, token=sandbox.token, base_url=sandbox.base_url, files=files, **options
-    )
-
-
-def file_requests(sandbox: Sandbox) -> list[RecordedRequest]:
-    return served(sandbox, "GET", "/submissions/file/")
-
-
-def saved_files(root: Path) -> set[str]:
-    """The files under ``root``, but the records and the partial files."""
-    found = (p for p in root.rglob("*") if p.is_file() and p.name != RECORD)
-    return {p.relative_to(root).as_posix() for p in found if not p.name.endswith(".part")}
+    return applications(sandbox)
 
 
 def test_files_are_saved_and_cells_hold_their_paths(
@@ -144,81 +94,10 @@ def test_no_token_is_sent_to_a_file_link(sandbox: Sandbox, form: Form, tmp_path:
     assert all("Authorization" not in r.headers for r in requests)
 
 
-def test_a_new_run_downloads_only_what_is_missing(
-    sandbox: Sandbox, form: Form, tmp_path: Path
-) -> None:
-    first = load(sandbox, form, tmp_path)
-    record = json.loads((tmp_path / str(form.id) / RECORD).read_text())
-    assert len(record["files"]) == 6
-    sandbox.clear_requests()
-    again = load(sandbox, form, tmp_path)
-    assert not file_requests(sandbox)
-    assert again.attrs["files"] == first.attrs["files"]
-    lost = Path(first.attrs["files"][0]["path"])
-    lost.unlink()
-    damaged = Path(first.attrs["files"][1]["path"])
-    damaged.write_bytes(b"cut")
-    load(sandbox, form, tmp_path)
-    names = {r.path.rsplit("/", 1)[1] for r in file_requests(sandbox)}
-    assert len(names) == 2  # the missing one and the one whose size is not the recorded one
-    assert damaged.stat().st_size == first.attrs["files"][1]["bytes"]
-    assert lost.exists()
-
-
-@pytest.fixture
-def one_at_a_time(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Form:
-    """Files fetched one by one, the newest submission's first: its ``cv_1.pdf`` meets the
-    first faults."""
-    monkeypatch.setattr(config, "UPLOAD_WORKERS", 1)
-    return add_form(
-        sandbox, [(["report_4.docx", "cv_3.pdf"], "sign_4.png"), (["cv_1.pdf"], "sign_1.png")]
-    )
-
-
-def test_a_cut_transfer_resumes_where_it_stopped(
-    sandbox: Sandbox, one_at_a_time: Form, tmp_path: Path
-) -> None:
-    form = one_at_a_time
-    big = os.urandom(300_000)
-    sandbox.store_uploaded_file(form.id, "cv_1.pdf", big)
-    sandbox.faults.add(Fault("file", cut_after=120_000))
-    frame = load(sandbox, form, tmp_path)
-    saved = next(e for e in frame.attrs["files"] if e["name"] == "cv_1.pdf")
-    assert Path(saved["path"]).read_bytes() == big
-    assert saved["sha256"] == hashlib.sha256(big).hexdigest()
-    ranges = [r.headers.get("Range") for r in file_requests(sandbox) if r.headers.get("Range")]
-    assert ranges == ["bytes=120000-"]
-
-
-def test_an_interrupted_run_is_resumed_by_the_next(
-    sandbox: Sandbox, one_at_a_time: Form, tmp_path: Path
-) -> None:
-    form = one_at_a_time
-    big = os.urandom(400_000)
-    sandbox.store_uploaded_file(form.id, "cv_1.pdf", big)
-    sandbox.faults.add(Fault("file", cut_after=40_000, times=6))  # 6 cuts: resumes give up
-    with pytest.raises(fx.UploadedFilesError) as failed:
-        load(sandbox, form, tmp_path)
-    assert "cv_1.pdf" in str(failed.value)
-    assert "run the export again" in str(failed.value)
-    assert len(failed.value.failed) == 1
-    assert len(saved_files(tmp_path)) == 4  # every other file is saved (and recorded)
-    assert len(json.loads((tmp_path / str(form.id) / RECORD).read_text())["files"]) == 4
-    [partial] = tmp_path.rglob(".formexport-*.part")  # hidden beside where the file goes
-    assert partial.read_bytes() == big[:240_000]
-    assert partial.stat().st_mode & 0o777 == 0o600
-    sandbox.clear_requests()
-    frame = load(sandbox, form, tmp_path)
-    assert [r.headers.get("Range") for r in file_requests(sandbox)] == ["bytes=240000-"]
-    saved = next(e for e in frame.attrs["files"] if e["name"] == "cv_1.pdf")
-    assert Path(saved["path"]).read_bytes() == big
-    assert not list(tmp_path.rglob("*.part"))
-
-
 def test_ctrl_c_keeps_what_was_saved_for_the_next_run(
-    sandbox: Sandbox, one_at_a_time: Form, tmp_path: Path
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    form = one_at_a_time
+    form = fetched_one_at_a_time(sandbox, monkeypatch)
 
     def interrupt(event: ProgressEvent) -> None:
         if event.phase == "files" and event.completed == 2:
@@ -232,103 +111,6 @@ def test_ctrl_c_keeps_what_was_saved_for_the_next_run(
     frame = load(sandbox, form, tmp_path)
     assert len(file_requests(sandbox)) == 3  # the five files, less the two saved
     assert len(frame.attrs["files"]) == 5
-
-
-def test_expired_links_are_renewed_from_the_submissions_list(
-    sandbox: Sandbox, form: Form, tmp_path: Path
-) -> None:
-    # The export's links are signed for 24 h; the clock jumps past them once it is answered.
-    sandbox.faults.add(Fault("export", advance_clock=25 * 3600))
-    frame = load(sandbox, form, tmp_path)
-    assert len(frame.attrs["files"]) == 6
-    assert len(exports(sandbox)) == 1  # never a second export
-    statuses = [r.status for r in file_requests(sandbox)]
-    assert sorted(statuses) == [200] * 6 + [403] * 6
-    assert served(sandbox, "GET", f"/open/forms/{form.id}/submissions")
-
-
-def test_links_that_keep_expiring_end_in_an_error(
-    sandbox: Sandbox, form: Form, tmp_path: Path
-) -> None:
-    sandbox.faults.add(
-        Fault("file", http_status=403, body='{"message":"Invalid signature."}', times=None)
-    )
-    with pytest.raises(fx.UploadedFilesError, match="links kept expiring") as failed:
-        load(sandbox, form, tmp_path)
-    assert len(failed.value.failed) == 6
-    assert len(exports(sandbox)) == 1
-    listings = [r for r in sandbox.requests if r.path == f"/open/forms/{form.id}/submissions"]
-    # The count and the exact values before the export, then one listing per renewal.
-    assert len(listings) == 2 + config.UPLOAD_LINK_RENEWALS
-
-
-def test_a_submission_deleted_before_its_links_are_renewed(
-    sandbox: Sandbox, form: Form, tmp_path: Path
-) -> None:
-    newest = max(form.files)  # one file: report_4.docx
-    sandbox.faults.add(Fault("export", advance_clock=25 * 3600))  # every export link expired
-
-    def delete_once_read(event: ProgressEvent) -> None:
-        if event.phase == "parse":  # the export is read; its files are not fetched yet
-            sandbox.delete_submissions(form.id, [newest])
-
-    with pytest.warns(fx.UploadedFileGoneWarning) as caught:
-        frame = load(sandbox, form, tmp_path, progress=delete_once_read)
-    [warning] = caught
-    assert f"'report_4.docx' of submission {newest}, field {form.documents}" in str(warning.message)
-    assert frame.set_index("submission_id").loc[newest, "Documents"] == []
-    assert len(frame.attrs["files"]) == 5
-
-
-def test_a_file_the_server_lost_is_a_warning_and_the_rest_is_kept(
-    sandbox: Sandbox, form: Form, tmp_path: Path
-) -> None:
-    first = min(form.files)
-    sandbox.lose_uploaded_file(form.id, "photo_1.jpg")
-    with pytest.warns(fx.UploadedFileGoneWarning) as caught:
-        frame = load(sandbox, form, tmp_path)
-    [warning] = caught
-    assert f"submission {first}, field {form.documents}" in str(warning.message)
-    assert "photo_1.jpg" in str(warning.message)
-    row = frame.set_index("submission_id").loc[first]
-    assert row["Documents"] == [str(tmp_path / f"{form.id}/{first}/{form.documents}/cv_1.pdf")]
-    assert len(frame.attrs["files"]) == 5
-    assert len(saved_files(tmp_path)) == 5
-
-
-def test_names_from_the_server_never_lead_outside_the_folder(
-    sandbox: Sandbox, tmp_path: Path
-) -> None:
-    hostile = ["..", "CON", "nul.txt", "a\x01b\x7f.pdf", "x" * 300 + ".pdf", "cv.pdf", "CV.pdf"]
-    hostile += ["cv.pdf", "  .hidden. ", "C:evil.exe", "é" * 150 + ".png"]
-    form = add_form(sandbox, [(hostile, "../../../escape.png")])
-    root = tmp_path / "files"
-    with pytest.raises(fx.UploadedFilesError) as failed:  # the server fails on "/" (500)
-        load(sandbox, form, root)
-    assert failed.value.failed == [
-        f"submission {min(form.files)}, field {form.signature}: '../../../escape.png'"
-    ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["files"]
-    folder = root / str(form.id) / str(min(form.files)) / form.documents
-    names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted(
-        [
-            "file",
-            "_CON",
-            "_nul.txt",
-            "ab.pdf",
-            "x" * 196 + ".pdf",
-            "cv.pdf",
-            "CV (2).pdf",
-            "cv (3).pdf",
-            "hidden",
-            "Cevil.exe",
-            "é" * 98 + ".png",
-        ]
-    )
-    assert all(len(name.encode()) <= 200 for name in names)
-    contents = sorted(p.read_bytes() for p in folder.iterdir())
-    assert contents == sorted(sandbox.uploaded_file(form.id, n) or b"" for n in hostile)
 
 
 def test_a_parquet_file_holds_the_paths(sandbox: Sandbox, form: Form, tmp_path: Path) -> None:
@@ -364,15 +146,6 @@ def test_a_background_export_saves_files(sandbox: Sandbox, form: Form, tmp_path:
     )
     frame = future.result(timeout=60)
     assert len(frame.attrs["files"]) == 6
-
-
-def test_files_behind_the_s3_redirect(sandbox: Sandbox, form: Form, tmp_path: Path) -> None:
-    sandbox.config.file_host = "s3"
-    frame = load(sandbox, form, tmp_path)
-    assert len(frame.attrs["files"]) == 6
-    s3 = [r for r in sandbox.requests if r.host.startswith("127.0.0.2")]
-    assert len(s3) == 6
-    assert all("Authorization" not in r.headers for r in s3)
 
 
 def test_progress_counts_files_and_bytes(sandbox: Sandbox, form: Form, tmp_path: Path) -> None:

@@ -17,9 +17,11 @@ import requests
 
 from formexport import config
 from formexport.progress.reporters import ProgressEvent
+from formexport.reading.blocks import read_header
+from formexport.reading.column_plan import plan_columns
 from formexport.sandbox import Fault, Sandbox
 from tests.reliability.figures import bytes_lost, doc_says, unsigned
-from tests.reliability.helpers import finished_job, leftovers, served_bytes
+from tests.reliability.helpers import exports, finished_job, leftovers, served_bytes
 
 WIDE_HEADER = [
     "id",
@@ -91,12 +93,12 @@ def test_two_processes_on_one_destination_leave_one_whole_export(
     doc_says("Two real processes export two forms to one destination", "Bytes lost", lost)
 
 
-def test_two_processes_exporting_one_form_in_the_same_second(
+def test_two_processes_exporting_one_form_to_one_destination_leave_one_whole_export(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    # OpnForm names export files by form and second: the two jobs write the same S3 object,
-    # the second overwriting the first, maybe while it is being downloaded. The ETag check
-    # keeps the bytes of the two apart.
+    # OpnForm names export files by form and second: two jobs of one form may write the same S3
+    # object. The two processes take turns at the form, and each writes its own temporary file
+    # beside the destination: the destination holds one whole export.
     sandbox.config.status_access = "open"
     sandbox.config.file_host = "s3"
     sandbox.faults.add(Fault("download", bytes_per_second=1_500_000, times=2))
@@ -116,7 +118,7 @@ def test_two_processes_exporting_one_form_in_the_same_second(
         )
         for n, columns in enumerate([["created_at"], None])
     )
-    row = "Two processes export one form with different columns in the same second"
+    row = "Two processes export one form with different columns to one destination"
     doc_says(row, "Measured", f"One whole, consistent CSV: {len(table)} rows, one header")
     doc_says(row, "Bytes lost", lost)
 
@@ -198,9 +200,10 @@ def test_a_file_overwritten_between_two_requests_is_not_mixed(
                 links.append(export_again(sandbox, columns))
 
         job.wait(progress=overwrite)  # already done: this only picks the download's progress
-        path = job.download(tmp_path / f"events-{attempt}.csv")
         assert job.status is not None
-        if links[0].split("?")[0] == str(job.status.file_url).split("?")[0]:
+        first_file = str(job.status.file_url).split("?")[0]
+        path = job.download(tmp_path / f"events-{attempt}.csv")
+        if links[0].split("?")[0] == first_file:
             break  # the two exports shared a file, as intended
     else:
         pytest.fail("the two exports never fell within the same second")
@@ -215,5 +218,8 @@ def test_a_file_overwritten_between_two_requests_is_not_mixed(
     doc_says(row, "Measured", f"File requests: {first_answer} (cut)")
     doc_says(row, "Measured", f"{resume}")
     doc_says(row, "Measured", f", {again}")
-    # The whole newer file, not a splice.
+    # The newer file, downloaded whole, is the other export's: this request is exported again
+    # and its own file delivered, not a splice.
+    assert len(exports(sandbox)) == 2  # (since the log was cleared) the other, this one again
+    assert read_header(path) == [p.header for p in plan_columns(job.form, job.columns)]
     doc_says(row, "Bytes lost", bytes_lost(path.read_bytes(), served_bytes(job)))

@@ -103,3 +103,23 @@ def test_errors_and_prefix(api: Api, sb: Sandbox) -> None:
     assert (bad.status_code, bad.json()) == (400, {"error": "the body is not valid JSON"})
     prefixed = api.session.get(f"{sb.api_url}/_sandbox/info", timeout=10)
     assert prefixed.json()["token"] == sb.token
+
+
+def test_rival_exports_and_field_renames(api: Api, sb: Sandbox) -> None:
+    status, body = _control(api, "POST", "forms/2/rivals", json={"columns": ["created_at"]})
+    assert (status, body) == (201, {"form_id": 2, "pending": 1})
+    status, body = _control(
+        api, "POST", "forms/2/rivals", json={"columns": ["created_at"], "times": 2}
+    )
+    assert body["pending"] == 3
+    status, body = _control(api, "POST", "forms/2/rivals", json={"columns": ["nope"]})
+    assert status == 400
+    assert "invalid values: nope" in body["error"]
+    field = sb._backend.form(2).properties[0]
+    status, body = _control(
+        api, "PATCH", "forms/2/fields", json={"id": field["id"], "name": "Renamed"}
+    )
+    assert (status, body) == (200, {"id": field["id"], "name": "Renamed"})
+    assert api.form(2)["properties"][0]["name"] == "Renamed"
+    status, body = _control(api, "PATCH", "forms/2/fields", json={"id": "x", "name": "y"})
+    assert status == 400

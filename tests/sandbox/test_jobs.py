@@ -334,3 +334,88 @@ def test_jobs_of_chosen_duration_copy_the_file_of_an_identical_export(
     _start(api, form_id)
     assert len(_written(sb)) == len(files) + 2
     assert len(writes) == 3
+
+
+def _file_name(body: dict[str, Any]) -> str:
+    return urlsplit(body["file_url"]).path.rsplit("/", 1)[1]
+
+
+def _header(api: Api, body: dict[str, Any]) -> bytes:
+    content = api.session.get(body["file_url"]).content
+    return content.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+
+
+def test_two_jobs_of_a_form_in_one_second_share_one_file_the_later_whole(
+    api: Api, sb: Sandbox
+) -> None:
+    narrow, wide = {"created_at": True}, api.all_columns(2, "created_at")
+    for _ in range(5):
+        time.sleep(1 - time.time() % 1)  # both jobs within one second: one file name
+        first = api.finished_job(2, narrow)
+        second = api.finished_job(2, wide)
+        if _file_name(first) == _file_name(second):
+            break
+    else:
+        pytest.fail("the two jobs never finished within the same second")
+    # Both status answers point at the one file, which holds the later export whole.
+    assert _header(api, first) == _header(api, second) == _header(api, api.finished_job(2, wide))
+    content = api.session.get(first["file_url"]).content
+    assert content.count(b"\n") == 2501
+    assert not [p.name for p in sb._backend.files_dir.rglob("*") if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("progression", ["immediate", "per_poll"])
+def test_a_rival_export_replaces_the_next_jobs_file(
+    api: Api, sb: Sandbox, progression: str
+) -> None:
+    sb.config.status_access = "open"
+    sb.config.job_progression = progression
+    assert sb.add_rival_export(2, ["created_at"], times=2) == 2
+    ids = sorted(sb._backend.form(2).submissions.ordered_ids("all"))[:1500]
+    assert sb.add_rival_export(2, ["created_at"], submission_ids=ids) == 3
+    own = api.all_columns(2, "created_at")
+    bodies, headers, lines = [], [], []
+    for _ in range(4):
+        job_id = api.start_job(2, own)
+        body = _poll(api, 2, job_id)
+        while body["status"] != "completed":
+            body = _poll(api, 2, job_id)
+        # Read before the next job: it may finish in the same second and replace the file.
+        bodies.append(body)
+        headers.append(_header(api, body))
+        lines.append(api.session.get(body["file_url"]).content.count(b"\n"))
+    assert [_summary(b)[3] for b in bodies] == [2500] * 4  # each job counted its own rows
+    assert headers[:3] == [b"id,created_at,status"] * 3  # the rival's file, under its name
+    assert headers[3].startswith(b'id,"Full name",Email,Email')  # no rival left: its own
+    assert lines == [2501, 2501, 1501, 2501]  # the third rival's rows, not the job's
+    rivals = [j for j in sb._backend.jobs.values() if j.selected == ["created_at"]]
+    assert len(rivals) == 3
+    for rival in rivals:  # another client reads its job as finished, with the shared file
+        body = _poll(api, 2, rival.id)
+        assert body["status"] == "completed"
+        assert body["file_url"] in {b["file_url"] for b in bodies}
+    assert sorted(_summary(_poll(api, 2, r.id))[3] for r in rivals) == [1500, 2500, 2500]
+
+
+def test_rival_exports_are_checked_like_export_requests(sb: Sandbox) -> None:
+    with pytest.raises(ValueError, match="The columns contain invalid values: nope"):
+        sb.add_rival_export(2, ["nope"])
+    with pytest.raises(ValueError, match="times"):
+        sb.add_rival_export(2, ["created_at"], times=0)
+    with pytest.raises(KeyError):
+        sb.add_rival_export(99, ["created_at"])
+    sb.add_rival_export(2, ["created_at"])
+    sb.reset()
+    assert sb.add_rival_export(2, ["created_at"]) == 1  # a reset forgets those pending
+
+
+def test_a_renamed_field_heads_its_column_from_then_on(api: Api, sb: Sandbox) -> None:
+    field = next(f for f in api.form(2)["properties"] if f["name"] == "Full name")
+    sb.rename_field(2, field["id"], "Name in full")
+    assert next(f for f in api.form(2)["properties"] if f["id"] == field["id"])["name"] == (
+        "Name in full"
+    )
+    body = api.finished_job(2, {field["id"]: True})
+    assert _header(api, body) == b'id,"Name in full",status'
+    with pytest.raises(KeyError):
+        sb.rename_field(2, "no-such-field", "x")

@@ -6,12 +6,15 @@ import asyncio
 import concurrent.futures
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from formexport.errors import ExportCancelled, ExportFailedError
 from formexport.futures import ExportFuture, run_in_background
+from formexport.local.form_turns import WAITING, FormTurn
 from formexport.progress.events import ProgressEvent
+from formexport.progress.reporters import NullReporter
 
 
 class Shown:
@@ -28,7 +31,7 @@ class Shown:
 
 def start(work, shown: Shown | None = None, key: object = None):  # type: ignore[no-untyped-def]
     key = key if key is not None else object()
-    return run_in_background(work, form=7, reporter=shown or Shown(), key=key, turn=key)
+    return run_in_background(work, form=7, reporter=shown or Shown(), key=key)
 
 
 def test_it_is_a_concurrent_future_whose_callbacks_get_it() -> None:
@@ -120,26 +123,6 @@ def test_once_the_display_shows_the_end_the_same_call_starts_anew() -> None:
     assert again.result(timeout=5) == 2
 
 
-def test_the_same_turn_runs_one_after_the_other() -> None:
-    gate = threading.Event()
-    order: list[str] = []
-    shown = Shown()
-
-    def slow(f: ExportFuture[None]) -> None:
-        gate.wait(5)
-        order.append("first")
-
-    first = run_in_background(slow, form=7, reporter=Shown(), key=1, turn="form 7")
-    second = run_in_background(
-        lambda f: order.append("second"), form=7, reporter=shown, key=2, turn="form 7"
-    )
-    assert not second.done()
-    gate.set()
-    concurrent.futures.wait([first, second], timeout=5)
-    assert order == ["first", "second"]
-    assert "one at a time" in shown.events[1].message
-
-
 def test_await_gives_the_result_and_a_cancelled_task_cancels_the_future() -> None:
     async def main() -> tuple[int, ExportFuture[int]]:
         value = await start(lambda f: 5)
@@ -158,3 +141,59 @@ def test_await_gives_the_result_and_a_cancelled_task_cancels_the_future() -> Non
 
 async def _await(future: ExportFuture[int]) -> int:
     return await future
+
+
+def test_waiting_for_the_turn_is_a_wait_that_ends_when_the_turn_comes(tmp_path: Path) -> None:
+    gate = threading.Event()
+    shown = Shown()
+
+    def holds_the_turn(future: ExportFuture[None]) -> None:
+        turn = FormTurn("https://forms.example.com/api", 7, tmp_path)
+        turn.take(sleep=future.sleep)
+        try:
+            gate.wait(5)
+        finally:
+            turn.release()
+
+    first = run_in_background(holds_the_turn, form=7, reporter=Shown(), key=1)
+    deadline = time.monotonic() + 5
+    while not any(path.suffix == ".lock" for path in tmp_path.rglob("*")):
+        assert time.monotonic() < deadline, "the first export never took its turn"
+        time.sleep(0.01)
+    second = run_in_background(holds_the_turn, form=7, reporter=shown, key=2)
+    while not any(e.phase == "wait" for e in shown.events):
+        assert time.monotonic() < deadline, "the wait was never shown"
+        time.sleep(0.01)
+    time.sleep(1.2)  # the wait is told again as its seconds pass
+    gate.set()
+    concurrent.futures.wait([first, second], timeout=5)
+    waits = [e for e in shown.events if e.phase == "wait"]
+    assert {(e.reason, e.message) for e in waits} == {("turn", WAITING)}
+    assert [e.completed for e in waits] == sorted(e.completed for e in waits)
+    assert len(waits) >= 3  # at once, a second later, and over
+    assert waits[-1].wait_over
+    assert not any(e.wait_over for e in waits[:-1])
+
+
+@pytest.mark.parametrize("display", ["shown", "silent"])
+def test_cancelling_ends_a_wait_at_once(display: str) -> None:
+    # Shown, the wait is told every second; silent, it sleeps in one piece: either way the
+    # cancelled future's sleep ends it, not the minute.
+    shown = Shown() if display == "shown" else NullReporter()
+    waiting, ended = threading.Event(), threading.Event()
+
+    def waits_a_minute(future: ExportFuture[None]) -> None:
+        policy = future.retry_policy()
+        waiting.set()
+        try:
+            policy.pause_before_retry(60, "HTTP 503")
+        finally:
+            ended.set()
+
+    fut = run_in_background(waits_a_minute, form=7, reporter=shown, key=display)
+    assert waiting.wait(5)
+    time.sleep(0.05)  # into the sleep
+    if isinstance(shown, Shown):
+        assert shown.events[-1].seconds_left == pytest.approx(60, abs=1)
+    assert fut.cancel()
+    assert ended.wait(5)

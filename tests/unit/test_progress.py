@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from formexport.errors import ExportTimeoutError, InvalidArgumentError
-from formexport.progress.events import delivered, describe, failure
+from formexport.progress.events import delivered, describe, failure, waiting
 from formexport.progress.reporters import (
     CallbackReporter,
     LogReporter,
@@ -16,6 +16,7 @@ from formexport.progress.reporters import (
     detect_progress_mode,
     make_reporter,
 )
+from formexport.waits import Wait, WaitReason
 
 
 def test_modes_map_to_reporters(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,6 +211,84 @@ def test_download_rates_stay_near_the_real_rate(monkeypatch: pytest.MonkeyPatch)
     rates = _rates(out.getvalue())
     assert len(rates) >= 40  # redrawn a few times a second
     assert all(0.7 * rate < shown < 1.3 * rate for shown in rates), rates
+
+
+RATE = "OpnForm allows 100 API requests a minute"
+
+
+def rate_limit_events(seconds: float = 41.0) -> list[ProgressEvent]:
+    """A rate-limit wait as a display receives it: every second, then over."""
+    wait = Wait(WaitReason.RATE_LIMIT, RATE, clock_start=0.0, until=seconds)
+    return [waiting(wait, now) for now in (0.0, 1.0, 2.0)] + [waiting(wait, seconds)]
+
+
+def test_a_wait_reads_what_it_waits_for_and_counts_down() -> None:
+    first, second, _, over = rate_limit_events()
+    assert describe(first) == f"Rate limit · next request in 41 s ({RATE})"
+    assert describe(second) == f"Rate limit · next request in 40 s ({RATE})"
+    assert (first.seconds_left, second.seconds_left, over.seconds_left) == (41, 40, 0)
+    assert over.wait_over
+    assert not second.wait_over
+    queued = Wait(WaitReason.QUEUED, "job 5b0f3c9e", clock_start=0.0)
+    assert describe(waiting(queued, 125.0)) == (
+        "Queued · waiting for a server worker for 2 min 5 s (job 5b0f3c9e)"
+    )
+
+
+def test_the_text_bar_counts_a_wait_down_on_its_own_line_then_goes_on() -> None:
+    out = io.StringIO()
+    reporter = TqdmReporter(file=out)
+    reporter.update(ProgressEvent("batches", 1000, 2500))
+    for event in rate_limit_events():
+        reporter.update(event)
+    reporter.update(ProgressEvent("batches", 2000, 2500))
+    reporter.close()
+    # Redrawn in place (each state after a carriage return), never a second line.
+    drawn = out.getvalue().split("\r")
+    waits = [line for line in drawn if "Rate limit" in line]
+    assert [line.strip() for line in waits] == [
+        f"Export in batches:  40% · Rate limit · next request in {n} s ({RATE})"
+        for n in (41, 40, 39)
+    ]
+    after = drawn[drawn.index(waits[-1]) + 1 :]
+    assert after[0].startswith("Export in batches:  40%|")  # the bar again, once over
+    assert "\n" not in "".join(drawn[: drawn.index(waits[-1]) + 1])
+
+
+def test_a_wait_before_any_phase_has_a_line_that_goes_at_its_end() -> None:
+    out = io.StringIO()
+    reporter = TqdmReporter(file=out)
+    for event in rate_limit_events(5.0):
+        reporter.update(event)
+    reporter.update(ProgressEvent("export", 0, 100, "queued", job_id="5b0f3c9e-7d2a"))
+    reporter.close()
+    drawn = out.getvalue().split("\r")
+    assert [line for line in drawn if "Rate limit" in line] == [
+        f"Rate limit · next request in {n} s ({RATE})" for n in (5, 4, 3)
+    ]
+    assert drawn[-1].startswith("Server export:   0%")
+    assert out.getvalue().count("\n") == 1  # the export bar's own, as it closed
+
+
+def test_log_mode_says_a_wait_once_as_it_starts(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="formexport.progress")
+    reporter = LogReporter()
+    reporter.update(ProgressEvent("batches", 1000, 2500))
+    for event in rate_limit_events(57.0):
+        reporter.update(event)
+    queued = Wait(WaitReason.QUEUED, "job 5b0f3c9e", clock_start=0.0)
+    stalled = Wait(WaitReason.QUEUED, "job 5b0f3c9e; no queue worker may be running", 0.0)
+    for now in (2.0, 3.0, 4.0):
+        reporter.update(waiting(queued, now))
+    reporter.update(waiting(stalled, 120.0))
+    reporter.update(waiting(stalled, 121.0))
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "Export in batches: 1000/2500 rows",
+        f"waiting 57 s for the rate limit ({RATE})",
+        "waiting for a server worker, 2 s so far (job 5b0f3c9e)",
+        "waiting for a server worker, 2 min so far (job 5b0f3c9e; no queue worker may be running)",
+    ]
 
 
 def test_the_files_phase_counts_files_and_bytes(caplog: pytest.LogCaptureFixture) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from formexport.errors import ExportFailedError
-from formexport.progress.events import delivered, failure
+from formexport.progress.events import delivered, failure, waiting
 from formexport.progress.reporters import (
     ProgressEvent,
     detect_progress_mode,
@@ -18,6 +18,7 @@ from formexport.progress.reporters import (
     make_reporter,
 )
 from formexport.progress.widget import WIDGET_MIME, WidgetReporter
+from formexport.waits import Wait, WaitReason
 
 
 class Handle:
@@ -235,6 +236,43 @@ def test_the_widget_shows_a_short_job_id_and_keeps_the_whole_one_at_hand() -> No
     assert f">{job}<" not in text
     # The plain-text twin (saved notebooks, GitHub) names the whole id, to re-attach with.
     assert shown[0]["text/plain"] == f"Server export (job {job}): 44% - 440/1001 submissions"
+
+
+def test_a_wait_shows_what_it_waits_for_and_counts_down_on_the_phase_s_bar() -> None:
+    now = [0.0]
+    reporter, shown = _reporter(now)
+    reporter.update(ProgressEvent("batches", 1000, 2500))
+    label, bar, text = reporter.widget.children
+    why = "OpnForm allows 100 API requests a minute"
+    wait = Wait(WaitReason.RATE_LIMIT, why, clock_start=0.0, until=41.0)
+    reporter.update(waiting(wait, 0.0))
+    assert "Rate limit" in label.value
+    assert f"next request in 41 s ({why})" in text.value
+    assert bar.value == pytest.approx(0.4)  # the export's progress stays in view
+    assert shown[-1]["text/plain"] == f"Rate limit · next request in 41 s ({why})"
+    reporter.update(waiting(wait, 1.0))  # a second later: redrawn, however soon
+    assert f"next request in 40 s ({why})" in text.value
+    reporter.update(waiting(wait, 41.0))
+    assert "Export in batches" in label.value
+    assert "1000/2500 rows" in text.value
+    assert "Rate limit" not in text.value
+    assert bar.value == pytest.approx(0.4)
+
+
+def test_a_queued_job_counts_up_and_gives_way_to_the_export() -> None:
+    reporter, _ = _reporter([0.0])
+    reporter.update(ProgressEvent("export", 0, 100, "queued", job_id="5b0f3c9e-7d2a"))
+    label, bar, text = reporter.widget.children
+    queued = Wait(WaitReason.QUEUED, "job 5b0f3c9e", clock_start=0.0)
+    reporter.update(waiting(queued, 3.0))
+    assert "Queued" in label.value
+    assert "waiting for a server worker for 3 s (job 5b0f3c9e)" in text.value
+    reporter.update(waiting(queued, 4.0))
+    assert "for 4 s" in text.value
+    reporter.update(ProgressEvent("export", 30, 100, "processing", job_id="5b0f3c9e-7d2a"))
+    assert "Server export" in label.value
+    assert "processing" in text.value
+    assert bar.value == pytest.approx(0.3)
 
 
 def test_the_files_phase_shows_count_and_size() -> None:

@@ -67,7 +67,7 @@ def test_limiters_are_counted_apart() -> None:
 def test_a_wait_that_does_not_fit_the_deadline_raises_at_once_and_counts_nothing() -> None:
     pace, fake = paced({"export": 1})
     pace.acquire("export")
-    with pytest.raises(RateLimitError, match="1 export requests per 60 s") as info:
+    with pytest.raises(RateLimitError, match="1 export requests a minute") as info:
         pace.acquire("export", deadline=fake.now + 30, subject="POST /export")
     assert info.value.retry_after == pytest.approx(61.0)
     assert fake.sleeps == []

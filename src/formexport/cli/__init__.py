@@ -60,9 +60,13 @@ def exit_code_for(error: BaseException) -> int:
 def _logging_to_stderr(verbose: bool) -> Iterator[None]:
     """formexport's log lines on stderr while a command runs, as they were afterwards.
 
+    The lines go through tqdm, which takes a text bar on the terminal off its line, writes the
+    log line, and draws the bar again below it: a line never lands in the middle of a bar.
     Undone on exit, so that ``main()`` called from Python (tests, notebooks) leaves the
     caller's logging as it found it.
     """
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     package = logging.getLogger("formexport")
@@ -71,7 +75,8 @@ def _logging_to_stderr(verbose: bool) -> Iterator[None]:
     package.setLevel(logging.DEBUG if verbose else logging.INFO)
     package.propagate = False
     try:
-        yield
+        with logging_redirect_tqdm(loggers=[package]):
+            yield
     finally:
         package.removeHandler(handler)
         package.setLevel(saved[0])

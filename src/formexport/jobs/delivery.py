@@ -4,27 +4,40 @@
 the same for all of them: waiting with a progress display, bringing the file here, swapping in
 a fresh export when a job's status or link has expired, and reading through
 :func:`formexport.reading.source.open_export`, which treats a file and a stream alike.
+
+A server job's file is checked against its request (:mod:`formexport.jobs.file_check`) before
+anything is handed over: as it is read (the header first, the rows at the end, before a frame is
+returned or a Parquet file moved into place), or before a CSV saved as served is moved into
+place. A file that is another export's (one of the same form whose job finished in the same
+second) is exported again, up to ``config.SAME_SECOND_TRIES`` exports in all.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from formexport.errors import ExportExpiredError, ExportJobNotFoundError
+from formexport import config
+from formexport.errors import ExportExpiredError, ExportFailedError, ExportJobNotFoundError
+from formexport.jobs.file_check import ForeignFile, RequestCheck, same_second_message
 from formexport.jobs.progress_flow import ExportProgress
 from formexport.jobs.read_while_downloading import read_while_downloading
 from formexport.jobs.reexport import Reexports
-from formexport.jobs.strategy import ExportStrategy, LocalData, ScratchFolder
+from formexport.jobs.strategy import ExportStrategy, FileCheck, LocalData, ScratchFolder
+from formexport.local.form_turns import FormTurn
 from formexport.local.pseudonym_key import pseudonym_key
 from formexport.opnform.checks import field_ids
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo, JobState
+from formexport.progress.events import ProgressEvent
 from formexport.reading import sinks
+from formexport.reading.column_plan import plan_columns
 from formexport.reading.pseudonyms import Pseudonymizing
 from formexport.reading.source import OpenedExport, open_export
+from formexport.reading.tally import tally_file
 from formexport.reading.typed_reader import ExportContext, TypedReader
 from formexport.transfer.download import LinkExpired
 from formexport.transfer.tee import Tee
@@ -32,6 +45,7 @@ from formexport.transfer.tee import Tee
 logger = logging.getLogger("formexport")
 
 T = TypeVar("T")
+AGAIN = "another export of this form finished in the same second: exporting again"
 
 
 class Delivery:
@@ -77,19 +91,41 @@ class Delivery:
         self._told: tuple[str | None, bool] | None = None
         # The fields left out with exclude=, by name (recorded in attrs).
         self.excluded: tuple[str, ...] = ()
+        self._chosen = None if submission_ids is None else list(submission_ids)
+        self._exports = 1
+        self._turn: FormTurn | None = None
+
+    def hold_turn(self, turn: FormTurn) -> None:
+        """Hold the form's turn until the data is delivered or the job closed.
+
+        Only a server job's file can be shared with another export. An answer, and answered
+        batches, carry their own CSV: they let the next export go at once, rather than keep it
+        waiting for as long as the job stays unread.
+        """
+        if self.strategy.is_server_job:
+            self._turn = turn
+        else:
+            turn.release()
+
+    def end_turn(self) -> None:
+        """Let the next export of the form go (the data is delivered, or never will be)."""
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.release()
 
     def ready(self, timeout: float | None = None) -> ExportStatus:
         """Wait for the file (a fresh export replaces a job whose status expired)."""
-        while True:
-            try:
-                status = self.strategy.wait(timeout, self.progress, self.scratch)
-                break
-            except ExportJobNotFoundError:
-                if self._reexports.left <= 0:
-                    raise
-                job_id = self.strategy.job_id
-                logger.warning("The status of export job %s expired on the server", job_id)
-                self._swap(self._reexports.start())
+        with self.progress.showing_waits():
+            while True:
+                try:
+                    status = self.strategy.wait(timeout, self.progress, self.scratch)
+                    break
+                except ExportJobNotFoundError:
+                    if self._reexports.left <= 0:
+                        raise
+                    job_id = self.strategy.job_id
+                    logger.warning("The status of export job %s expired on the server", job_id)
+                    self._swap(self._reexports.start())
         self._tell_change()
         return status
 
@@ -106,14 +142,43 @@ class Delivery:
             self._told = state
             self._on_change()
 
-    def fetch(self, dest: Path, tee: Tee | None = None, *, private: bool) -> None:
-        """Bring the file to ``dest``; a fresh export replaces one whose link expired.
+    def save(self, dest: Path, *, private: bool) -> None:
+        """Bring the finished file to ``dest``, checked against its request before it goes there.
 
         ``private``: ``dest`` is formexport's own copy (see :meth:`ExportStrategy.fetch`).
         """
         while True:
+            self.ready()
+            check = self._request_check()
             try:
-                self.strategy.fetch(dest, self.progress, tee, private=private)
+                file_check = None if check is None else partial(self._check_file, check)
+                self.fetch(dest, check=file_check, private=private)
+                return
+            except ForeignFile as clash:
+                self._export_again(clash)
+
+    def fetch(
+        self,
+        dest: Path,
+        tee: Tee | None = None,
+        check: FileCheck | None = None,
+        *,
+        private: bool,
+    ) -> None:
+        """Bring the file to ``dest``; a fresh export replaces one whose link expired.
+
+        ``check`` sees the complete file before it is moved to ``dest``, and may refuse it;
+        ``private``: ``dest`` is formexport's own copy (see :meth:`ExportStrategy.fetch`).
+        """
+        with self.progress.showing_waits():
+            self._fetch(dest, tee, check, private=private)
+
+    def _fetch(
+        self, dest: Path, tee: Tee | None, check: FileCheck | None, *, private: bool
+    ) -> None:
+        while True:
+            try:
+                self.strategy.fetch(dest, self.progress, tee, check, private=private)
                 return
             except LinkExpired as exc:
                 job_id = self.strategy.job_id
@@ -148,15 +213,35 @@ class Delivery:
         :mod:`formexport.jobs.read_while_downloading` for when the finished file is read instead.
         """
         hidden = self._pseudonymizing(pseudonymize)  # checked before anything is read
-        self.ready()
+        while True:
+            self.ready()
+            try:
+                with self.progress.showing_waits():
+                    return self._read_checked(consume, naming, values, hidden)
+            except ForeignFile as clash:
+                self._export_again(clash)
+
+    def _read_checked(
+        self,
+        consume: Callable[[OpenedExport, TypedReader], T],
+        naming: str,
+        values: str,
+        hidden: Pseudonymizing | None,
+    ) -> T:
+        check = self._request_check()
+
+        def checked(opened: OpenedExport) -> T:
+            reader = self._reader(opened, naming, values, check, hidden)
+            result = consume(opened, reader)
+            if check is not None:
+                check.check_rows(reader.tally)
+            return result
 
         def from_file() -> T:
-            opened = open_export(self.local_file())
-            return consume(opened, self._reader(opened, naming, values, hidden))
+            return checked(open_export(self.local_file()))
 
         def from_stream(chunks: Iterator[bytes]) -> T:
-            opened = open_export(chunks)
-            return consume(opened, self._reader(opened, naming, values, hidden))
+            return checked(open_export(chunks))
 
         if not self.strategy.can_stream():
             return from_file()
@@ -168,9 +253,10 @@ class Delivery:
     def read_file(
         self, path: Path, consume: Callable[[OpenedExport, TypedReader], T], values: str = "csv"
     ) -> T:
-        """Read the export saved at ``path`` (by :meth:`fetch`), as :meth:`read` does."""
+        """Read the export saved at ``path`` (by :meth:`save`, which checked it), as :meth:`read`
+        does."""
         opened = open_export(path)
-        return consume(opened, self._reader(opened, "name", values))
+        return consume(opened, self._reader(opened, "name", values, None))
 
     def _pseudonymizing(self, keys: Sequence[str] | None) -> Pseudonymizing | None:
         """The fields ``keys`` names and the key that hides their answers, or None."""
@@ -185,10 +271,13 @@ class Delivery:
         opened: OpenedExport,
         naming: str,
         values: str,
+        check: RequestCheck | None,
         hidden: Pseudonymizing | None = None,
     ) -> TypedReader:
         """The typed reader for this export, its column plan checked against the header."""
-        return sinks.make_reader(
+        if check is not None:
+            self._check_header(check, opened.header)
+        reader = sinks.make_reader(
             opened.head,
             form=self.form,
             columns=self.columns,
@@ -198,6 +287,51 @@ class Delivery:
             writer=opened.writer,
             pseudonymizing=hidden,
         )
+        reader.tally.keep_ids = check is not None and check.chosen is not None
+        return reader
+
+    def _request_check(self) -> RequestCheck | None:
+        """What the current job's file must hold, for a file another export may have replaced."""
+        if not self.strategy.checks_file:
+            return None
+        status = self.strategy.status
+        total = status.total_submissions if status is not None else None
+        return RequestCheck.of(plan_columns(self.form, self.columns), total, self._chosen)
+
+    def _check_file(self, check: RequestCheck, path: Path) -> None:
+        header, tally = tally_file(path, keep_ids=check.chosen is not None)
+        self._check_header(check, header)
+        check.check_rows(tally)
+
+    def _check_header(self, check: RequestCheck, header: Sequence[str]) -> None:
+        """Raise :class:`ForeignFile` for other columns than requested, unless the form changed."""
+        if check.header_matches(header):
+            return
+        # A form edited since the request plans other columns now: its file is read matching
+        # columns by name, with a ColumnPlanWarning, as before.
+        now = plan_columns(self.api.get_form(self.form.id), self.columns)
+        if [column.header for column in now] == check.header:
+            raise check.other_columns(header)
+
+    def _export_again(self, clash: ForeignFile) -> None:
+        """Start a fresh export after a file that was another export's, or give up."""
+        job_id = self.strategy.job_id
+        if self._exports >= config.SAME_SECOND_TRIES:
+            message = same_second_message(self.form.id, job_id, self._exports, str(clash))
+            raise ExportFailedError(message, job_id=job_id, error_message=None) from clash
+        self._exports += 1
+        logger.warning(
+            "The file of export job %s of form %s is another export's (%s): another export of "
+            "the form finished in the same second (OpnForm names export files by form and "
+            "second); exporting again",
+            job_id,
+            self.form.id,
+            clash,
+        )
+        self.progress.update(ProgressEvent("export", 0, 100, AGAIN, job_id=job_id))
+        # The fresh file must not be named after the same second as the other export's.
+        self.api.retry.sleep(config.SAME_SECOND_PAUSE)
+        self._swap(self._reexports.fresh())
 
     def context(self) -> ExportContext:
         """Where the export came from, for ``DataFrame.attrs`` and Parquet metadata."""
@@ -211,7 +345,8 @@ class Delivery:
         )
 
     def close(self) -> None:
-        """End the progress display and delete the scratch copies."""
+        """End the progress display and the form's turn, and delete the scratch copies."""
+        self.end_turn()
         self.progress.finish()
         self.strategy.forget(self.scratch)
         self.scratch.delete()

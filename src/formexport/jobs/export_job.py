@@ -8,6 +8,7 @@ goes through :func:`formexport.reading.source.open_export`, the same for a file 
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from os import PathLike
@@ -21,6 +22,7 @@ from formexport.jobs.reexport import strategy_for_answer
 from formexport.jobs.server_job import ServerJob
 from formexport.jobs.strategy import ExportStrategy
 from formexport.jobs.uploaded_files import ExportUploads, FilesOption
+from formexport.local.form_turns import FormTurn
 from formexport.local.job_records import JobRecords
 from formexport.opnform.checks import normalize_columns
 from formexport.opnform.endpoints import AnsweredCsv, FormRef, OpnFormAPI, StartedJob
@@ -63,6 +65,13 @@ class ExportJob:
     tokens, the export runs as answered batches of up to 1000 submissions (``"batched"``);
     ``"cached"`` reads a finished export kept on this machine (``cache=True``), and
     ``"nothing_chosen"`` is an export whose ``since=``/``status=`` matched no submission.
+
+    OpnForm names a server job's file after the form and the second the job finished, so
+    another export of the form finishing in that second may replace it. Before a server job's
+    data is handed over (a frame returned, a file moved into place), the file is checked
+    against the request: the requested columns, the job's row count, the chosen submissions.
+    A file that is another export's is exported again, up to ``config.SAME_SECOND_TRIES``
+    exports in all, then :class:`~formexport.ExportFailedError` says why.
 
     Attributes
     ----------
@@ -112,7 +121,8 @@ class ExportJob:
             strategy,
             submission_ids=submission_ids,
             max_reexports=max_reexports,
-            on_change=self._changed,
+            # Weakly: a job dropped unread is freed at once, and with it its form's turn.
+            on_change=_weakly(self._changed),
         )
         self.request_key: str | None = None
         # Told when the job id changes or the job completes, to keep the local job record.
@@ -183,7 +193,7 @@ class ExportJob:
             api,
             info,
             chosen,
-            ServerJob(api, info.id, job_id),
+            ServerJob(api, info.id, job_id, request_known=False),
             max_reexports=config.MAX_REEXPORTS if reexport else 0,
         )
 
@@ -304,19 +314,25 @@ class ExportJob:
         if self.on_change is not None:
             self.on_change(self)
 
+    def hold_turn(self, turn: FormTurn) -> None:
+        """Hold the form's turn (taken for the export request) until the data is delivered or
+        the job closed: see :mod:`formexport.local.form_turns`."""
+        self._delivery.hold_turn(turn)
+
     def _delivered(self) -> None:
-        """The data reached the caller: this job's local record is spent.
+        """The data reached the caller: this job's local record and its form's turn are spent.
 
         A later call for the same request then starts a fresh export (and sees the submissions
         that arrived since) instead of picking this job up again.
         """
+        self._delivery.end_turn()
         if self.job_id is not None:
             JobRecords().mark_delivered(self.job_id)
 
     def close(self) -> None:
         """Delete the job's scratch copy of the export (also done when the job is garbage).
 
-        A progress display still open is closed too.
+        A progress display still open is closed too, and the form's turn ends.
         """
         self._delivery.close()
 
@@ -363,8 +379,7 @@ class ExportJob:
         # The slug comes from the server: it must not lead out of the folder.
         name = f"{safe_filename(self.form.slug, str(self.form_id))}-submissions.csv"
         dest = file_destination(path, name)
-        self._delivery.ready()
-        self._delivery.fetch(dest, private=private)
+        self._delivery.save(dest, private=private)
         return dest
 
     def to_dataframe(
@@ -479,6 +494,18 @@ class ExportJob:
         )
         self._delivered()
         return dest
+
+
+def _weakly(method: Callable[[], None]) -> Callable[[], None]:
+    """``method``, without keeping its object alive."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> None:
+        bound = ref()
+        if bound is not None:
+            bound()
+
+    return call
 
 
 def _table_and_reader(opened: OpenedExport, reader: TypedReader) -> tuple[pa.Table, TypedReader]:

@@ -3,6 +3,10 @@
 When each status request goes is the schedule's call (:mod:`formexport.jobs.poll_schedule`);
 the loop sends it, waits out what the server asks for (``429``, a restart), and turns the end
 into a result or a typed error.
+
+A job the server keeps queued for more than ``config.SHOWN_WAIT_SECONDS`` shows on the progress
+display as a wait for a server worker, counting the time it has waited; after
+``config.QUEUE_STALL_SECONDS`` the display adds that no queue worker may be running.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from formexport.errors import (
 from formexport.jobs.poll_schedule import PollSchedule
 from formexport.opnform.models import ExportStatus, JobState
 from formexport.opnform.retry import RetryPolicy
+from formexport.waits import Wait, Waiting, WaitReason, log_level
 
 logger = logging.getLogger("formexport")
 
@@ -80,6 +85,7 @@ class JobWaiter:
         self._jitter = self._retry.jitter
         self.schedule = schedule
         self._last: ExportStatus | None = None
+        self._queue: Waiting | None = None
 
     def wait(self, timeout: float | None = None) -> ExportStatus:
         """Return the completed status.
@@ -97,6 +103,7 @@ class JobWaiter:
         if self.schedule is None:
             self.schedule = PollSchedule(started, accepted=False, jitter=self._jitter)
         deadline = None if timeout is None else started + timeout
+        self._queue = None
         try:
             return self._loop(self.schedule, started, deadline)
         except KeyboardInterrupt as exc:
@@ -125,12 +132,46 @@ class JobWaiter:
         budget allows a request by then (else the wait has timed out)."""
         if deadline is not None and at > deadline:
             if schedule.earliest() > deadline:
-                self._sleep(max(0.0, deadline - self._clock()))
+                self._sleep_before_poll(max(0.0, deadline - self._clock()), started)
                 raise self._timed_out(deadline - started)
             at = deadline
         pause = at - self._clock()
         if pause > 0:
-            self._sleep(pause)
+            self._sleep_before_poll(pause, started)
+
+    def _sleep_before_poll(self, seconds: float, started: float) -> None:
+        """Sleep ``seconds``; a job queued for a while shows as a wait for a server worker."""
+        last = self._last
+        if last is None or last.status != JobState.QUEUED:
+            self._queue = None
+            self._sleep(seconds)
+            return
+        queued_for = _queued_for(last, self._clock() - started)
+        if self._queue is None and queued_for < config.SHOWN_WAIT_SECONDS:
+            self._sleep(seconds)  # a moment in the queue is how every job starts
+            return
+        detail = self._queue_detail(queued_for)
+        if self._queue is None:
+            start = self._clock() - queued_for
+            self._queue = Waiting(
+                Wait(WaitReason.QUEUED, detail, clock_start=start),
+                sleep=self._sleep,
+                clock=self._clock,
+            )
+        elif detail != self._queue.wait.detail:
+            self._queue.wait = replace(self._queue.wait, detail=detail)
+        self._queue.sleep(seconds)
+
+    def _queue_detail(self, queued_for: float) -> str:
+        """The job, and past ``config.QUEUE_STALL_SECONDS`` what may keep it in the queue."""
+        job = f"job {self._job_id[:8]}" if self._job_id else ""
+        if queued_for < config.QUEUE_STALL_SECONDS:
+            return job
+        stalled = (
+            "no queue worker may be running: on a self-hosted server, check php artisan "
+            "queue:work (the api-worker container)"
+        )
+        return f"{job}; {stalled}" if job else stalled
 
     def _fetch_patiently(
         self, schedule: PollSchedule, started: float, deadline: float | None
@@ -165,8 +206,11 @@ class JobWaiter:
                 late = deadline is not None and self._clock() + pause > deadline
                 if failures > self._retry.attempts or late:
                     raise
-                logger.info("The server cannot be reached; asking again in %.1f s", pause)
-                self._sleep(pause)
+                wait = self._retry.retry_wait(pause, "the server cannot be reached")
+                logger.log(
+                    log_level(wait), "The server cannot be reached; asking again in %.1f s", pause
+                )
+                self._retry.pause(wait)
                 continue
             schedule.record_sent(sent_at)
             return status

@@ -1,17 +1,20 @@
-"""One export's progress display, from the first phase to the last."""
+"""One export's progress display, from the first phase to the last, waits included."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from formexport.progress.events import delivered, failure
+from formexport.progress.events import delivered, failure, wait_listener
 from formexport.progress.reporters import (
     ProgressEvent,
     ProgressOption,
     ProgressReporter,
+    is_silent,
     make_reporter,
 )
+from formexport.waits import shown_to
 
 
 class ExportProgress:
@@ -45,10 +48,25 @@ class ExportProgress:
 
     def update(self, event: ProgressEvent) -> None:
         """Show ``event``, opening a flow with the last option given if none is under way."""
+        self._open().update(event)
+
+    def _open(self) -> ProgressReporter:
         if self._reporter is None:
             self._reporter = make_reporter(self._option)
             self._clock_start = self._clock()
-        self._reporter.update(event)
+        return self._reporter
+
+    @contextlib.contextmanager
+    def showing_waits(self) -> Iterator[None]:
+        """Show the waits of the block (rate limits, retries, a queued job) on this display.
+
+        A display that shows nothing (``progress=None``) leaves them to log lines.
+        """
+        if is_silent(self._open()):
+            yield
+            return
+        with shown_to(wait_listener(self.update)):
+            yield
 
     def deliver(
         self,
@@ -83,3 +101,29 @@ class ExportProgress:
                 reporter.update(failure(error, job_id=job_id))
         finally:
             reporter.close()
+
+
+@contextlib.contextmanager
+def waits_shown(reporter: ProgressReporter) -> Iterator[None]:
+    """Show the waits of the block on ``reporter``, before the export has a flow of its own.
+
+    The export request itself may wait (OpnForm allows 10 a minute). When the block fails after
+    a wait was shown, the display ends on the error, as a flow's does.
+    """
+    if is_silent(reporter):
+        yield
+        return
+    shown: list[ProgressEvent] = []
+
+    def show(event: ProgressEvent) -> None:
+        shown[:] = [event]
+        reporter.update(event)
+
+    try:
+        with shown_to(wait_listener(show)):
+            yield
+    except Exception as exc:
+        if shown:
+            reporter.update(failure(exc))
+            reporter.close()
+        raise

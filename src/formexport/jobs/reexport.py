@@ -1,4 +1,5 @@
-"""Fresh exports of the same request, when a job's status or download link has expired."""
+"""Fresh exports of the same request, when a job's status or download link has expired, or its
+file turned out to be another export's."""
 
 from __future__ import annotations
 
@@ -57,8 +58,12 @@ class Reexports:
         self.left = allowed
 
     def start(self) -> ExportStrategy:
-        """Post the export again and return the strategy for the answer."""
+        """Post the export again, as one of the ``allowed``; return the strategy for the answer."""
         self.left -= 1
+        return self.fresh()
+
+    def fresh(self) -> ExportStrategy:
+        """Post the export again (not counted among the ``allowed``); return its strategy."""
         answer = self._api.post_export(self._form_id, self._columns, self._submission_ids)
         rows = None if self._submission_ids is None else len(self._submission_ids)
         strategy = strategy_for_answer(self._api, self._form_id, answer, expected_rows=rows)

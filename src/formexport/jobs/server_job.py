@@ -8,7 +8,7 @@ from pathlib import Path
 from formexport.jobs.poll_schedule import PollSchedule
 from formexport.jobs.polling import JobWaiter
 from formexport.jobs.progress_flow import ExportProgress
-from formexport.jobs.strategy import ExportStrategy, ScratchFolder
+from formexport.jobs.strategy import ExportStrategy, FileCheck, ScratchFolder
 from formexport.local.job_timings import JobTimings
 from formexport.opnform.endpoints import OpnFormAPI
 from formexport.opnform.models import ExportStatus, JobState
@@ -53,6 +53,9 @@ class ServerJob(ExportStrategy):
     expected_rows : int, optional
         Rows the job exports, as counted before it started: with the timings of earlier jobs
         on the server, it forecasts when the job ends before the server says anything.
+    request_known : bool
+        False for a job attached by its id alone, whose columns and submissions are not known:
+        its file is not checked against a request.
     """
 
     mode = "server_job"
@@ -67,10 +70,13 @@ class ServerJob(ExportStrategy):
         accepted_at: float | None = None,
         picked_up: datetime | None = None,
         expected_rows: int | None = None,
+        request_known: bool = True,
     ) -> None:
         super().__init__(form_id)
         self._api = api
         self.job_id: str = job_id
+        # OpnForm names the file by form and second: another export's may have replaced it.
+        self.checks_file = request_known
         self._accepted_at = accepted_at
         self._picked_up = picked_up
         self._expected_rows = expected_rows
@@ -124,9 +130,14 @@ class ServerJob(ExportStrategy):
     def _waiter(self, progress: ExportProgress) -> JobWaiter:
         job_id = self.job_id
 
+        shown: list[tuple[float, str]] = []  # the last status shown
+
         def report(status: ExportStatus) -> None:
             self.status = status
             message = status_message(status)
+            if status.status == JobState.QUEUED and shown[-1:] == [(status.progress, message)]:
+                return  # still queued: the display counts the wait for a worker meanwhile
+            shown[:] = [(status.progress, message)]
             started = self._started(status)
             progress.update(
                 ProgressEvent(
@@ -137,6 +148,7 @@ class ServerJob(ExportStrategy):
         if self._accepted_at is not None and self.status is None:
             # Shown at once, not at the first poll: the job was just accepted, so it is queued.
             started = self._started(None)
+            shown[:] = [(0, JobState.QUEUED)]
             progress.update(
                 ProgressEvent("export", 0, 100, JobState.QUEUED, job_id=job_id, started_at=started)
             )
@@ -175,7 +187,13 @@ class ServerJob(ExportStrategy):
         return self.local_copy() is None
 
     def fetch(
-        self, dest: Path, progress: ExportProgress, tee: Tee | None = None, *, private: bool
+        self,
+        dest: Path,
+        progress: ExportProgress,
+        tee: Tee | None = None,
+        check: FileCheck | None = None,
+        *,
+        private: bool,
     ) -> None:
         """Download the file to ``dest`` (or copy it, once downloaded).
 
@@ -185,7 +203,7 @@ class ServerJob(ExportStrategy):
             The link has expired (a fresh export may replace the job).
         """
         if self.local_copy() is not None:
-            super().fetch(dest, progress, tee, private=private)
+            super().fetch(dest, progress, tee, check, private=private)
             return
         status = self.status
         assert status is not None
@@ -201,5 +219,7 @@ class ServerJob(ExportStrategy):
             on_progress=report,
             tee=tee,
             private=private,
+            check=check,
+            retry=self._api.retry,  # its waits end when a background export is cancelled
         )
         self.data = dest

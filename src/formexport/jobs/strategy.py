@@ -15,6 +15,7 @@ import logging
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -32,6 +33,8 @@ from formexport.transfer.tee import Tee
 logger = logging.getLogger("formexport")
 
 LocalData = bytes | Path
+#: Sees a complete file before it is moved into place, and may refuse it by raising.
+FileCheck = Callable[[Path], None]
 
 
 class ScratchFolder:
@@ -75,14 +78,19 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def copy_export(data: LocalData, dest: Path, *, private: bool) -> None:
+def copy_export(
+    data: LocalData, dest: Path, check: FileCheck | None = None, *, private: bool
+) -> None:
     """Write ``data`` to ``dest`` atomically (nothing to do when it is that file already).
 
-    ``private``: formexport's own copy (``0600``), not the user's output (the umask's mode).
+    ``private``: formexport's own copy (``0600``), not the user's output (the umask's mode);
+    ``check`` sees the complete file before it is moved to ``dest``.
     """
     if isinstance(data, Path) and data.resolve() == dest.resolve():
+        if check is not None:
+            check(dest)
         return
-    with atomic_destination(dest, private=private) as out:
+    with atomic_destination(dest, private=private, check=check) as out:
         if isinstance(data, bytes):
             out.write(data)
         else:
@@ -100,6 +108,9 @@ class ExportStrategy:
         (``ExportJob.delivery_mode``).
     is_server_job : bool
         True for a job running on the server.
+    checks_file : bool
+        True when the file may be another export's, to check against the request (a server
+        job's whose request is known).
     no_job_text : str
         What a notebook table shows in place of a job id.
     job_id : str or None
@@ -116,6 +127,7 @@ class ExportStrategy:
 
     mode: ClassVar[str]
     is_server_job: ClassVar[bool] = False
+    checks_file: bool = False
     no_job_text: ClassVar[str] = ""
 
     def __init__(self, form_id: int, data: LocalData | None = None) -> None:
@@ -158,18 +170,25 @@ class ExportStrategy:
         return False
 
     def fetch(
-        self, dest: Path, progress: ExportProgress, tee: Tee | None = None, *, private: bool
+        self,
+        dest: Path,
+        progress: ExportProgress,
+        tee: Tee | None = None,
+        check: FileCheck | None = None,
+        *,
+        private: bool,
     ) -> None:
         """Write the finished export to ``dest`` (here: a copy of the local data).
 
         ``private``: ``dest`` is formexport's own copy (scratch, cache), kept ``0600``; else
-        it is the user's output, with the mode the umask gives new files.
+        it is the user's output, with the mode the umask gives new files. ``check`` sees the
+        complete file before it is moved to ``dest``.
         """
         if tee is not None:
             # Only a download feeds a stream: the reader goes on with the file instead.
             tee.break_stream()
         assert self.data is not None
-        copy_export(self.data, dest, private=private)
+        copy_export(self.data, dest, check, private=private)
 
     def keep_at(self, path: Path) -> None:
         """Read the export from ``path`` from now on."""

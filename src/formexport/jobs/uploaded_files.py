@@ -41,7 +41,8 @@ class ExportUploads:
 
     def frame(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         """The frame with paths in its file cells and ``attrs["files"]``; the file count."""
-        frame = cells.frame_with_paths(frame, self.form_id, self._saver)
+        with self._delivery.progress.showing_waits():
+            frame = cells.frame_with_paths(frame, self.form_id, self._saver)
         return frame, len(frame.attrs["files"])
 
     def parquet(self, write: Callable[[BinaryIO], object], out: BinaryIO) -> int:
@@ -51,14 +52,16 @@ class ExportUploads:
         try:
             with links.open("w+b") as first:
                 write(first)
-            return cells.parquet_with_paths(links, out, self.form_id, self._saver)
+            with self._delivery.progress.showing_waits():
+                return cells.parquet_with_paths(links, out, self.form_id, self._saver)
         finally:
             links.unlink(missing_ok=True)
 
     def csv(self, path: Path) -> int:
         """Save the files an export's CSV names (the CSV stays as served); return their count."""
         planned = self._delivery.read_file(path, self._plan)
-        return len(self._saver.save(planned).entries(planned))
+        with self._delivery.progress.showing_waits():
+            return len(self._saver.save(planned).entries(planned))
 
     def _plan(self, opened: OpenedExport, reader: TypedReader) -> list[Upload]:
         return cells.export_uploads(opened, reader, self.form_id)

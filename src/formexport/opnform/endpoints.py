@@ -41,6 +41,7 @@ from formexport.opnform.ratelimit import limit_of, shared_pace
 from formexport.opnform.retry import RetryPolicy
 from formexport.opnform.status_route import STATUS_PATHS, StatusRoute
 from formexport.opnform.transport_errors import transport_error
+from formexport.waits import log_level
 
 __all__ = [
     "STATUS_PATHS",
@@ -161,8 +162,14 @@ class OpnFormAPI:
     ) -> int:
         failures += 1
         retry_after = http.retry_after_seconds(response) if response is not None else None
-        logger.info("The request failed; sending it again (attempt %d)", failures + 1)
-        self.retry.sleep(self.retry.backoff(failures, retry_after))
+        failed = "no answer"
+        if response is not None:
+            failed = f"the server answered HTTP {response.status_code}"
+        wait = self.retry.retry_wait(self.retry.backoff(failures, retry_after), failed)
+        logger.log(
+            log_level(wait), "The request failed; sending it again (attempt %d)", failures + 1
+        )
+        self.retry.pause(wait)
         return failures
 
     def _get_json(self, path: str, *, subject: str, **kwargs: Any) -> Any:

@@ -129,7 +129,16 @@ class PolicyRetry(Retry):
             retry_after = self.get_retry_after(response)
         pause = self.policy.backoff(self._failures_in_a_row(), retry_after)
         if pause > 0:
-            self.policy.sleep(pause)
+            self.policy.pause_before_retry(pause, self._what_failed(response))
+
+    def _what_failed(self, response: BaseHTTPResponse | None) -> str:
+        """``the server answered HTTP 503``, or what broke the connection, for the display."""
+        if response is not None:
+            return f"the server answered HTTP {response.status}"
+        last = self.history[-1] if self.history else None
+        if last is not None and last.error is not None:
+            return f"no answer: {type(last.error).__name__}"
+        return "no answer"
 
     def _failures_in_a_row(self) -> int:
         # As urllib3 counts: the errors since the last redirect.

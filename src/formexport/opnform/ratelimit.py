@@ -26,6 +26,7 @@ from collections.abc import Callable, Hashable, Mapping
 from formexport import config
 from formexport.errors import RateLimitError
 from formexport.opnform.retry import RetryPolicy
+from formexport.waits import Wait, WaitReason, log_level, wait_out
 
 logger = logging.getLogger("formexport")
 
@@ -99,7 +100,9 @@ class RequestPace:
         """Wait until the server would take one more request of ``limit``, and count it.
 
         ``sleep`` waits instead of the pace's own (a caller's policy: a background export
-        stops waiting when it is cancelled).
+        stops waiting when it is cancelled). The wait shows on the running export's progress
+        display (``Rate limit · next request in 41 s (OpnForm allows 100 API requests a
+        minute)``), or else in one log line.
 
         Raises
         ------
@@ -125,16 +128,23 @@ class RequestPace:
                     "Retry later or allow a longer timeout.",
                     retry_after=wait,
                 )
+            pause = Wait(
+                WaitReason.RATE_LIMIT,
+                f"OpnForm allows {self._describe(limit)}",
+                clock_start=now,
+                until=now + wait,
+            )
             if not told:
                 told = True
-                logger.info(
+                logger.log(
+                    log_level(pause),
                     "%s waits %.0f s: OpnForm allows %s per %s",
                     subject or "A request",
                     wait,
                     self._describe(limit),
                     self.counted_by,
                 )
-            (sleep or self._sleep)(wait)
+            wait_out(pause, sleep=sleep or self._sleep, clock=self._clock)
 
     def hold(self, limit: str, seconds: float) -> None:
         """Hold every request of ``limit`` back for ``seconds`` (the server refused one)."""
@@ -155,10 +165,11 @@ class RequestPace:
         return wait
 
     def _describe(self, limit: str) -> str:
+        """``10 export requests a minute``: the server's limit, as its docs put it."""
         count = self.limits.get(limit)
         what = WHAT.get(limit, f"{limit} requests")
         window = self.window - config.RATE_LIMIT_MARGIN
-        return f"{count} {what} per {window:g} s"
+        return f"{count} {what} " + ("a minute" if window == 60 else f"per {window:g} s")
 
 
 _paces: dict[Hashable, RequestPace] = {}

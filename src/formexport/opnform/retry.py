@@ -18,6 +18,8 @@ the transport retries urllib3 makes inside one request
   repeats; a wrong URL or a server that is down is not worth five rounds.
 
 ``sleep``, ``clock`` and ``jitter`` are injectable, so tests run every rule on a fake clock.
+Every wait goes through :meth:`RetryPolicy.pause`, which shows it on the running export's
+progress display with a countdown (:mod:`formexport.waits`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 
 from formexport import config
 from formexport.errors import RateLimitError
+from formexport.waits import Wait, WaitReason, log_level, wait_out
 
 logger = logging.getLogger("formexport")
 
@@ -146,9 +149,30 @@ class RetryPolicy:
         deadline: float | None = None,
         subject: str = "The request",
     ) -> None:
-        """Sleep for :meth:`rate_limit_wait` (raising as it does), with one log line."""
-        wait = self.rate_limit_wait(
+        """Sleep for :meth:`rate_limit_wait` (raising as it does), shown or said in a log line."""
+        seconds = self.rate_limit_wait(
             retry_after, refused=refused, deadline=deadline, subject=subject
         )
-        logger.info("%s: rate limit reached; waiting %g s", subject, wait)
-        self.sleep(wait)
+        start = self.clock()
+        wait = Wait(
+            WaitReason.RETRY_AFTER,
+            "the server refused a request: 429 Too Many Requests",
+            clock_start=start,
+            until=start + seconds,
+        )
+        logger.log(log_level(wait), "%s: rate limit reached; waiting %g s", subject, seconds)
+        self.pause(wait)
+
+    def retry_wait(self, seconds: float, why: str) -> Wait:
+        """The wait of ``seconds`` (a :meth:`backoff`) from now before repeating what failed
+        because of ``why`` (e.g. ``"the server answered HTTP 503"``)."""
+        start = self.clock()
+        return Wait(WaitReason.RETRY, why, clock_start=start, until=start + seconds)
+
+    def pause_before_retry(self, seconds: float, why: str) -> None:
+        """Sleep through :meth:`retry_wait`."""
+        self.pause(self.retry_wait(seconds, why))
+
+    def pause(self, wait: Wait) -> None:
+        """Sleep until ``wait`` ends: counted down on the running export's display, if any."""
+        wait_out(wait, sleep=self.sleep, clock=self.clock)

@@ -23,6 +23,7 @@ from formexport.progress.events import (
     ProgressEvent,
     ProgressReporter,
     describe,
+    wait_log_line,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "ProgressReporter",
     "TqdmReporter",
     "detect_progress_mode",
+    "is_silent",
     "make_reporter",
 ]
 
@@ -43,7 +45,9 @@ MODES = ("tqdm", "widget", "log", "none")
 
 
 class NullReporter:
-    """Shows nothing."""
+    """Shows nothing (waits included: they go to logging, as without a display)."""
+
+    silent = True
 
     def update(self, event: ProgressEvent) -> None:
         """Ignore ``event``."""
@@ -74,6 +78,10 @@ class LogReporter:
     the ``formexport`` loggers or the root logger), they would be dropped, so they are written
     to standard error instead: a script, a cron job, ``nbconvert --execute`` and papermill's
     ``--log-output`` show them. A handler configured anywhere puts logging back in charge.
+
+    A wait is one line as it starts (``waiting 57 s for the rate limit (OpnForm allows 10
+    export requests a minute)``), and another only if its reason changes (a job queued so long
+    that no worker may be running); never one per second.
     """
 
     def __init__(
@@ -89,9 +97,14 @@ class LogReporter:
         self._log = log
         self._clock = clock
         self._last: tuple[str, str, int, float] | None = None
+        self._waiting: tuple[str, str] | None = None
 
     def update(self, event: ProgressEvent) -> None:
         """Log ``event`` if it is news."""
+        if event.phase == "wait":
+            self._wait(event)
+            return
+        self._waiting = None
         now = self._clock()
         # Whole steps passed (0..10 for a step of 0.1); the epsilon absorbs float error.
         steps = math.floor((event.fraction or 0.0) / self._step + 1e-9)
@@ -103,6 +116,16 @@ class LogReporter:
                 return
         self._emit(describe(event))
         self._last = (event.phase, event.message, steps, now)
+
+    def _wait(self, event: ProgressEvent) -> None:
+        """One line as a wait starts or its reason changes; none for its seconds or its end."""
+        if event.wait_over:
+            self._waiting = None
+            return
+        waiting = (event.reason, event.message)
+        if waiting != self._waiting:
+            self._waiting = waiting
+            self._emit(wait_log_line(event))
 
     def _emit(self, line: str) -> None:
         if self._log.hasHandlers():
@@ -132,14 +155,18 @@ class TqdmReporter:
     """A text bar per phase (tqdm), on a terminal or in a notebook without ipywidgets.
 
     Phases follow each other on their own lines: server export, download, reading, uploaded
-    files. The bar
-    names the job by its short id (logs and errors carry the whole one).
+    files. The bar names the job by its short id (logs and errors carry the whole one). A wait
+    takes over the bar's line while it lasts, counting down (``Export in batches:  40% · Rate
+    limit · next request in 41 s (…)``); a wait before any phase has a line of its own, erased
+    at its end.
     """
 
     def __init__(self, *, file: Any = None) -> None:
         self._file = file
         self._bar: Any = None
         self._phase: str | None = None
+        # The bar's own format and description, while a wait shows in its place.
+        self._before_wait: tuple[Any, str] | None = None
 
     def _open(self, event: ProgressEvent) -> Any:
         from tqdm.std import tqdm as bar_class
@@ -172,6 +199,10 @@ class TqdmReporter:
 
         A final event (done, failed, stopped) closes the bar and prints its line under it.
         """
+        if event.phase == "wait":
+            self._show_wait(event)
+            return
+        self._end_wait()
         if event.phase in FINAL_PHASES:
             self.close()
             from tqdm.std import tqdm as bar_class
@@ -208,12 +239,51 @@ class TqdmReporter:
         bar.set_postfix_str(postfix, refresh=False)
         bar.refresh()
 
+    def _show_wait(self, event: ProgressEvent) -> None:
+        """Redraw the line as the wait: the phase, how far it got, and the countdown."""
+        if event.wait_over:
+            self._end_wait()
+            return
+        if self._bar is None:
+            from tqdm.std import tqdm as bar_class
+
+            self._bar = bar_class(
+                bar_format="{desc}", leave=False, dynamic_ncols=True, file=self._file or sys.stderr
+            )
+            self._phase = "wait"
+        bar = self._bar
+        line = describe(event)
+        if self._phase != "wait":
+            if self._before_wait is None:
+                self._before_wait = (bar.bar_format, bar.desc)
+            done = f" {bar.n / bar.total:4.0%}" if bar.total else ""
+            line = f"{LABELS.get(self._phase or '', self._phase)}:{done} · {line}"
+        bar.bar_format = "{desc}"
+        bar.set_description_str(line, refresh=False)
+        bar.refresh()
+
+    def _end_wait(self) -> None:
+        """Give the line back to the phase the wait interrupted (or erase the wait's own)."""
+        if self._phase == "wait":
+            self.close()
+        elif self._before_wait is not None:
+            self._bar.bar_format, desc = self._before_wait
+            self._before_wait = None
+            self._bar.set_description_str(desc, refresh=False)
+            self._bar.refresh()
+
     def close(self) -> None:
         """Close the open bar, if any."""
         if self._bar is not None:
             self._bar.close()
         self._bar = None
         self._phase = None
+        self._before_wait = None
+
+
+def is_silent(reporter: ProgressReporter) -> bool:
+    """True for a display that shows nothing: waits are then said in log lines instead."""
+    return bool(getattr(reporter, "silent", False))
 
 
 def detect_progress_mode() -> str:

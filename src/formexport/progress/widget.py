@@ -8,6 +8,10 @@ that line instead of ``HBox(children=...)``. The bar ends on what was delivered 
 rows × 15 columns · 5.1 s · job acfc3703``, green), on the error (filled red), or on where the
 job can be picked up (orange).
 
+While the export waits, the label says what for (``Rate limit``) and the text counts down
+(``next request in 41 s (OpnForm allows 100 API requests a minute)``); the bar stays where the
+phase left it, and the phase comes back when the wait is over.
+
 A background export (:func:`formexport.start_export`) updates the bar from its own thread while
 other cells run: widget updates reach the front-end whichever cell is running, and the twin's
 updates go out with the running cell's request, which nbclient and papermill route to the
@@ -23,7 +27,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from formexport.progress.events import FINAL_PHASES, LABELS, ProgressEvent, describe
+from formexport.progress.events import (
+    FINAL_PHASES,
+    ProgressEvent,
+    describe,
+    label,
+    wait_text,
+)
 
 # Redraw at most this often while the state stays the same (download chunks arrive quickly).
 MIN_REDRAW_SECONDS = 0.1
@@ -65,6 +75,11 @@ def _final_detail(event: ProgressEvent) -> str:
     return " · ".join(parts)
 
 
+def _key(event: ProgressEvent) -> tuple[str, str, int]:
+    """What a redraw of ``event`` would change: its phase, message and half-percent."""
+    return (event.phase, event.message, round((event.fraction or 0.0) * 200))
+
+
 def _nowrap(markup: str) -> str:
     return f'<span style="white-space:nowrap">{markup}</span>'
 
@@ -95,6 +110,8 @@ class WidgetReporter:
         self._text: Any = None
         self._handle: Any = None
         self._last: ProgressEvent | None = None
+        # The wait shown in place of the last phase's event, while it lasts.
+        self._wait: ProgressEvent | None = None
         self._drawn: tuple[str, str, int] | None = None
         self._drawn_at = 0.0
         self._phase_shown: str | None = None
@@ -136,7 +153,8 @@ class WidgetReporter:
 
     def _bundle(self) -> dict[str, Any]:
         bundle: dict[str, Any] = dict(self._box._repr_mimebundle_())
-        text = describe(self._last) if self._last is not None else "formexport progress"
+        shown = self._wait or self._last
+        text = describe(shown) if shown is not None else "formexport progress"
         bundle["text/plain"] = text
         return {k: v for k, v in bundle.items() if k in ("text/plain", WIDGET_MIME)}
 
@@ -146,11 +164,15 @@ class WidgetReporter:
             self._update(event)
 
     def _update(self, event: ProgressEvent) -> None:
+        if event.phase == "wait":
+            self._update_wait(event)
+            return
+        self._wait = None
         self._last = event
         if self._box is None:
             self._build()
         fraction = event.fraction
-        key = (event.phase, event.message, round((fraction or 0.0) * 200))
+        key = _key(event)
         now = self._clock()
         news = self._drawn is None or key[:2] != self._drawn[:2] or (fraction or 0.0) >= 1.0
         recent = now - self._drawn_at < MIN_REDRAW_SECONDS
@@ -159,8 +181,30 @@ class WidgetReporter:
         self._draw(event)
         self._drawn, self._drawn_at = key, now
 
+    def _update_wait(self, event: ProgressEvent) -> None:
+        """Show the wait (redrawn once a second, as its countdown moves), or the phase again."""
+        if self._box is None:
+            self._build()
+        if event.wait_over:
+            self._wait = None
+            if self._last is not None:
+                self._draw(self._last)
+                self._drawn = _key(self._last)
+            return
+        self._wait = event
+        key = ("wait", f"{event.reason}: {wait_text(event)}", 0)
+        if key == self._drawn:
+            return
+        self._label.value = _nowrap(f"<b>{html.escape(label(event))}</b>")
+        self._bar.bar_style = "info"  # the bar keeps the phase's progress
+        self._text.value = _nowrap(html.escape(wait_text(event)))
+        self._drawn, self._drawn_at = key, self._clock()
+        if self._phase_shown != "wait":
+            self._phase_shown = "wait"
+            self._refresh_fallback()
+
     def _draw(self, event: ProgressEvent) -> None:
-        self._label.value = _nowrap(f"<b>{html.escape(LABELS.get(event.phase, event.phase))}</b>")
+        self._label.value = _nowrap(f"<b>{html.escape(label(event))}</b>")
         final = FINAL_STYLES.get(event.phase)
         self._bar.bar_style = final or "info"
         if event.phase == "failed":
@@ -190,6 +234,7 @@ class WidgetReporter:
             self._close()
 
     def _close(self) -> None:
+        self._wait = None
         event = self._last
         if event is None or self._box is None:
             return

@@ -131,15 +131,20 @@ def _same_header(expected: str, served: str) -> bool:
     return bool(_NUMERIC.match(expected)) and bool(_NUMERIC.match(served))
 
 
+def header_matches(plan: Sequence[PlannedColumn], header: Sequence[str]) -> bool:
+    """True when the served header is the one the plan expects, column for column."""
+    return len(plan) == len(header) and all(
+        _same_header(p.header, h) for p, h in zip(plan, header, strict=True)
+    )
+
+
 def match_header(plan: Sequence[PlannedColumn], header: Sequence[str]) -> list[PlannedColumn]:
     """Check the plan against the served header; fall back to names where it disagrees.
 
     A warning (:class:`ColumnPlanWarning`) names the columns that could not be tied to a field
     and are therefore read as text.
     """
-    if len(plan) == len(header) and all(
-        _same_header(p.header, h) for p, h in zip(plan, header, strict=True)
-    ):
+    if header_matches(plan, header):
         return list(plan)
     matched = _match_by_name(plan, header)
     untyped = [h for h, p in zip(header, matched, strict=True) if p.kind == EXTRA]

@@ -25,6 +25,7 @@ from formexport.reading.column_plan import PlannedColumn
 from formexport.reading.converters import ArrowArray, CategoryConverter, Converter, NotThisType
 from formexport.reading.ids import IdColumn
 from formexport.reading.pseudonyms import Pseudonymizing, pseudonyms
+from formexport.reading.tally import Tally
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -150,6 +151,9 @@ class TypedReader:
         known = exact_values.by_id.keys() if exact_values is not None else None
         self.columns = [self._column(p, known) for p in plan]
         self._schema: tuple[tuple[Any, ...], pa.Schema] | None = None
+        # The rows of the current pass (and their submission ids when asked for), to check
+        # the export against its request.
+        self.tally = Tally()
 
     def _column(self, planned: PlannedColumn, known: Any) -> _Column:
         field_id = planned.field.id if planned.field is not None else None
@@ -263,6 +267,7 @@ class TypedReader:
             arrays.extend(out)
         if restart:
             raise Restart
+        self.tally.add(batch.num_rows, submission_ids)
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema())
 
     def empty_batch(self) -> pa.RecordBatch:
@@ -322,6 +327,7 @@ class TypedReader:
 
     def begin(self) -> None:
         """Start a pass over the export (forget what an abandoned pass noted)."""
+        self.tally.reset()
         for column in self.columns:
             if isinstance(column.reader, IdColumn):
                 column.reader.undecoded.clear()

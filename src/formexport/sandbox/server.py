@@ -21,8 +21,9 @@ from formexport.sandbox.http.control import ControlApp
 from formexport.sandbox.http.filehost import S3App
 from formexport.sandbox.http.httpserver import HostServer
 from formexport.sandbox.http.resources import form_resource
+from formexport.sandbox.http.validation import validate_export
 from formexport.sandbox.platform.clock import Clock, to_timestamp
-from formexport.sandbox.platform.wire import RecordedRequest
+from formexport.sandbox.platform.wire import HttpError, RecordedRequest
 
 API_HOST = "127.0.0.1"
 FILE_HOST = "127.0.0.2"
@@ -335,6 +336,34 @@ class Sandbox:
                 catalog.add_generated(form, last - (count - 1 - n) * every).id for n in range(count)
             ]
 
+    def add_rival_export(
+        self,
+        form_id: int,
+        columns: list[str],
+        *,
+        submission_ids: list[int] | None = None,
+        times: int = 1,
+    ) -> int:
+        """Another client (not formexport) exports a form in the same second as the next jobs.
+
+        Each of the next ``times`` export jobs of the form is paired with a job of ``columns``
+        (keys as the export route takes them; ``submission_ids`` to choose rows) started
+        alongside it: both finish together, and OpnForm names files by form and second, so
+        the rival's file replaces the job's under the one name both status answers point at.
+        Returns how many jobs are still to be paired.
+        """
+        payload: dict[str, Any] = {"columns": dict.fromkeys(columns, True)}
+        if submission_ids is not None:
+            payload["submissionIds"] = submission_ids
+        with self._backend.lock:
+            form = self._backend.form(form_id)
+            try:
+                chosen = validate_export(payload, form, self.config.profile)
+            except HttpError as exc:  # what the export route would answer: 422 and why
+                body = exc.response.body
+                raise ValueError(body.decode() if isinstance(body, bytes) else exc) from None
+            return self._backend.add_rival(form_id, chosen.selected, chosen.submission_ids, times)
+
     def delete_submissions(self, form_id: int, submission_ids: list[int]) -> list[int]:
         """Delete submissions of a form, as its owner can; return the ids that existed."""
         return self._backend.delete_submissions(form_id, [int(i) for i in submission_ids])
@@ -345,6 +374,16 @@ class Sandbox:
         retention = check_retention(value, unit)
         with self._backend.lock:
             self._backend.form(form_id).retention = retention
+
+    def rename_field(self, form_id: int, field_id: str, name: str) -> None:
+        """Rename a field, as its owner does in OpnForm's editor (exports' headers follow):
+        :meth:`update_fields` with that one change."""
+        fields = self.form_fields(form_id)
+        block = next((b for b in fields if b["id"] == field_id), None)
+        if block is None:
+            raise KeyError(f"form {form_id} has no field {field_id}")
+        block["name"] = name
+        self.update_fields(form_id, fields)
 
     def run_retention(self) -> dict[int, int]:
         """Run OpnForm's hourly purge job now: every form with a retention period loses the

@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -144,14 +144,20 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_destination(
-    dest: Path, durable: bool = True, *, private: bool = False
+    dest: Path,
+    durable: bool = True,
+    *,
+    private: bool = False,
+    check: Callable[[Path], None] | None = None,
 ) -> Iterator[BinaryIO]:
     """A private temporary file beside ``dest``, moved onto it only if the block succeeds.
 
     Each writer gets its own temporary name, so two processes writing the same destination
     never mix bytes: the last complete file wins. ``durable`` files are forced to disk before
-    the move. The file in place gets :func:`new_file_mode`, like any program's output, or
-    stays ``0600`` when ``private`` (formexport's own copies: scratch, cache).
+    the move. ``check`` reads the complete temporary file before the move; whatever it raises
+    leaves ``dest`` as it was. The file in place then gets :func:`new_file_mode`, like any
+    program's output, or stays ``0600`` when ``private`` (formexport's own copies: scratch,
+    cache).
     """
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -167,11 +173,13 @@ def atomic_destination(
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-            if not private:
-                # Half a file of personal data is no use to anyone else: the part stays
-                # private while written. Complete, it is the user's output, and follows the
-                # umask as any program's file does (colleagues in a shared folder open it).
-                os.fchmod(handle.fileno(), new_file_mode())
+        if check is not None:
+            check(tmp)
+        if not private:
+            # Half a file of personal data is no use to anyone else: the part stays private
+            # while written and checked. Complete, it is the user's output, and follows the
+            # umask as any program's file does (colleagues in a shared folder open it).
+            os.chmod(tmp, new_file_mode())
         os.replace(tmp, dest)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -221,6 +229,7 @@ def download_file(
     tee: Tee | None = None,
     retry: RetryPolicy | None = None,
     private: bool = False,
+    check: Callable[[Path], None] | None = None,
 ) -> DownloadResult:
     """Download a signed link to ``dest`` without ever leaving a partial file there.
 
@@ -234,14 +243,17 @@ def download_file(
     ``tee`` also hands every byte to a reader in another thread while it arrives; the file is
     then a scratch copy, not forced to disk, so the reader sees the end sooner. ``retry``
     decides when to try again and how long to wait (the defaults of :mod:`formexport.config`).
-    ``private`` keeps the file ``0600`` (see :func:`atomic_destination`).
+    ``private`` keeps the file ``0600``; ``check`` reads the complete file before it is moved
+    to ``dest`` (see :func:`atomic_destination`).
     """
     check_not_expired(expires_at)
     policy = retry if retry is not None else RetryPolicy()
     own_session = session is None
     file_session = session or http.file_session(policy)
     try:
-        with atomic_destination(Path(dest), durable=tee is None, private=private) as handle:
+        with atomic_destination(
+            Path(dest), durable=tee is None, private=private, check=check
+        ) as handle:
             target = tee.wrap(handle) if tee is not None else handle
             transfer = Transfer(url, target, file_session, on_progress, chunk_size, policy)
             transfer.run(max_resumes)

@@ -19,6 +19,7 @@ from formexport.errors import DownloadError
 from formexport.opnform import http
 from formexport.opnform.retry import RetryPolicy
 from formexport.redaction import redact_url, scrub_exception
+from formexport.waits import log_level
 
 logger = logging.getLogger("formexport")
 
@@ -158,13 +159,15 @@ class Transfer:
                 f"after {self.received} bytes; giving up."
             ) from (scrub_exception(cause) if cause else None)
         pause = self.retry.backoff(failures, retry_after)
-        logger.info(
+        wait = self.retry.retry_wait(pause, f"the download broke off: {reason}")
+        logger.log(
+            log_level(wait),
             "Download interrupted after %d bytes (%s); resuming in %.1f s",
             self.received,
             reason,
             pause,
         )
-        self.retry.sleep(pause)
+        self.retry.pause(wait)
 
     def _get_from_here(self) -> requests.Response:
         headers = {"Accept-Encoding": "identity"}

@@ -74,6 +74,9 @@ class QueuedExport:
     total: int = 0
     #: The step length of a job of chosen duration (``job_seconds``), else None.
     step_seconds: float | None = None
+    # Another client's job of the form, its file written right after this one's under the same
+    # name (the same second): it moves only with this job (see ``Backend.add_rival``).
+    rival: QueuedExport | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         stamp = iso_micro(self.posted_at)
@@ -129,6 +132,19 @@ class QueuedExport:
             total=self.total,
             file_url=file_url,
             expires_at=expires_at,
+        )
+        self.finished = True
+        if self.rival is not None:
+            self.rival.complete_alongside(self)
+
+    def complete_alongside(self, partner: QueuedExport) -> None:
+        """Complete with ``partner`` (whose rival this job is): its file, its times."""
+        counts = {"processed_submissions": self.total, "total_submissions": self.total}
+        self.entry = {**partner.entry, **counts, "created_at": iso_micro(self.posted_at)}
+        self.started_at, self.written_at, self.ttl = (
+            partner.started_at,
+            partner.written_at,
+            partner.ttl,
         )
         self.finished = True
 

@@ -91,6 +91,7 @@ class Backend:
         # Files of jobs of chosen duration, by what makes their bytes: copied for the same again.
         self._written: dict[Hashable, Path] = {}
         self._feeds: dict[int, ArrivalFeed] = {}
+        self._rivals: dict[int, list[tuple[list[str], list[int] | None]]] = {}
         self.token = self._populate()
 
     def _populate(self) -> Token:
@@ -102,6 +103,7 @@ class Backend:
         self.jobs = {}
         self._tasks = {}
         self._written = {}
+        self._rivals = {}
         return token
 
     @property
@@ -212,10 +214,37 @@ class Backend:
 
     # --- export jobs ---------------------------------------------------------------
 
+    def add_rival(
+        self, form_id: int, selected: list[str], submission_ids: list[int] | None, times: int
+    ) -> int:
+        """Pair each of the next ``times`` jobs of a form with another client's export of it
+        (``selected`` columns): its file is written in the same second, right after the job's,
+        and replaces it. Returns the number of jobs still to be paired."""
+        if times < 1:
+            raise ValueError("times must be 1 or more")
+        with self.lock:
+            self.form(form_id)
+            pending = self._rivals.setdefault(form_id, [])
+            pending += [(list(selected), submission_ids)] * times
+            return len(pending)
+
     def start_job(
         self, form: Form, user_id: int, selected: list[str], submission_ids: list[int] | None
     ) -> QueuedExport:
         """Queue an export job (and run it at once in ``immediate`` mode)."""
+        job = self._queued(form, user_id, selected, submission_ids)
+        pending = self._rivals.get(form.id)
+        if pending:
+            job.rival = self._queued(form, user_id, *pending.pop(0))
+            job.rival.finished = True  # it moves with the job (complete_alongside)
+        if self.config.job_seconds is not None and self.config.job_progression == "timed":
+            self._start_chosen(job, self.config.job_seconds)
+        self._catch_up(job)
+        return job
+
+    def _queued(
+        self, form: Form, user_id: int, selected: list[str], submission_ids: list[int] | None
+    ) -> QueuedExport:
         job = QueuedExport(
             form_id=form.id,
             user_id=user_id,
@@ -225,9 +254,6 @@ class Backend:
             ttl=self.config.status_ttl_seconds,
         )
         self.jobs[job.id] = job
-        if self.config.job_seconds is not None and self.config.job_progression == "timed":
-            self._start_chosen(job, self.config.job_seconds)
-        self._catch_up(job)
         return job
 
     def _start_chosen(self, job: QueuedExport, seconds: float) -> None:
@@ -288,15 +314,27 @@ class Backend:
         link = self.exporter.file_link(
             root=self.base_url, form_id=form.id, b64=profile.file_links_b64, expires=link_expires
         )
-        columns = plan_columns(form, job.selected, attribution=profile.attribution)
-        ids = Exporter.row_ids(form, job.submission_ids)  # immutable: safe off the lock
+        writes = [job] if job.rival is None else [job, job.rival]
+        plans = [
+            (
+                plan_columns(form, each.selected, attribution=profile.attribution),
+                Exporter.row_ids(form, each.submission_ids),  # immutable: safe off the lock
+            )
+            for each in writes
+        ]
+        columns, ids = plans[0]
+        if job.rival is not None:
+            job.rival.total = len(plans[1][1])
         bom = profile.async_bom
 
         def write_file(check: Callable[[], None]) -> None:
-            self.exporter.write_file(task.path, form, ids, columns, link, bom=bom, check=check)
+            for chosen, rows in plans:  # one name: the rival's file replaces the job's
+                self.exporter.write_file(task.path, form, rows, chosen, link, bom=bom, check=check)
+            if job.rival is not None:  # the name holds another export's bytes now
+                self._written = {k: p for k, p in self._written.items() if p != task.path}
 
         write: Write = write_file
-        if job.step_seconds is not None:
+        if job.step_seconds is not None and job.rival is None:
             linked = any(c.field_type in LINKED_TYPES for c in columns)
             links = (self.base_url, profile.file_links_b64, link_expires) if linked else None
             # Submissions never change under their id: the ids stand for the rows.

@@ -4,12 +4,11 @@ With ``job_progression="immediate"`` (``QUEUE_CONNECTION=sync``) the file is wri
 during the request. Otherwise a thread writes it; a poll that would complete the job
 waits up to :data:`READY_WAIT` seconds for it (so small exports step exactly as the
 progression says) and otherwise answers 95% again, so a million-row export never blocks
-a poll for long. Reset and close cancel the threads, which remove their partial files.
+a poll for long. Reset and close cancel the threads; a cancelled write leaves no file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,8 +70,7 @@ class FileWriter:
             try:
                 write(check)
             except Cancelled:
-                with contextlib.suppress(OSError):
-                    task.path.unlink()
+                pass  # the writer left nothing behind (a file of the same name is another job's)
             except Exception as exc:  # a storage error fails the job, as in OpnForm
                 task.error = str(exc) or type(exc).__name__
             finally:

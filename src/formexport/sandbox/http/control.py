@@ -16,6 +16,7 @@ POST     /_sandbox/faults                 add a fault (JSON of a Fault)
 DELETE   /_sandbox/faults                 remove all faults
 POST     /_sandbox/forms                  ``add_form`` arguments → form resource
 PATCH    /_sandbox/forms/{id}             ``{"submission_retention_value", "…_unit"}``
+PATCH    /_sandbox/forms/{id}/fields      ``{"id", "name"}``: rename a field
 PUT      /_sandbox/forms/{id}/fields      ``{"properties": [...]}``: the editor saves → form
 POST     /_sandbox/forms/{id}/submissions ``add_submission`` arguments → ``{"id"}``
 DELETE   /_sandbox/forms/{id}/submissions ``{"ids": [...]}`` → ``{"deleted": [...]}``
@@ -25,6 +26,8 @@ DELETE   /_sandbox/forms/{id}/uploads     ``{"names": [...]}``: the disk loses t
 POST     /_sandbox/forms/{id}/arrivals    ``{"every": 0.1, "count": null}``: start arriving
 GET      /_sandbox/forms/{id}/arrivals    ``{"running", "added": [...]}``
 DELETE   /_sandbox/forms/{id}/arrivals    stop arriving → ``{"added": [...]}``
+POST     /_sandbox/forms/{id}/rivals      ``{"columns", "submission_ids", "times"}``: another
+                                          client's export in the next jobs' second
 POST     /_sandbox/retention/run          the hourly purge, now → ``{"deleted": {id: n}}``
 POST     /_sandbox/tokens                 ``{"abilities": [...], "user_id"}`` → token
 DELETE   /_sandbox/tokens                 ``{"token": "..."}``
@@ -106,7 +109,18 @@ class Controlled(Protocol):
 
     def stop_arrivals(self, form_id: int | None = None) -> list[int]: ...
 
+    def add_rival_export(
+        self,
+        form_id: int,
+        columns: list[str],
+        *,
+        submission_ids: list[int] | None = None,
+        times: int = 1,
+    ) -> int: ...
+
     def set_retention(self, form_id: int, value: int | None, unit: str | None) -> None: ...
+
+    def rename_field(self, form_id: int, field_id: str, name: str) -> None: ...
 
     def update_fields(self, form_id: int, properties: list[dict[str, Any]]) -> dict[str, Any]: ...
 
@@ -149,6 +163,7 @@ class ControlApp:
         }
         self._form_routes: dict[tuple[str, str], Callable[[int, Any], Response]] = {
             ("PATCH", ""): self._patch_form,
+            ("PATCH", "/fields"): self._rename_field,
             ("PUT", "/fields"): self._update_fields,
             ("POST", "/submissions"): self._add_submission,
             ("DELETE", "/submissions"): self._delete_submissions,
@@ -156,6 +171,7 @@ class ControlApp:
             ("POST", "/arrivals"): self._start_arrivals,
             ("GET", "/arrivals"): self._arrivals,
             ("DELETE", "/arrivals"): self._stop_arrivals,
+            ("POST", "/rivals"): self._add_rival,
             ("PUT", "/uploads"): self._store_upload,
             ("DELETE", "/uploads"): self._lose_uploads,
         }
@@ -230,6 +246,10 @@ class ControlApp:
         body = {"submission_retention_value": value, "submission_retention_unit": unit}
         return _json(200, {"id": form_id, **body})
 
+    def _rename_field(self, form_id: int, payload: Any) -> Response:
+        self._sandbox.rename_field(form_id, str(payload["id"]), str(payload["name"]))
+        return _json(200, {"id": payload["id"], "name": payload["name"]})
+
     def _update_fields(self, form_id: int, payload: Any) -> Response:
         properties = payload["properties"]
         if not isinstance(properties, list):
@@ -253,6 +273,16 @@ class ControlApp:
 
     def _stop_arrivals(self, form_id: int, _: Any) -> Response:
         return _json(200, {"added": self._sandbox.stop_arrivals(form_id)})
+
+    def _add_rival(self, form_id: int, payload: Any) -> Response:
+        ids = payload.get("submission_ids")
+        pending = self._sandbox.add_rival_export(
+            form_id,
+            [str(c) for c in payload["columns"]],
+            submission_ids=None if ids is None else [int(i) for i in ids],
+            times=int(payload.get("times", 1)),
+        )
+        return _json(201, {"form_id": form_id, "pending": pending})
 
     def _store_upload(self, form_id: int, payload: Any) -> Response:
         name, content = str(payload["name"]), str(payload["content"])

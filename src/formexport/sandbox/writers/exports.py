@@ -7,6 +7,8 @@ a large export never sits in memory as one bytes object.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -97,11 +99,20 @@ class Exporter:
         bom: bool,
         check: Callable[[], None] | None = None,
     ) -> None:
-        """Write an async export file with ``fputcsv`` rules (same name overwrites).
+        """Write an async export file with ``fputcsv`` rules.
 
-        ``check`` is called every few hundred rows and may raise to stop the write.
+        OpnForm builds the file in memory and stores it in one ``put``: a file of the same name
+        (the same form, in the same second) is replaced whole, the later write winning. Here
+        the rows go to a temporary file beside it, moved over it once complete. ``check`` is
+        called every few hundred rows and may raise to stop the write (nothing is left).
         """
         formatter = RowFormatter(columns, link, self._encoder)
-        with path.open("wb") as stream:
-            rows = (formatter(s) for s in self._rows(form, ids, check))
-            write_async_csv(stream, formatter.header, rows, bom=bom)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as stream:
+                rows = (formatter(s) for s in self._rows(form, ids, check))
+                write_async_csv(stream, formatter.header, rows, bom=bom)
+            os.replace(name, path)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise

@@ -28,6 +28,7 @@ from formexport.errors import (
     ExportInterrupted,
     ExportJobNotFoundError,
     ExportTimeoutError,
+    FileFormatError,
     FormExportError,
     FormNotFoundError,
     InvalidArgumentError,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from formexport.dataset.manifest import FormRecord, Manifest
     from formexport.dataset.read_back import read_codebook, read_dataset
     from formexport.describe import describe_form
+    from formexport.formats.excel import FileFormatWarning
     from formexport.forms import list_forms
     from formexport.futures import ExportFuture
     from formexport.jobs.export_job import ExportJob
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
     from formexport.reading.typed_reader import TypeFallbackWarning
     from formexport.signin import Account, login, logout, whoami
     from formexport.uploads.saving import UploadedFileGoneWarning
-    from formexport.verbs import download_export, export_to_parquet, load_export
+    from formexport.verbs import download_export, export_to_file, export_to_parquet, load_export
 
 # Everything else loads on first use, so that `import formexport` stays cheap (requests, pandas
 # and pyarrow are imported only when an export runs).
@@ -73,6 +75,7 @@ _LAZY = {
     "ExportFuture": "formexport.futures",
     "ExportJob": "formexport.jobs.export_job",
     "ExportStatus": "formexport.opnform.models",
+    "FileFormatWarning": "formexport.formats.excel",
     "FormField": "formexport.opnform.models",
     "FormInfo": "formexport.opnform.models",
     "FormRecord": "formexport.dataset.manifest",
@@ -88,6 +91,7 @@ _LAZY = {
     "describe_form": "formexport.describe",
     "download_export": "formexport.verbs",
     "export_forms": "formexport.dataset.export_forms",
+    "export_to_file": "formexport.verbs",
     "export_to_parquet": "formexport.verbs",
     "list_forms": "formexport.forms",
     "load_export": "formexport.verbs",
@@ -137,6 +141,8 @@ __all__ = [
     "ExportJobNotFoundError",
     "ExportStatus",
     "ExportTimeoutError",
+    "FileFormatError",
+    "FileFormatWarning",
     "FormExportError",
     "FormField",
     "FormInfo",
@@ -167,6 +173,7 @@ __all__ = [
     "describe_form",
     "download_export",
     "export_forms",
+    "export_to_file",
     "export_to_parquet",
     "list_forms",
     "load_export",

@@ -61,9 +61,9 @@ def start_export(
     form : int or str
         The form's numeric id or slug.
     to : str or path, optional
-        Deliver a file instead of a DataFrame: a ``.parquet`` path is written as
-        :func:`export_to_parquet` writes it, a ``.csv`` path gets the export as the server
-        wrote it (:func:`download_export`); the result is then the path.
+        Deliver a file instead of a DataFrame, in the format its extension names, as
+        :func:`export_to_file` writes it: ``.parquet``, ``.csv`` (the export as served),
+        ``.xlsx``, ``.dta`` or ``.sav``; the result is then the path.
     columns, exclude, token, base_url, profile, progress, timeout, cache, max_age, reattach
         As for :func:`load_export`. ``progress`` is chosen where this is called, so
         ``"auto"`` draws the widget under the calling cell.

@@ -3,7 +3,7 @@
 Catch :class:`FormExportError` to handle any of them. The tree::
 
     FormExportError
-    ├── ConfigurationError            no token, or a base URL that cannot work
+    ├── ConfigurationError            no token, a base URL that cannot work, a missing extra
     │   └── NoTokenError              no token= nor OPNFORM_API_TOKEN, and the profile not signed in
     ├── InvalidArgumentError          a bad argument, caught before anything is sent
     ├── NetworkError                  the connection failed or timed out, even after retries
@@ -25,6 +25,7 @@ Catch :class:`FormExportError` to handle any of them. The tree::
     ├── ExportCancelled               a background export was cancelled; its job runs on
     ├── DownloadError                 the export file could not be downloaded intact
     ├── CsvFormatError                the export file is not CSV as OpnForm writes it
+    ├── FileFormatError               the export does not fit the file format asked for
     ├── UploadedFilesError            respondents' uploaded files could not be saved
     └── DatasetError                  a Parquet dataset cannot be written or its manifest read
         └── PartialExportError        some forms of a multi-form export failed
@@ -56,6 +57,7 @@ __all__ = [
     "ExportInterrupted",
     "ExportJobNotFoundError",
     "ExportTimeoutError",
+    "FileFormatError",
     "FormExportError",
     "FormNotFoundError",
     "InvalidArgumentError",
@@ -78,7 +80,8 @@ class FormExportError(Exception):
 
 
 class ConfigurationError(FormExportError):
-    """The client cannot be set up: no token, or an unusable base URL."""
+    """The client cannot be set up: no token, an unusable base URL, or an optional package a
+    file format needs is not installed (its message names the extra to install)."""
 
 
 class NoTokenError(ConfigurationError):
@@ -329,6 +332,12 @@ def _python_reattach(form_id: int | None, job_id: str) -> str:
 
 class CsvFormatError(FormExportError):
     """The export file is not CSV as OpnForm writes it (bad quoting, not UTF-8)."""
+
+
+class FileFormatError(FormExportError):
+    """The export cannot be written in the file format asked for: more rows than an Excel
+    sheet holds, a value Stata cannot store. The message names the limit; Parquet and CSV
+    files have none of these limits."""
 
 
 class UploadedFilesError(FormExportError):

@@ -14,6 +14,7 @@ from formexport.client import Client
 from formexport.errors import InvalidArgumentError
 from formexport.jobs.cached import CachedExport
 from formexport.jobs.export_job import ExportJob
+from formexport.jobs.output import Output, Written
 from formexport.jobs.progress_flow import waits_shown
 from formexport.local.export_cache import ExportCache, MaxAge
 from formexport.opnform.checks import form_path
@@ -100,3 +101,19 @@ def start_and_wait(
         job.close()
         raise
     return job
+
+
+def write_file(
+    request: ExportRequest,
+    output: Output,
+    *,
+    token: str | None,
+    base_url: str | None,
+    profile: str | None = None,
+) -> Written:
+    """Run ``request`` and write its data to ``output``'s file."""
+    with (
+        Client(token, base_url, profile=profile) as client,
+        start_and_wait(client, request) as job,
+    ):
+        return output.write(job)

@@ -1,7 +1,9 @@
-"""The one-call verbs: export a form into a DataFrame, a Parquet file or a CSV file.
+"""The one-call verbs: export a form into a DataFrame, a Parquet file, a CSV file, or the file
+its name says (Excel, Stata, SPSS too).
 
-:func:`load_export`, :func:`export_to_parquet` and :func:`download_export` block until the data
-is delivered; :mod:`formexport.background` runs the same exports in the background.
+:func:`load_export`, :func:`export_to_file`, :func:`export_to_parquet` and
+:func:`download_export` block until the data is delivered; :mod:`formexport.background` runs
+the same exports in the background.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from formexport.client import Client
-from formexport.export_call import Columns, ExportRequest, start_and_wait
+from formexport.export_call import Columns, ExportRequest, start_and_wait, write_file
+from formexport.jobs.output import Output
 from formexport.local.export_cache import MaxAge
 from formexport.opnform.endpoints import FormRef
 from formexport.opnform.selection import Since
@@ -193,6 +196,81 @@ def load_export(
             pseudonymize=pseudonymize,
             files=destination,
         )
+
+
+def export_to_file(
+    form: FormRef,
+    path: str | PathLike[str],
+    *,
+    columns: Columns | None = None,
+    exclude: Sequence[str] | None = None,
+    token: str | None = None,
+    base_url: str | None = None,
+    profile: str | None = None,
+    progress: ProgressOption = "auto",
+    timeout: float | None = None,
+    cache: bool = False,
+    max_age: MaxAge = None,
+    reattach: bool = True,
+    naming: str = "name",
+    values: str = "auto",
+    pseudonymize: Sequence[str] | None = None,
+    since: Since | None = None,
+    status: str | None = None,
+    files: FilesArg | None = None,
+) -> Path:
+    """Export a form's submissions into the file ``path`` names; return its path.
+
+    The extension picks the format: ``.parquet`` (as :func:`export_to_parquet` writes it),
+    ``.csv`` (the export as served, as :func:`download_export` saves it), ``.xlsx`` (an Excel
+    workbook: the submissions, and the codebook on a second sheet), ``.dta`` (Stata) or
+    ``.sav`` (SPSS, with the ``spss`` extra: ``pip install 'formexport[spss]'``). Excel,
+    Stata and SPSS files are written from the frame :func:`load_export` returns, select
+    fields as labelled whole numbers in the form's option order in Stata and SPSS;
+    ``docs/data-types.md`` lists each format's conversions. The file appears only once
+    complete.
+
+    Takes the keywords of :func:`load_export` (but ``dtype_backend``, which shapes
+    DataFrames only; nor ``naming``, ``values`` and ``pseudonymize`` for a ``.csv`` file, the
+    export as served).
+
+    Raises
+    ------
+    InvalidArgumentError
+        A name whose extension is none of those (nothing is sent).
+    ConfigurationError
+        A ``.sav`` file without pyreadstat (nothing is sent).
+    FileFormatError
+        The export does not fit the format: more rows than an Excel sheet holds.
+
+    Examples
+    --------
+    >>> import formexport as fx
+    >>> import pandas as pd
+    >>> fx.export_to_file(2, "events.xlsx").name
+    'events.xlsx'
+    >>> book = pd.read_excel("events.xlsx", sheet_name="Codebook", index_col="column")
+    >>> book.loc["Ticket type", "options"]
+    'Standard; VIP; Student'
+    >>> stata = pd.read_stata(fx.export_to_file(2, "events.dta", progress=None))
+    >>> stata["Ticket_type"].cat.categories.tolist()
+    ['Standard', 'VIP', 'Student']
+    """
+    output = Output.checked(path, naming, DEFAULT_DTYPE_BACKEND, values, pseudonymize, files)
+    request = ExportRequest(
+        form=form,
+        columns=columns,
+        exclude=exclude,
+        progress=progress,
+        timeout=timeout,
+        cache=cache,
+        max_age=max_age,
+        reattach=reattach,
+        since=since,
+        status=status,
+    )
+    request.check_keeps_no_answers(pseudonymize)
+    return write_file(request, output, token=token, base_url=base_url, profile=profile).path
 
 
 def export_to_parquet(

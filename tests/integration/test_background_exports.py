@@ -264,8 +264,8 @@ def test_files_instead_of_a_dataframe(jobs: Sandbox, tmp_path: Path) -> None:
         without_links(fx.load_export(2, progress=None)),
     )
     assert (tmp_path / "events.csv").read_bytes().count(b"\n") >= 2501
-    with pytest.raises(fx.InvalidArgumentError, match=r"\.parquet file"):
-        fx.start_export(2, to=tmp_path / "events.xlsx")
+    with pytest.raises(fx.InvalidArgumentError, match=r"\.parquet, \.csv, \.xlsx, \.dta or \.sav"):
+        fx.start_export(2, to=tmp_path / "events.txt")
     with pytest.raises(fx.InvalidArgumentError, match="dtype_backend"):
         fx.start_export(2, to=tmp_path / "x.parquet", dtype_backend="pyarrow")
 

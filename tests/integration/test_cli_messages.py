@@ -172,7 +172,7 @@ def test_an_unknown_output_suffix_is_refused_before_anything_is_sent(
 ) -> None:
     run = cli(sandbox, "export", "1", "-o", str(tmp_path / "x.txt"))
     assert run.returncode == 2
-    assert ".csv or .parquet" in run.stderr
+    assert ".parquet, .csv, .xlsx, .dta or .sav" in run.stderr
     assert "--format" in run.stderr
     assert list(tmp_path.iterdir()) == []
     assert sandbox.requests == []
@@ -318,3 +318,50 @@ def test_the_sandbox_moves_jobs_at_the_speed_asked(tmp_path: Path) -> None:
         finally:
             server.send_signal(signal.SIGINT)
             assert server.wait(timeout=20) == 0
+
+
+def test_a_format_the_file_name_contradicts_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = cli(sandbox, "export", "1", "-o", str(tmp_path / "out.xlsx"), "--format", "csv")
+    assert run.returncode == 2
+    assert "says xlsx (an Excel workbook) but the format asked for is csv" in run.stderr
+    assert "end the file name in .csv" in run.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert sandbox.requests == []
+    same = cli(sandbox, "export", "1", "-o", str(tmp_path / "out.xlsx"), "--format", "xlsx")
+    assert same.returncode == 0, same.stderr
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".dta", ".sav"])
+def test_files_for_colleagues_by_their_extension(
+    sandbox: Sandbox, tmp_path: Path, suffix: str
+) -> None:
+    run = cli(sandbox, "export", "1", "-o", f"feedback{suffix}", "--no-progress", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"Wrote feedback{suffix}: 250 rows \N{MULTIPLICATION SIGN} 13 columns\n"
+    assert (tmp_path / f"feedback{suffix}").stat().st_size > 0
+
+
+def test_the_job_command_writes_a_stata_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.config.status_access = "open"
+    with Client(sandbox.token, sandbox.base_url) as client:
+        job_id = str(client.start_export(2).job_id)
+    run = cli(
+        sandbox, "export", "2", "--job", job_id, "-o", "e.dta", "--naming", "id", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "Wrote e.dta: 2500 rows \N{MULTIPLICATION SIGN} 15 columns\n"
+    assert len(pd.read_stata(tmp_path / "e.dta")) == 2500
+
+
+def test_typed_options_are_refused_for_the_csv_as_served(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = cli(sandbox, "export", "1", "-o", str(tmp_path / "f.csv"), "--naming", "id")
+    assert run.returncode == 2
+    assert "a .csv file is the export as the server wrote it" in run.stderr
+    assert sandbox.requests == []
+
+
+def test_export_help_fits_80_columns() -> None:
+    run = cli(None, "export", "--help", COLUMNS="80")
+    assert run.returncode == 0, run.stderr
+    assert "--format {parquet,csv,xlsx,dta,sav}" in run.stdout
+    assert max(len(line) for line in run.stdout.splitlines()) <= 80

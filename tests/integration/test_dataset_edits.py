@@ -164,6 +164,9 @@ def test_every_file_of_the_form_has_one_column_per_field(edited: Edited) -> None
     assert pq.read_schema(files[0]).names == DATASET_COLUMNS
     assert pq.read_schema(files[0]).field("Score").type == pa.string()
     assert pq.read_schema(files[0]).field("Satisfaction").type == pa.int64()
+    for path in files:  # the codebook each file carries names the file's own columns
+        stored = json.loads(pq.read_schema(path).metadata[b"formexport.codebook"])
+        assert [row["column"] for row in stored] == DATASET_COLUMNS
 
 
 def test_the_codebook_tells_each_fields_story(edited: Edited) -> None:

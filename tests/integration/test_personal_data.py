@@ -152,7 +152,7 @@ def test_a_short_key_or_keeping_the_csv_is_refused(
     env = {"OPNFORM_API_TOKEN": sandbox.token, "OPNFORM_API_BASE_URL": sandbox.base_url}
     run = _cli(env, "export", "1", "-o", str(tmp_path / "f.csv"), "--pseudonymize", "Email")
     assert run.returncode == 2
-    assert "needs a Parquet file" in run.stderr
+    assert "needs a typed file" in run.stderr
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -167,3 +167,34 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".dta", ".sav"])
+def test_no_answer_reaches_a_file_for_colleagues(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    import pyreadstat
+
+    monkeypatch.setenv(config.PSEUDONYM_KEY_ENV, KEY)
+    plain = load(sandbox, 1)
+    path = fx.export_to_file(
+        1,
+        tmp_path / f"feedback{suffix}",
+        token=sandbox.token,
+        base_url=sandbox.base_url,
+        progress=None,
+        exclude=["Phone"],
+        pseudonymize=["Email"],
+    )
+    if suffix == ".xlsx":
+        back = pd.read_excel(path, sheet_name="Submissions", dtype=str)
+    elif suffix == ".dta":
+        back = pd.read_stata(path)
+    else:
+        back = pyreadstat.read_sav(path)[0]
+    assert "Phone" not in back.columns
+    cells = {str(value) for column in back.columns for value in back[column]}
+    answers = set(plain["Email"].dropna()) | set(plain["Phone"].dropna())
+    assert len(answers) > 100
+    assert not cells & answers
+    assert back["Email"].dropna().map(lambda v: bool(PSEUDONYM.match(v))).all()

@@ -127,6 +127,18 @@ def test_a_parquet_file_holds_the_paths(sandbox: Sandbox, form: Form, tmp_path: 
     assert not list(tmp_path.glob("*.parquet.*"))  # no scratch copy left beside it
 
 
+def test_an_excel_file_holds_the_paths(sandbox: Sandbox, form: Form, tmp_path: Path) -> None:
+    frame = load(sandbox, form, tmp_path / "files")
+    path = fx.export_to_file(
+        form.id, tmp_path / "apps.xlsx", token=sandbox.token, base_url=sandbox.base_url,
+        progress=None, files=tmp_path / "files",
+    )  # fmt: skip
+    sheet = pd.read_excel(path, sheet_name="Submissions", dtype=str)
+    joined = ["; ".join(cell) if cell else None for cell in frame["Documents"]]
+    assert [None if pd.isna(cell) else cell for cell in sheet["Documents"]] == joined
+    assert any(cell and str(tmp_path / "files") in cell for cell in joined)
+
+
 def test_a_csv_keeps_the_servers_links(sandbox: Sandbox, form: Form, tmp_path: Path) -> None:
     path = fx.download_export(
         form.id, tmp_path / "apps.csv", token=sandbox.token, base_url=sandbox.base_url,

@@ -43,11 +43,13 @@ def test_pinned_signatures() -> None:
     assert params["status"].default is None
     assert params["files"].default is None
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
-    for verb in (fx.export_to_parquet, fx.download_export):
+    for verb in (fx.export_to_parquet, fx.export_to_file, fx.download_export):
         assert list(inspect.signature(verb).parameters)[:2] == ["form", "path"]
         assert inspect.signature(verb).parameters["reattach"].default is True
     parquet = list(inspect.signature(fx.export_to_parquet).parameters)
     assert parquet[-6:] == ["naming", "values", "pseudonymize", "since", "status", "files"]
+    # export_to_file takes export_to_parquet's keywords: the extension picks the format.
+    assert list(inspect.signature(fx.export_to_file).parameters) == parquet
     assert list(inspect.signature(fx.download_export).parameters)[-3:] == [
         "since",
         "status",
@@ -126,3 +128,10 @@ def test_lazy_names_resolve_and_unknown_names_raise() -> None:
     assert set(fx.__all__) <= set(dir(fx))
     with pytest.raises(AttributeError, match="no_such_thing"):
         fx.no_such_thing  # noqa: B018
+
+
+def test_the_command_lines_formats_are_the_librarys() -> None:
+    from formexport.cli.parser import FILE_FORMATS as CHOICES
+    from formexport.jobs.output import FILE_FORMATS
+
+    assert tuple(FILE_FORMATS) == CHOICES

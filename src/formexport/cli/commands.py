@@ -14,9 +14,9 @@ import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from formexport import config, verbs
+from formexport import config
 from formexport.cli.tables import Column, Table
 from formexport.errors import (
     ConfigurationError,
@@ -26,8 +26,10 @@ from formexport.errors import (
 )
 from formexport.opnform.checks import form_path
 
+if TYPE_CHECKING:
+    from formexport.jobs.output import Output, Written
+
 EXIT_OK, EXIT_FAILED = 0, 1
-FORMATS = {".csv": "csv", ".parquet": "parquet"}
 
 
 def _require_token(args: argparse.Namespace) -> None:
@@ -88,21 +90,32 @@ def logout(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _output_format(output: str, chosen: str | None) -> str:
-    if chosen:
-        return chosen
-    fmt = FORMATS.get(Path(output).suffix.lower())
-    if fmt is None:
+def _output(args: argparse.Namespace) -> Output:
+    """The file ``-o`` names, in the format its extension (or ``--format``) says."""
+    from formexport.jobs.output import FILE_FORMATS, Output, file_format, suffixes
+    from formexport.reading.sinks import DEFAULT_DTYPE_BACKEND
+
+    if args.format is None and file_format(args.output) is None:
         raise InvalidArgumentError(
-            f"Cannot tell which format to write to {output!r}: end the file name in "
-            f"{' or '.join(FORMATS)}, or pass --format {'|'.join(FORMATS.values())}."
+            f"Cannot tell which format to write to {args.output!r}: end the file name in "
+            f"{suffixes()}, or pass --format {'|'.join(FILE_FORMATS)}."
         )
-    return fmt
+    chosen = file_format(args.output, args.format)
+    _refuse_pseudonyms_in_csv(args, chosen.name if chosen else "")
+    return Output.checked(
+        args.output,
+        args.naming,
+        DEFAULT_DTYPE_BACKEND,
+        args.values,
+        args.pseudonymize,
+        args.files,
+        chosen_format=args.format,
+    )
 
 
 def export(args: argparse.Namespace) -> int:
     """``formexport export``: a new export, or the job given by ``--job``, to a file."""
-    fmt = _output_format(args.output, args.format)
+    output = _output(args)
     if args.job is not None:
         given = [flag for flag, value in _job_conflicts(args) if value]
         if given:
@@ -112,11 +125,12 @@ def export(args: argparse.Namespace) -> int:
             )
     form_path(args.form)  # a file name is told to convert before a token is looked for
     _require_token(args)
-    output = Path(args.output)
-    progress = None if args.no_progress else "auto"
-    written = _export_job(args, output, fmt, progress) if args.job else _export_new(args, fmt)
-    rows, columns = _shape(written, fmt)
-    print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
+    written = _export_job(args, output) if args.job else _export_new(args, output)
+    rows, columns = written.shape()
+    shown = (
+        args.output if Path(args.output).expanduser().absolute() == written.path else written.path
+    )
+    print(f"Wrote {shown}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
     if args.files:
         print(f"Saved the uploaded files under {args.files}")
     return EXIT_OK
@@ -134,82 +148,44 @@ def _job_conflicts(args: argparse.Namespace) -> list[tuple[str, object]]:
     ]
 
 
-def _export_new(args: argparse.Namespace, fmt: str) -> Path:
-    common = {
-        "columns": args.columns,
-        "exclude": args.exclude,
-        "base_url": args.base_url,
-        "profile": args.profile,
-        "progress": None if args.no_progress else "auto",
-        "timeout": args.timeout,
-        "cache": args.cache,
-        "max_age": args.max_age,
-        "reattach": not args.no_reattach,
-        "since": args.since,
-        "status": args.status,
-        "files": args.files,
-    }
-    if fmt == "parquet":
-        return verbs.export_to_parquet(
-            args.form,
-            args.output,
-            naming=args.naming,
-            values=args.values,
-            pseudonymize=args.pseudonymize,
-            **common,
-        )
-    _refuse_pseudonyms_in_csv(args)
-    return verbs.download_export(args.form, args.output, **common)
+def _export_new(args: argparse.Namespace, output: Output) -> Written:
+    from formexport.export_call import ExportRequest, write_file
+
+    request = ExportRequest(
+        form=args.form,
+        columns=args.columns,
+        exclude=args.exclude,
+        progress=None if args.no_progress else "auto",
+        timeout=args.timeout,
+        cache=args.cache,
+        max_age=args.max_age,
+        reattach=not args.no_reattach,
+        since=args.since,
+        status=args.status,
+    )
+    request.check_keeps_no_answers(args.pseudonymize)
+    return write_file(request, output, token=None, base_url=args.base_url, profile=args.profile)
 
 
-def _refuse_pseudonyms_in_csv(args: argparse.Namespace) -> None:
-    if args.pseudonymize:
+def _refuse_pseudonyms_in_csv(args: argparse.Namespace, file_format: str) -> None:
+    if args.pseudonymize and file_format == "csv":
         raise InvalidArgumentError(
-            "--pseudonymize needs a Parquet file: a .csv file is the export as the server "
-            "wrote it, answers included. Write .parquet, or leave those fields out with "
-            "--exclude."
+            "--pseudonymize needs a typed file (.parquet, .xlsx, .dta, .sav): a .csv file is "
+            "the export as the server wrote it, answers included. Write one of those, or leave "
+            "those fields out with --exclude."
         )
 
 
-def _export_job(args: argparse.Namespace, output: Path, fmt: str, progress: str | None) -> Path:
+def _export_job(args: argparse.Namespace, output: Output) -> Written:
     from formexport.client import Client
 
+    progress = None if args.no_progress else "auto"
     with (
         Client(base_url=args.base_url, profile=args.profile) as client,
         client.attach(args.form, args.job) as job,
     ):
         job.wait(progress=progress, timeout=args.timeout)
-        if fmt == "parquet":
-            return job.to_parquet(
-                output,
-                naming=args.naming,
-                values=args.values,
-                pseudonymize=args.pseudonymize,
-                files=args.files,
-            )
-        _refuse_pseudonyms_in_csv(args)
-        return job.download(output, files=args.files)
-
-
-def _shape(path: Path, fmt: str) -> tuple[int, int]:
-    """Rows and columns of the file written."""
-    if fmt == "parquet":
-        from formexport.reading.sinks import parquet_shape
-
-        return parquet_shape(path)
-    return _csv_shape(path)
-
-
-def _csv_shape(path: Path) -> tuple[int, int]:
-    from formexport.reading import blocks
-    from formexport.reading.source import standard_file
-
-    header = blocks.read_header(path)
-    if not header:
-        return 0, 0
-    source, _ = standard_file(path)
-    batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
-    return sum(batch.num_rows for batch in batches), len(header)
+        return output.write(job)
 
 
 def convert(args: argparse.Namespace) -> int:
@@ -231,6 +207,13 @@ def convert(args: argparse.Namespace) -> int:
     rows, columns = _shape(written, fmt)
     print(f"Wrote {written}: {rows} rows \N{MULTIPLICATION SIGN} {columns} columns")
     return EXIT_OK
+
+
+def _shape(path: Path, fmt: str) -> tuple[int, int]:
+    """Rows and columns of the Parquet or CSV file written."""
+    from formexport.reading.sinks import csv_shape, parquet_shape
+
+    return parquet_shape(path) if fmt == "parquet" else csv_shape(path)
 
 
 def export_all(args: argparse.Namespace) -> int:

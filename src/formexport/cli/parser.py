@@ -110,19 +110,27 @@ def _add_sign_in(commands_: argparse._SubParsersAction[argparse.ArgumentParser])
     logout.set_defaults(handler=commands.logout)
 
 
+#: The files ``export -o`` writes (``--format``): the names of formexport.jobs.output's
+#: FILE_FORMATS, kept here so that ``--help`` imports nothing of the export machinery.
+FILE_FORMATS = ("parquet", "csv", "xlsx", "dta", "sav")
+
+
 def _add_export(commands_: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = commands_.add_parser(
         "export",
-        help="export a form to CSV or Parquet",
-        description="Export a form's submissions to a typed Parquet file or a CSV file (as "
-        "the server wrote it). A server job that timed out or was interrupted keeps running: "
-        "pick it up with --job.",
+        help="export a form to Parquet, CSV, Excel, Stata or SPSS",
+        description="Export a form's submissions to the file FILE names: typed Parquet "
+        "(.parquet), the CSV as the server wrote it (.csv), Excel with a codebook sheet "
+        "(.xlsx), Stata (.dta) or SPSS (.sav, with formexport[spss]). A server job that timed "
+        "out or was interrupted keeps running: pick it up with --job.",
     )
     export.add_argument("form", type=_form, help="form id or slug (see: formexport forms)")
     export.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="file to write: .parquet or .csv"
+        "-o", "--output", required=True, metavar="FILE", help="file to write (see above)"
     )
-    export.add_argument("--format", choices=("csv", "parquet"), help="default: from FILE's suffix")
+    export.add_argument(
+        "--format", choices=FILE_FORMATS, help="for a FILE whose name says none of these"
+    )
     export.add_argument(
         "--columns",
         nargs="+",
@@ -383,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``formexport`` command."""
     parser = argparse.ArgumentParser(
         prog="formexport",
-        description="Export OpnForm submissions to CSV or Parquet.",
+        description="Export OpnForm submissions to Parquet, CSV, Excel, Stata or SPSS files.",
         epilog=f"Environment: {config.TOKEN_ENV} (or sign in once: formexport login), "
         f"{config.BASE_URL_ENV}, {config.PROFILE_ENV}, {config.PROGRESS_ENV}.",
     )

@@ -32,7 +32,12 @@ from formexport.progress.reporters import ProgressEvent, ProgressOption
 from formexport.reading import sinks
 from formexport.reading.source import OpenedExport
 from formexport.reading.typed_reader import TypedReader
-from formexport.transfer.download import atomic_destination, file_destination, safe_filename
+from formexport.transfer.download import (
+    atomic_destination,
+    atomic_path,
+    file_destination,
+    safe_filename,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -489,6 +494,45 @@ class ExportJob:
             self._delivery.progress.finish(exc, job_id=self.job_id)
             raise
         rows, columns = sinks.parquet_shape(dest)
+        self._delivery.progress.deliver(
+            rows=rows, columns=columns, file=dest.name, job_id=self.job_id, files=saved
+        )
+        self._delivered()
+        return dest
+
+    def write_frame(
+        self,
+        path: PathArg,
+        write: Callable[[pd.DataFrame, Path], None],
+        *,
+        naming: str = "name",
+        values: str = "auto",
+        pseudonymize: Sequence[str] | None = None,
+        files: FilesOption = None,
+    ) -> Path:
+        """Load the typed frame (as :meth:`to_dataframe`, with its options) and write it with
+        ``write``; return the path.
+
+        ``write(frame, temporary_path)`` writes a file beside ``path`` that is moved into place
+        once complete, so ``path`` never holds a partial file. :func:`formexport.export_to_file`
+        writes ``.xlsx``, ``.dta`` and ``.sav`` files this way.
+        """
+        sinks.check_options(naming=naming, values=values)
+        dest = Path(path).expanduser()
+        saved = None
+        try:
+            uploads = None if files is None else ExportUploads(self._delivery, files)
+            frame = self._delivery.read(
+                partial(_frame, sinks.DEFAULT_DTYPE_BACKEND), naming, values, pseudonymize
+            )
+            if uploads is not None:
+                frame, saved = uploads.frame(frame)
+            with atomic_path(dest) as temporary:
+                write(frame, temporary)
+        except BaseException as exc:
+            self._delivery.progress.finish(exc, job_id=self.job_id)
+            raise
+        rows, columns = frame.shape
         self._delivery.progress.deliver(
             rows=rows, columns=columns, file=dest.name, job_id=self.job_id, files=saved
         )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 #: The codebook's columns; each row's values are those of ``df.attrs["columns"][column]``.
 CODEBOOK_COLUMNS = (
     "column",
+    "variable",
     "kind",
     "field_id",
     "field_name",
@@ -51,12 +52,21 @@ def codebook(form: FormInfo, columns: Mapping[str, bool], *, naming: str = "name
 
     ``options`` is the list of choices in the form's order (empty for fields without);
     ``required`` and ``help`` are ``None`` for columns that are not fields (``id``,
-    ``created_at``, ``status``...).
+    ``created_at``, ``status``...); ``variable`` is the column's name in Stata and SPSS files.
     """
     import pandas as pd
 
-    described = describe_columns(form, columns, naming=naming)
-    rows = [
+    rows = codebook_rows(describe_columns(form, columns, naming=naming))
+    # object columns: None stays None (not NaN), so the rows serialise to JSON as they are.
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS), dtype=object)
+    frame.attrs.update(form_id=form.id, form_slug=form.slug, title=form.title)
+    return frame
+
+
+def codebook_rows(described: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The codebook's rows (JSON-ready) from per-column descriptions, as ``df.attrs["columns"]``
+    holds them: the same codebook for a form, an export and the files written from it."""
+    return [
         {
             "column": name,
             **{key: info.get(key) for key in CODEBOOK_COLUMNS[1:]},
@@ -64,7 +74,3 @@ def codebook(form: FormInfo, columns: Mapping[str, bool], *, naming: str = "name
         }
         for name, info in described.items()
     ]
-    # object columns: None stays None (not NaN), so the rows serialise to JSON as they are.
-    frame: pd.DataFrame = pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS), dtype=object)
-    frame.attrs.update(form_id=form.id, form_slug=form.slug, title=form.title)
-    return frame

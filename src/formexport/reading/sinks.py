@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from formexport.errors import InvalidArgumentError
 from formexport.opnform.models import ExactValues, FormInfo
-from formexport.reading import blocks, column_plan, frames
+from formexport.reading import blocks, codebook, column_plan, frames
 from formexport.reading.pseudonyms import Pseudonymizing
 from formexport.reading.read_ahead import ReadAhead
 from formexport.reading.source import standard_file
@@ -40,6 +40,9 @@ VALUE_SOURCES = ("auto", "csv", "exact")
 DTYPE_BACKENDS = ("numpy_nullable", "pyarrow")
 DEFAULT_DTYPE_BACKEND = "numpy_nullable"
 PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps DataFrame.attrs in Parquet files
+#: The Parquet key-value metadata key holding the codebook: a JSON list of its rows, for readers
+#: that see neither pandas' categories nor the Arrow schema (DuckDB, polars).
+CODEBOOK_KEY = b"formexport.codebook"
 # The whole table is held in memory anyway, so blocks larger than Parquet streaming's: each
 # block costs the typed reader a fixed amount of work. Smaller ones let parsing start sooner and
 # leave less to do after a download's last byte (2 MB measured best of 1, 2 and 4).
@@ -329,7 +332,7 @@ class _RowGroup:
 
 def parquet_schema(reader: TypedReader) -> pa.Schema:
     """The reader's schema as Parquet holds it, plus what pandas needs to rebuild the default
-    DataFrame.
+    DataFrame, and the codebook under :data:`CODEBOOK_KEY`.
 
     Dates without time are stored as midnight timestamps: ``pandas.read_parquet`` turns Parquet
     dates into ``datetime.date`` objects, and timestamps into the ``datetime64`` column that
@@ -342,6 +345,7 @@ def parquet_schema(reader: TypedReader) -> pa.Schema:
     metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
     metadata[b"pandas"] = pandas_metadata(base)
     metadata[PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
+    metadata[CODEBOOK_KEY] = json.dumps(codebook.codebook_rows(reader.describe())).encode()
     return pa.schema(fields, metadata=metadata)
 
 
@@ -359,13 +363,14 @@ def with_columns(
     metadata: Mapping[bytes, bytes], schema: pa.Schema, columns: Mapping[str, Any]
 ) -> dict[bytes, bytes]:
     """A Parquet file's metadata with ``columns`` as the description of its columns, in its
-    ``DataFrame.attrs`` and in formexport's record of them (whatever else they hold stays), and
-    pandas' metadata for ``schema``."""
+    ``DataFrame.attrs`` and in formexport's record of them (whatever else they hold stays), the
+    codebook under :data:`CODEBOOK_KEY`, and pandas' metadata for ``schema``."""
     updated = dict(metadata)
     for key in (METADATA_KEY, PANDAS_ATTRS):
         attrs = json.loads(updated.get(key, b"{}"))
         attrs["columns"] = dict(columns)
         updated[key] = json.dumps(attrs).encode()
+    updated[CODEBOOK_KEY] = json.dumps(codebook.codebook_rows(columns)).encode()
     updated[b"pandas"] = pandas_metadata(schema)
     return updated
 
@@ -469,3 +474,13 @@ def parquet_shape(path: Path) -> tuple[int, int]:
     parquet = pq.ParquetFile(path)
     # Top-level columns: a matrix's struct or a list counts once, as in the DataFrame.
     return parquet.metadata.num_rows, len(parquet.schema_arrow)
+
+
+def csv_shape(path: Path) -> tuple[int, int]:
+    """Rows and columns of an export's CSV file, read through (no header: no rows)."""
+    header = blocks.read_header(path)
+    if not header:
+        return 0, 0
+    source, _ = standard_file(path)
+    batches = blocks.iter_batches(source, len(header), blocks.BLOCK_SIZE, threads=False)
+    return sum(batch.num_rows for batch in batches), len(header)

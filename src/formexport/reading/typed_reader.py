@@ -26,6 +26,7 @@ from formexport.reading.converters import ArrowArray, CategoryConverter, Convert
 from formexport.reading.ids import IdColumn
 from formexport.reading.pseudonyms import Pseudonymizing, pseudonyms
 from formexport.reading.tally import Tally
+from formexport.reading.variable_names import variable_names
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -196,13 +197,17 @@ class TypedReader:
         return planned.header
 
     def describe(self) -> dict[str, dict[str, Any]]:
-        """Per output column: kind, CSV header and position, field id and type, read type."""
+        """Per output column: kind, CSV header and position, field id and type, read type,
+        and its ``variable`` name in Stata and SPSS files."""
         info = [
             column.describe(part, position)
             for position, column in enumerate(self.columns)
             for part in column.parts
         ]
-        return dict(zip(self.names(), info, strict=True))
+        names = self.names()
+        for entry, variable in zip(info, variable_names(names), strict=True):
+            entry["variable"] = variable
+        return dict(zip(names, info, strict=True))
 
     def attrs(self) -> dict[str, Any]:
         """What ``DataFrame.attrs`` records (JSON-ready)."""

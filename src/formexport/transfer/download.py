@@ -42,6 +42,7 @@ __all__ = [
     "DownloadResult",
     "LinkExpired",
     "atomic_destination",
+    "atomic_path",
     "check_not_expired",
     "download_file",
     "new_file_mode",
@@ -185,6 +186,30 @@ def atomic_destination(
         tmp.unlink(missing_ok=True)
         if isinstance(exc, requests.RequestException):
             raise  # requests' errors are OSErrors too; they are not about the disk
+        raise _write_error(dest, exc) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(dest: Path) -> Iterator[Path]:
+    """:func:`atomic_destination` for writers that take a path rather than a file (pyreadstat,
+    openpyxl): the private temporary file's path, moved onto ``dest`` if the block succeeds."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise _write_error(dest, exc) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)

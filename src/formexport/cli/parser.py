@@ -45,6 +45,7 @@ control routes (plain JSON, no token), under BASE_URL/_sandbox/:
   PATCH  forms/ID/fields            rename a field: {"id", "name"}
   POST   forms/ID/rivals            another client's export in the next jobs' second:
                                     {"columns": [...], "submission_ids": null, "times": 1}
+  PUT    forms/ID/fields            save the form's blocks, as its editor does: {"properties"}
   POST   retention/run              the hourly purge of expired submissions, now
   POST   tokens                     a new token: {"abilities": [...], "user_id": N}
   DELETE tokens                     revoke a token: {"token": "..."}

@@ -5,14 +5,16 @@ Layout under the destination::
     form_id=12/export_date=2026-11-28/part-full-20261128T101500.parquet
     form_id=12/export_date=2026-11-29/part-1533-1540.parquet      (an incremental run)
     _formexport_manifest.json
+    _formexport_codebook.json
 
 Spark, DuckDB, Polars, Dask and pyarrow read it as one table partitioned by ``form_id`` and
-``export_date``.
+``export_date``: every file of a form has the same schema, one column per field for the
+dataset's life, however the form is edited (:mod:`formexport.dataset.stable_columns`,
+:mod:`formexport.dataset.conform`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 import threading
@@ -26,7 +28,9 @@ from typing import Any
 
 from formexport import config
 from formexport.client import Client
+from formexport.dataset.codebook_file import Codebook, load_codebook
 from formexport.dataset.columns import newest_id
+from formexport.dataset.form_schemas import FormSchemas
 from formexport.dataset.incremental import Edge, edge_of_export, new_submissions, store_edge
 from formexport.dataset.manifest import (
     FAILED,
@@ -83,6 +87,7 @@ class _Run:
         reporter: ProgressReporter,
         mirror_deletions: bool = False,
         files: Destination | None = None,
+        codebook: Codebook | None = None,
     ) -> None:
         self.settings = client.settings
         self.mirror_deletions = mirror_deletions
@@ -91,6 +96,9 @@ class _Run:
         self.timeout = timeout
         self.reporter = reporter
         self.lock = threading.Lock()
+        # The run is named by its start in the codebook's history of each field.
+        started = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self.schemas = FormSchemas(fs, root, codebook or Codebook(), run=started, lock=self.lock)
         self.export_date = datetime.now(timezone.utc).date().isoformat()
         self.done = 0
         self.total = 0
@@ -168,9 +176,13 @@ class _Run:
         self, client: Client, plan: Plan, record: FormRecord, ids: list[int] | None
     ) -> ExportJob:
         previous = plan.previous
+        # Deleted fields too: their answers stay in the dataset, in their own columns.
+        columns = client.get_form(plan.form.id).default_columns(deleted=True)
         if previous is not None and previous.status == RUNNING and previous.job_id:
             try:
-                job = ExportJob.attach(plan.form.id, previous.job_id, client=client, reexport=True)
+                job = ExportJob.attach(
+                    plan.form.id, previous.job_id, client=client, reexport=True, columns=columns
+                )
                 job.wait(progress=None, timeout=self.timeout)
                 logger.info("Form %s: picked up export job %s", plan.form.id, job.job_id)
                 return job
@@ -180,7 +192,7 @@ class _Run:
                     plan.form.id,
                     previous.job_id,
                 )
-        job = client.start_export(plan.form.id, submission_ids=ids)
+        job = client.start_export(plan.form.id, columns, submission_ids=ids)
         record.job_id = job.job_id
         self._save(replace(record))
         job.wait(progress=None, timeout=self.timeout)
@@ -198,9 +210,9 @@ class _Run:
 
         exported = pq.read_table(local)
         record.rows = exported.num_rows
-        record.schema_hash = _schema_hash(local)
         record.job_id = job.job_id
         kept = record.partitions
+        typed, book = self.schemas.settle(record, job.form, exported)
         retained = Retained()
         if plan.mode == FULL:
             retained = keep_gone_rows(
@@ -213,9 +225,11 @@ class _Run:
             )
             kept = retained.partitions
             store_edge(record, edge_of_export(exported))
+        self.schemas.keep(record, book, kept)
         if record.rows:
             name = f"part-{min(ids)}-{max(ids)}" if ids else f"part-full-{_compact_now()}"
             relative = f"form_id={plan.form.id}/export_date={self.export_date}/{name}.parquet"
+            self.schemas.write(typed, book, local, exported=exported)
             self._upload(local, relative)
             kept = [*kept, relative]
         record.partitions = list(kept)
@@ -239,13 +253,6 @@ class _Run:
 
 def _compact_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-
-
-def _schema_hash(path: Path) -> str:
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(path).remove_metadata()
-    return hashlib.sha256(schema.to_string().encode()).hexdigest()[:16]
 
 
 def export_forms(
@@ -318,6 +325,13 @@ def export_forms(
     export began is written exactly once; those that arrive meanwhile are written by this run
     or by the next incremental one, never by both.
 
+    Forms are edited while they collect: each field keeps one column for the dataset's life,
+    named after the field when the dataset first met it, and deleted fields keep theirs (their
+    answers are still exported). Renames, new options and type changes are recorded in the
+    codebook beside the data (:func:`read_codebook`); every file of a form has the same schema,
+    so a run that adds a column or changes its type writes the form's earlier files again.
+    :func:`read_dataset` reads the dataset back with the fields' current names.
+
     Examples
     --------
     >>> import formexport as fx
@@ -341,6 +355,7 @@ def export_forms(
         with Client(token, base_url, profile=profile) as client:
             forms = resolve_forms(client, forms_or_workspace)
             manifest = load_manifest(fs, root, client.base_url)
+            codebook = load_codebook(fs, root)
             plans = [
                 plan_for(form, manifest.record(form.id), incremental, full_refresh)
                 for form in forms
@@ -354,6 +369,7 @@ def export_forms(
                 reporter=reporter,
                 mirror_deletions=mirror_deletions,
                 files=uploads,
+                codebook=codebook,
             )
             run.run(plans, max_workers)
     finally:

@@ -24,6 +24,7 @@ from formexport.jobs.strategy import ExportStrategy
 from formexport.jobs.uploaded_files import ExportUploads, FilesOption
 from formexport.local.form_turns import FormTurn
 from formexport.local.job_records import JobRecords
+from formexport.opnform.checks import normalize_columns
 from formexport.opnform.endpoints import AnsweredCsv, FormRef, OpnFormAPI, StartedJob
 from formexport.opnform.models import ExportStatus, FormInfo
 from formexport.opnform.submissions import ExactCollector
@@ -166,6 +167,7 @@ class ExportJob:
         base_url: str | None = None,
         profile: str | None = None,
         reexport: bool = False,
+        columns: Mapping[str, bool] | Sequence[str] | None = None,
     ) -> ExportJob:
         """Pick up a background export started earlier (another kernel, an earlier run).
 
@@ -179,18 +181,23 @@ class ExportJob:
             Reuse a client; otherwise ``token``, ``base_url`` and ``profile`` are used, as
             :class:`~formexport.Client` uses them.
         reexport : bool
-            When the job's status or link has expired, start a fresh export of every field
-            instead of raising.
+            When the job's status or link has expired, start a fresh export instead of
+            raising.
+        columns : list or dict, optional
+            The columns the job was started with, as for :meth:`Client.start_export`; ``None``:
+            every field plus ``created_at`` (what ``start_export`` exports by default). They
+            tie the export's columns to the form's fields, and a fresh export asks for them.
         """
         if client is not None:
             api = client.api
         else:
             api = OpnFormAPI(lookup_settings(token, base_url, profile=profile))
         info = api.get_form(form)
+        chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
         return cls(
             api,
             info,
-            info.default_columns(),
+            chosen,
             ServerJob(api, info.id, job_id, request_known=False),
             max_reexports=config.MAX_REEXPORTS if reexport else 0,
         )

@@ -242,6 +242,15 @@ def _add_export_all(commands_: argparse._SubParsersAction[argparse.ArgumentParse
         action="store_true",
         help="save the uploaded files under OUTPUT/_files; cells hold paths relative to it",
     )
+    many.add_argument(
+        "--exclude", nargs="+", metavar="FIELD", help="fields never requested from the server"
+    )
+    many.add_argument(
+        "--pseudonymize",
+        nargs="+",
+        metavar="FIELD",
+        help="fields whose answers become keyed hashes",
+    )
     many.add_argument("--workers", type=int, default=2, help="forms exported at once")
     many.add_argument("--timeout", type=float, help="seconds to wait for each export")
     many.add_argument("--no-progress", action="store_true", help="no progress display")

@@ -43,6 +43,7 @@ from formexport.dataset.manifest import (
     save_manifest,
     utc_now,
 )
+from formexport.dataset.personal_data import PersonalData
 from formexport.dataset.planning import (
     FULL,
     INCREMENTAL,
@@ -61,6 +62,7 @@ from formexport.errors import (
     StatusUnavailableError,
 )
 from formexport.jobs.export_job import ExportJob
+from formexport.opnform.checks import without_fields
 from formexport.opnform.endpoints import FormRef
 from formexport.progress.reporters import (
     ProgressEvent,
@@ -88,8 +90,10 @@ class _Run:
         mirror_deletions: bool = False,
         files: Destination | None = None,
         codebook: Codebook | None = None,
+        personal: PersonalData | None = None,
     ) -> None:
         self.settings = client.settings
+        self.personal = personal or PersonalData()
         self.mirror_deletions = mirror_deletions
         self.files = files
         self.fs, self.root, self.manifest = fs, root, manifest
@@ -166,7 +170,10 @@ class _Run:
                 return record
         job = self._job(client, plan, record, ids)
         with job, tempfile.TemporaryDirectory(prefix="formexport-") as scratch:
-            local = job.to_parquet(Path(scratch) / "part.parquet", files=self.files)
+            hidden = self.personal.pseudonymized_in(job.form)
+            local = job.to_parquet(
+                Path(scratch) / "part.parquet", files=self.files, pseudonymize=hidden
+            )
             record = self._publish(plan, record, job, local, ids)
         if plan.mode == INCREMENTAL:
             store_edge(record, edge)
@@ -177,7 +184,11 @@ class _Run:
     ) -> ExportJob:
         previous = plan.previous
         # Deleted fields too: their answers stay in the dataset, in their own columns.
-        columns = client.get_form(plan.form.id).default_columns(deleted=True)
+        info = client.get_form(plan.form.id)
+        columns = info.default_columns(deleted=True)
+        excluded = self.personal.excluded_in(info)
+        if excluded:
+            columns = without_fields(columns, excluded, info)
         if previous is not None and previous.status == RUNNING and previous.job_id:
             try:
                 job = ExportJob.attach(
@@ -264,6 +275,8 @@ def export_forms(
     full_refresh: bool = False,
     mirror_deletions: bool = False,
     files: bool = False,
+    exclude: Sequence[str] | None = None,
+    pseudonymize: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -299,6 +312,11 @@ def export_forms(
         folders starting with ``_``); those columns then hold the files' paths relative to
         ``<dest>/_files``, so that the dataset can move. Each run saves only the files not saved
         yet (see :func:`formexport.load_export`).
+    exclude, pseudonymize : list of str, optional
+        Fields (names or ids) left out of every export, or whose answers become keyed
+        pseudonyms (see :func:`formexport.load_export`); each applies to the forms that have
+        such a field. A name that is a field of none of them is refused before any export. A
+        column pseudonymized from some run on holds text from then on (see the codebook).
     token, base_url, profile, progress, timeout :
         As for :func:`formexport.load_export`; ``progress`` shows one line or bar for the run.
     max_workers : int
@@ -356,6 +374,7 @@ def export_forms(
             forms = resolve_forms(client, forms_or_workspace)
             manifest = load_manifest(fs, root, client.base_url)
             codebook = load_codebook(fs, root)
+            personal = PersonalData.checked(client, forms, exclude, pseudonymize)
             plans = [
                 plan_for(form, manifest.record(form.id), incremental, full_refresh)
                 for form in forms
@@ -370,6 +389,7 @@ def export_forms(
                 mirror_deletions=mirror_deletions,
                 files=uploads,
                 codebook=codebook,
+                personal=personal,
             )
             run.run(plans, max_workers)
     finally:

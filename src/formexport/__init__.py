@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from formexport.client import Client
     from formexport.dataset.export_forms import export_forms
     from formexport.dataset.manifest import FormRecord, Manifest
+    from formexport.dataset.read_back import read_codebook, read_dataset
     from formexport.describe import describe_form
     from formexport.formats.excel import FileFormatWarning
     from formexport.forms import list_forms
@@ -97,6 +98,8 @@ _LAZY = {
     "load_export_async": "formexport.background",
     "login": "formexport.signin",
     "logout": "formexport.signin",
+    "read_codebook": "formexport.dataset.read_back",
+    "read_dataset": "formexport.dataset.read_back",
     "read_export": "formexport.read_file",
     "start_export": "formexport.background",
     "whoami": "formexport.signin",
@@ -177,6 +180,8 @@ __all__ = [
     "load_export_async",
     "login",
     "logout",
+    "read_codebook",
+    "read_dataset",
     "read_export",
     "start_export",
     "whoami",

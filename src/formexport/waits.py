@@ -24,13 +24,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any, TypeVar
 
 from formexport import config
+
+T = TypeVar("T")
 
 __all__ = [
     "Wait",
@@ -120,6 +124,39 @@ def shown_to(listener: WaitListener) -> Iterator[None]:
         yield
     finally:
         _listener.reset(token)
+
+
+class WaitRelay:
+    """Waits of worker threads, shown by the thread that owns the display.
+
+    Made in the owning thread, it keeps that thread's listener. Work run through :meth:`run` in
+    other threads tells it their waits; the owner calls :meth:`show` at least once a second
+    (while it waits for the workers), which tells its listener the latest of them, so a rate
+    limit met by four downloads at once counts down on the one display.
+    """
+
+    def __init__(self) -> None:
+        self._listener = _listener.get()
+        self._lock = threading.Lock()
+        self._latest: tuple[Wait, float] | None = None
+
+    def run(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)``, its waits told to this relay (in a worker thread)."""
+        if self._listener is None:
+            return work(*args)
+        with shown_to(self._tell):
+            return work(*args)
+
+    def _tell(self, wait: Wait, now: float) -> None:
+        with self._lock:
+            self._latest = (wait, now)
+
+    def show(self) -> None:
+        """Tell the owner's listener the latest wait a worker told (in the owning thread)."""
+        with self._lock:
+            latest, self._latest = self._latest, None
+        if latest is not None and self._listener is not None:
+            self._listener(*latest)
 
 
 def is_shown(wait: Wait) -> bool:

@@ -275,9 +275,11 @@ def test_exports_of_one_form_take_turns(jobs: Sandbox) -> None:
     # together would share a file. The second waits, and its display says so.
     jobs.config.job_progression = "stuck"
     first = fx.start_export(2, columns=["Full name"], progress=None)
+    # Turns are taken once the form is read, in whichever order the threads get there: the
+    # second starts once the first holds the turn.
+    until(lambda: first.job is not None, "the first job was accepted")
     shown = Recorder()
     second = fx.start_export(2, columns=["Email (work)"], progress=shown)
-    until(lambda: first.job is not None, "the first job was accepted")
     until(lambda: any("one at a time" in e.message for e in shown.events), "the wait shown")
     assert len(exports(jobs)) == 1
     jobs.config.job_progression = "immediate"

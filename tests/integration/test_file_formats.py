@@ -253,8 +253,11 @@ def test_the_demo_forms_in_every_format(sandbox: Sandbox, tmp_path: Path, suffix
 
 def _rows_and_columns(path: Path) -> tuple[int, int]:
     if path.suffix == ".xlsx":
-        sheet = openpyxl.load_workbook(path, read_only=True)["Submissions"]
-        rows = list(sheet.iter_rows(values_only=True))
+        book = openpyxl.load_workbook(path, read_only=True)
+        try:  # a read-only workbook holds its file open until closed
+            rows = list(book["Submissions"].iter_rows(values_only=True))
+        finally:
+            book.close()
         return len(rows) - 1, len(rows[0])
     if path.suffix == ".dta":
         return pd.read_stata(path).shape

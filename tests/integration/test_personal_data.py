@@ -198,3 +198,51 @@ def test_no_answer_reaches_a_file_for_colleagues(
     assert len(answers) > 100
     assert not cells & answers
     assert back["Email"].dropna().map(lambda v: bool(PSEUDONYM.match(v))).all()
+
+
+# --- datasets -----------------------------------------------------------------------------
+
+
+def test_a_dataset_keeps_personal_data_out_of_every_form(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(config.PSEUDONYM_KEY_ENV, KEY)
+    plain = {form: load(sandbox, form) for form in (1, 2)}
+    sandbox.clear_requests()
+    fx.export_forms(
+        [1, 2],
+        tmp_path / "dataset",
+        token=sandbox.token,
+        base_url=sandbox.base_url,
+        progress=None,
+        exclude=["Email (work)", "Phone"],  # one field of each form
+        pseudonymize=["Email", "Email (home)"],
+    )
+    asked = [set(request.json()["columns"]) for request in exports(sandbox)]
+    left_out = {field_id(sandbox, 1, "Phone"), field_id(sandbox, 2, "Email (work)")}
+    assert asked
+    assert all(not columns & left_out for columns in asked)
+    written = b"".join(p.read_bytes() for p in (tmp_path / "dataset").rglob("*.parquet"))
+    answers = set(plain[1]["Email"].dropna()) | set(plain[2]["Email (home)"].dropna())
+    answers |= set(plain[2]["Email (work)"].dropna()) | set(plain[1]["Phone"].dropna())
+    assert len(answers) > 300
+    assert not any(answer.encode() in written for answer in answers)
+    one = pd.read_parquet(tmp_path / "dataset" / "form_id=1")
+    assert "Phone" not in one.columns
+    assert one["Email"].dropna().map(lambda v: bool(PSEUDONYM.match(v))).all()
+
+
+def test_a_dataset_refuses_a_name_no_form_has_before_exporting(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sandbox.clear_requests()
+    with pytest.raises(fx.InvalidArgumentError, match="field of none of the forms"):
+        fx.export_forms(
+            [1, 2],
+            tmp_path / "dataset",
+            token=sandbox.token,
+            base_url=sandbox.base_url,
+            progress=None,
+            pseudonymize=["Emial"],
+        )
+    assert exports(sandbox) == []

@@ -232,3 +232,37 @@ def test_in_a_terminal_waits_count_down_in_the_bar_and_log_lines_never_splice_it
         # written onto the end of a bar's text.
         assert line.start() == 0 or terminal[line.start() - 1] in "\r\n", terminal
     assert sandbox.token not in terminal
+
+
+def test_uploaded_files_held_back_by_the_file_rate_limit_count_down(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The files download four at a time in worker threads; their waits for OpnForm's file-link
+    # limit count down on the export's one display.
+    from formexport.opnform.ratelimit import link_pace
+    from formexport.opnform.retry import RetryPolicy
+    from formexport.sandbox.data.fields import make_field
+
+    monkeypatch.setattr(config, "RATE_LIMIT_WINDOW", 4.0)  # stricter than the server's 2 s
+    form = sandbox.add_form("Uploads", [make_field("files", "CV")], 3, seed=1)
+    pace = link_pace(sandbox.base_url, RetryPolicy())
+    for _ in range(config.RATE_LIMITS["api"]):
+        pace.acquire("links")  # this window's file requests, all spent
+    events: list[ProgressEvent] = []
+    frame = fx.load_export(
+        form["id"],
+        token=sandbox.token,
+        base_url=sandbox.base_url,
+        files=tmp_path / "files",
+        progress=events.append,
+    )
+    assert len(frame.attrs["files"]) >= 3
+    waits = [e for e in waits_of(events) if e.reason == "rate_limit"]
+    assert waits, "the file requests' wait was never shown"
+    assert {e.message for e in waits} == {"OpnForm allows 100 file requests per 4 s"}
+    left = [e.seconds_left for e in waits if not e.wait_over]
+    assert left[0] is not None
+    assert left[0] >= config.SHOWN_WAIT_SECONDS - 0.1
+    assert left == sorted(left, reverse=True)  # a countdown, whichever worker told it
+    assert waits[-1].wait_over
+    assert events[-1].phase == "done"

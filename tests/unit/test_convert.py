@@ -193,3 +193,21 @@ def test_cells_arrow_cannot_read_are_named(reader: converters.Converter, cell: s
     with pytest.raises(NotThisType) as caught:
         run(reader, [None, cell])
     assert str(caught.value.value).startswith(cell[:10])
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("multi_select", ["Music", "Rock, Pop", 'Say "hi"']),
+        ("matrix", {"Morning": "Talk", "Evening": None, "Noon": "A: B"}),
+        ("date", ["2026-08-21T00:00:00+02:00", "2026-08-23T00:00:00+02:00"]),
+        ("number", 7),
+        ("text", "plain"),
+    ],
+)
+def test_a_deleted_fields_exact_values_read_as_its_csv_cell(kind: str, value: object) -> None:
+    from formexport.sandbox.writers.cells import render_value
+
+    reader = field_types.deleted_field_converter(field(kind))
+    assert reader.label == "text"
+    assert reader.from_json(value) == [str(render_value(kind, value, lambda name: name))]

@@ -88,6 +88,17 @@ def test_every_verb_and_the_client_take_a_profile() -> None:
     assert list(inspect.signature(fx.logout).parameters) == ["profile"]
 
 
+def test_the_dataset_readers_take_the_destination_and_forms() -> None:
+    for reader in (fx.read_dataset, fx.read_codebook):
+        params = inspect.signature(reader).parameters
+        assert list(params) == ["dest", "forms", "storage_options"], reader
+        assert params["forms"].default is None
+        assert params["storage_options"].kind is inspect.Parameter.KEYWORD_ONLY
+    attach = inspect.signature(fx.ExportJob.attach).parameters
+    assert attach["columns"].default is None
+    assert attach["columns"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
 def test_importing_formexport_does_not_import_pandas_or_pyarrow() -> None:
     import subprocess
     import sys

@@ -227,6 +227,8 @@ def export_all(args: argparse.Namespace) -> int:
             full_refresh=args.full_refresh,
             mirror_deletions=args.mirror_deletions,
             files=args.files,
+            exclude=args.exclude,
+            pseudonymize=args.pseudonymize,
             base_url=args.base_url,
             profile=args.profile,
             progress=None if args.no_progress else "auto",

@@ -46,6 +46,7 @@ control routes (plain JSON, no token), under BASE_URL/_sandbox/:
   PATCH  forms/ID/fields            rename a field: {"id", "name"}
   POST   forms/ID/rivals            another client's export in the next jobs' second:
                                     {"columns": [...], "submission_ids": null, "times": 1}
+  PUT    forms/ID/fields            save the form's blocks, as its editor does: {"properties"}
   POST   retention/run              the hourly purge of expired submissions, now
   POST   tokens                     a new token: {"abilities": [...], "user_id": N}
   DELETE tokens                     revoke a token: {"token": "..."}
@@ -239,6 +240,15 @@ def _add_export_all(commands_: argparse._SubParsersAction[argparse.ArgumentParse
         "--files",
         action="store_true",
         help="save the uploaded files under OUTPUT/_files; cells hold paths relative to it",
+    )
+    many.add_argument(
+        "--exclude", nargs="+", metavar="FIELD", help="fields never requested from the server"
+    )
+    many.add_argument(
+        "--pseudonymize",
+        nargs="+",
+        metavar="FIELD",
+        help="fields whose answers become keyed hashes",
     )
     many.add_argument("--workers", type=int, default=2, help="forms exported at once")
     many.add_argument("--timeout", type=float, help="seconds to wait for each export")

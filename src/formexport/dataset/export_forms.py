@@ -5,14 +5,16 @@ Layout under the destination::
     form_id=12/export_date=2026-11-28/part-full-20261128T101500.parquet
     form_id=12/export_date=2026-11-29/part-1533-1540.parquet      (an incremental run)
     _formexport_manifest.json
+    _formexport_codebook.json
 
 Spark, DuckDB, Polars, Dask and pyarrow read it as one table partitioned by ``form_id`` and
-``export_date``.
+``export_date``: every file of a form has the same schema, one column per field for the
+dataset's life, however the form is edited (:mod:`formexport.dataset.stable_columns`,
+:mod:`formexport.dataset.conform`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 import threading
@@ -26,7 +28,9 @@ from typing import Any
 
 from formexport import config
 from formexport.client import Client
+from formexport.dataset.codebook_file import Codebook, load_codebook
 from formexport.dataset.columns import newest_id
+from formexport.dataset.form_schemas import FormSchemas
 from formexport.dataset.incremental import Edge, edge_of_export, new_submissions, store_edge
 from formexport.dataset.manifest import (
     FAILED,
@@ -39,6 +43,7 @@ from formexport.dataset.manifest import (
     save_manifest,
     utc_now,
 )
+from formexport.dataset.personal_data import PersonalData
 from formexport.dataset.planning import (
     FULL,
     INCREMENTAL,
@@ -57,6 +62,7 @@ from formexport.errors import (
     StatusUnavailableError,
 )
 from formexport.jobs.export_job import ExportJob
+from formexport.opnform.checks import without_fields
 from formexport.opnform.endpoints import FormRef
 from formexport.progress.reporters import (
     ProgressEvent,
@@ -83,14 +89,20 @@ class _Run:
         reporter: ProgressReporter,
         mirror_deletions: bool = False,
         files: Destination | None = None,
+        codebook: Codebook | None = None,
+        personal: PersonalData | None = None,
     ) -> None:
         self.settings = client.settings
+        self.personal = personal or PersonalData()
         self.mirror_deletions = mirror_deletions
         self.files = files
         self.fs, self.root, self.manifest = fs, root, manifest
         self.timeout = timeout
         self.reporter = reporter
         self.lock = threading.Lock()
+        # The run is named by its start in the codebook's history of each field.
+        started = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self.schemas = FormSchemas(fs, root, codebook or Codebook(), run=started, lock=self.lock)
         self.export_date = datetime.now(timezone.utc).date().isoformat()
         self.done = 0
         self.total = 0
@@ -158,7 +170,10 @@ class _Run:
                 return record
         job = self._job(client, plan, record, ids)
         with job, tempfile.TemporaryDirectory(prefix="formexport-") as scratch:
-            local = job.to_parquet(Path(scratch) / "part.parquet", files=self.files)
+            hidden = self.personal.pseudonymized_in(job.form)
+            local = job.to_parquet(
+                Path(scratch) / "part.parquet", files=self.files, pseudonymize=hidden
+            )
             record = self._publish(plan, record, job, local, ids)
         if plan.mode == INCREMENTAL:
             store_edge(record, edge)
@@ -168,9 +183,17 @@ class _Run:
         self, client: Client, plan: Plan, record: FormRecord, ids: list[int] | None
     ) -> ExportJob:
         previous = plan.previous
+        # Deleted fields too: their answers stay in the dataset, in their own columns.
+        info = client.get_form(plan.form.id)
+        columns = info.default_columns(deleted=True)
+        excluded = self.personal.excluded_in(info)
+        if excluded:
+            columns = without_fields(columns, excluded, info)
         if previous is not None and previous.status == RUNNING and previous.job_id:
             try:
-                job = ExportJob.attach(plan.form.id, previous.job_id, client=client, reexport=True)
+                job = ExportJob.attach(
+                    plan.form.id, previous.job_id, client=client, reexport=True, columns=columns
+                )
                 job.wait(progress=None, timeout=self.timeout)
                 logger.info("Form %s: picked up export job %s", plan.form.id, job.job_id)
                 return job
@@ -180,7 +203,7 @@ class _Run:
                     plan.form.id,
                     previous.job_id,
                 )
-        job = client.start_export(plan.form.id, submission_ids=ids)
+        job = client.start_export(plan.form.id, columns, submission_ids=ids)
         record.job_id = job.job_id
         self._save(replace(record))
         job.wait(progress=None, timeout=self.timeout)
@@ -198,9 +221,9 @@ class _Run:
 
         exported = pq.read_table(local)
         record.rows = exported.num_rows
-        record.schema_hash = _schema_hash(local)
         record.job_id = job.job_id
         kept = record.partitions
+        typed, book = self.schemas.settle(record, job.form, exported)
         retained = Retained()
         if plan.mode == FULL:
             retained = keep_gone_rows(
@@ -213,9 +236,11 @@ class _Run:
             )
             kept = retained.partitions
             store_edge(record, edge_of_export(exported))
+        self.schemas.keep(record, book, kept)
         if record.rows:
             name = f"part-{min(ids)}-{max(ids)}" if ids else f"part-full-{_compact_now()}"
             relative = f"form_id={plan.form.id}/export_date={self.export_date}/{name}.parquet"
+            self.schemas.write(typed, book, local, exported=exported)
             self._upload(local, relative)
             kept = [*kept, relative]
         record.partitions = list(kept)
@@ -241,13 +266,6 @@ def _compact_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
 
 
-def _schema_hash(path: Path) -> str:
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(path).remove_metadata()
-    return hashlib.sha256(schema.to_string().encode()).hexdigest()[:16]
-
-
 def export_forms(
     forms_or_workspace: int | str | Sequence[FormRef],
     dest: str | Path,
@@ -257,6 +275,8 @@ def export_forms(
     full_refresh: bool = False,
     mirror_deletions: bool = False,
     files: bool = False,
+    exclude: Sequence[str] | None = None,
+    pseudonymize: Sequence[str] | None = None,
     token: str | None = None,
     base_url: str | None = None,
     profile: str | None = None,
@@ -292,6 +312,11 @@ def export_forms(
         folders starting with ``_``); those columns then hold the files' paths relative to
         ``<dest>/_files``, so that the dataset can move. Each run saves only the files not saved
         yet (see :func:`formexport.load_export`).
+    exclude, pseudonymize : list of str, optional
+        Fields (names or ids) left out of every export, or whose answers become keyed
+        pseudonyms (see :func:`formexport.load_export`); each applies to the forms that have
+        such a field. A name that is a field of none of them is refused before any export. A
+        column pseudonymized from some run on holds text from then on (see the codebook).
     token, base_url, profile, progress, timeout :
         As for :func:`formexport.load_export`; ``progress`` shows one line or bar for the run.
     max_workers : int
@@ -318,6 +343,13 @@ def export_forms(
     export began is written exactly once; those that arrive meanwhile are written by this run
     or by the next incremental one, never by both.
 
+    Forms are edited while they collect: each field keeps one column for the dataset's life,
+    named after the field when the dataset first met it, and deleted fields keep theirs (their
+    answers are still exported). Renames, new options and type changes are recorded in the
+    codebook beside the data (:func:`read_codebook`); every file of a form has the same schema,
+    so a run that adds a column or changes its type writes the form's earlier files again.
+    :func:`read_dataset` reads the dataset back with the fields' current names.
+
     Examples
     --------
     >>> import formexport as fx
@@ -341,6 +373,8 @@ def export_forms(
         with Client(token, base_url, profile=profile) as client:
             forms = resolve_forms(client, forms_or_workspace)
             manifest = load_manifest(fs, root, client.base_url)
+            codebook = load_codebook(fs, root)
+            personal = PersonalData.checked(client, forms, exclude, pseudonymize)
             plans = [
                 plan_for(form, manifest.record(form.id), incremental, full_refresh)
                 for form in forms
@@ -354,6 +388,8 @@ def export_forms(
                 reporter=reporter,
                 mirror_deletions=mirror_deletions,
                 files=uploads,
+                codebook=codebook,
+                personal=personal,
             )
             run.run(plans, max_workers)
     finally:

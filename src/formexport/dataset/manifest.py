@@ -141,10 +141,15 @@ def load_manifest(fs: Any, root: str, server: str) -> Manifest:
 
 def save_manifest(fs: Any, root: str, manifest: Manifest) -> None:
     """Write the manifest so that readers see the old or the new one, never half of one."""
-    path = f"{root}/{MANIFEST_NAME}"
+    write_atomically(fs, root, MANIFEST_NAME, manifest.to_json())
+
+
+def write_atomically(fs: Any, root: str, name: str, text: str) -> None:
+    """Write ``root/name`` through a temporary file beside it (dataset readers skip names that
+    start with ``_``), so that readers see the old or the new file, never half of one."""
     tmp = f"{root}/_{uuid.uuid4().hex}.tmp"
     # The dataset's folder may not exist yet (a new local destination); object stores ignore this.
     fs.makedirs(root, exist_ok=True)
     with fs.open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(manifest.to_json())
-    fs.mv(tmp, path)
+        handle.write(text)
+    fs.mv(tmp, f"{root}/{name}")

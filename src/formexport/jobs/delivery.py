@@ -387,4 +387,3 @@ class Delivery:
         self.progress.finish()
         self.strategy.forget(self.scratch)
         self.scratch.delete()
-

@@ -23,6 +23,7 @@ from formexport.jobs.old_names import OldNames
 from formexport.jobs.strategy import ExportStrategy
 from formexport.jobs.uploaded_files import FilesOption
 from formexport.local.form_turns import FormTurn
+from formexport.opnform.checks import normalize_columns
 from formexport.opnform.connection import Connection
 from formexport.opnform.endpoints import FormRef, OpnFormAPI
 from formexport.opnform.models import ExportStatus, FormInfo
@@ -118,6 +119,7 @@ class ExportJob(OldNames):
         base_url: str | None = None,
         profile: str | None = None,
         reexport: bool = False,
+        columns: Mapping[str, bool] | Sequence[str] | None = None,
     ) -> ExportJob:
         """Pick up a background export started earlier (another kernel, an earlier run).
 
@@ -131,8 +133,12 @@ class ExportJob(OldNames):
             Reuse a client; otherwise ``token``, ``base_url`` and ``profile`` are used, as
             :class:`~formexport.Client` uses them, for a session the job closes with itself.
         reexport : bool
-            When the job's status or link has expired, start a fresh export of every field
-            instead of raising.
+            When the job's status or link has expired, start a fresh export instead of
+            raising.
+        columns : list or dict, optional
+            The columns the job was started with, as for :meth:`Client.start_export`; ``None``:
+            every field plus ``created_at`` (what ``start_export`` exports by default). They
+            tie the export's columns to the form's fields, and a fresh export asks for them.
         """
         api = (
             client.api
@@ -141,13 +147,14 @@ class ExportJob(OldNames):
         )
         try:
             info = api.get_form(form)
+            chosen = info.default_columns() if columns is None else normalize_columns(columns, info)
         except BaseException:
             if client is None:
                 api.close()
             raise
         strategy = attached_job(api, info.id, job_id)
         max_reexports = config.MAX_REEXPORTS if reexport else 0
-        job = cls(api, info, info.default_columns(), strategy, max_reexports=max_reexports)
+        job = cls(api, info, chosen, strategy, max_reexports=max_reexports)
         if client is None:
             job._own_session = weakref.finalize(job, api.close)
         return job

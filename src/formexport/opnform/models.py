@@ -326,14 +326,16 @@ class FormInfo:
             updated_at=parse_timestamp(body.get("updated_at")),
         )
 
-    def default_columns(self) -> dict[str, bool]:
+    def default_columns(self, *, deleted: bool = False) -> dict[str, bool]:
         """Every field plus ``created_at``: what ``columns=None`` exports.
 
         Only keys OpnForm's validator accepts (see :meth:`check_columns`). ``status`` is not
         requested: the server adds that column by itself whenever the form keeps partial
-        submissions, and servers before 2.0 refuse it as a key.
+        submissions, and servers before 2.0 refuse it as a key. ``deleted=True`` adds the
+        deleted fields, whose answers the server still exports (after the current ones).
         """
-        columns = {f.id: True for f in self.fields}
+        kept = (*self.fields, *self.removed_fields) if deleted else self.fields
+        columns = {f.id: True for f in kept}
         columns["created_at"] = True
         return columns
 

@@ -131,6 +131,33 @@ class Converter:
         return pc.if_else(found, pa.array(exact, kind), csv_values)
 
 
+class CellText(Converter):
+    """A field's cells as text, the JSON list's raw values written as the CSV writes them
+    (multi-select options joined with ``,`` and quoted when they hold one, matrix answers as
+    ``Row: Column | Row: Column``), so that exact values and CSV values read the same text.
+
+    Deleted fields are read this way: their text can be typed later by the field's type.
+    """
+
+    def __init__(self, field_type: str) -> None:
+        self.field_type = field_type
+
+    def from_json(self, value: Any) -> list[Any]:
+        if isinstance(value, list) and self.field_type == "multi_select":
+            return [",".join(_csv_safe(str(item)) for item in value)]
+        if isinstance(value, Mapping) and self.field_type == "matrix":
+            pairs = (f"{row}: {answer}" for row, answer in value.items() if answer is not None)
+            return [" | ".join(pairs)]
+        return super().from_json(value)
+
+
+def _csv_safe(item: str) -> str:
+    """An option as OpnForm joins it: quoted, quotes doubled, when it holds , " CR or LF."""
+    if any(mark in item for mark in ',"\r\n'):
+        return '"' + item.replace('"', '""') + '"'
+    return item
+
+
 class CategoryConverter(Converter):
     """One of the form's options: a dictionary array whose values are the options in the form's
     order, then any other value met (a removed option, free text), in order of appearance.

@@ -10,6 +10,7 @@ from formexport.reading.converters import (
     STEP_KEYS,
     BooleanConverter,
     CategoryConverter,
+    CellText,
     Converter,
     ListConverter,
     MatrixConverter,
@@ -53,3 +54,9 @@ def converter_for(field: FormField) -> Converter:
         if isinstance(rows, list) and rows:
             return MatrixConverter([str(r) for r in rows])
     return Converter()
+
+
+def deleted_field_converter(field: FormField) -> Converter:
+    """A deleted field's column: text, written as the CSV writes the field's type (see
+    ``docs/data-types.md`` for why it is not typed)."""
+    return CellText(field.type)

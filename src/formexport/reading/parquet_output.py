@@ -8,6 +8,7 @@ and the codebook for readers that see neither pandas' categories nor the Arrow s
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -15,7 +16,7 @@ from formexport.reading import blocks, codebook
 from formexport.reading.arrow_to_pandas import to_pandas
 from formexport.reading.options import DEFAULT_DTYPE_BACKEND
 from formexport.reading.sinks import write_typed
-from formexport.reading.typed_reader import TypedReader
+from formexport.reading.typed_reader import METADATA_KEY, TypedReader
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -105,17 +106,41 @@ def parquet_schema(reader: TypedReader) -> pa.Schema:
     import pyarrow as pa
 
     base = reader.schema()
-    fields = [f.with_type(_stored_type(f.type)) for f in base]
-    empty = to_pandas(base.empty_table(), DEFAULT_DTYPE_BACKEND, {})
-    pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
+    fields = [f.with_type(stored_type(f.type)) for f in base]
     metadata: dict[bytes | str, bytes | str] = dict((base.metadata or {}).items())
-    metadata[b"pandas"] = pandas_meta[b"pandas"]
+    metadata[b"pandas"] = pandas_metadata(base)
     metadata[PANDAS_ATTRS] = json.dumps(reader.attrs()).encode()
     metadata[CODEBOOK_KEY] = json.dumps(codebook.codebook_rows(reader.describe())).encode()
     return pa.schema(fields, metadata=metadata)
 
 
-def _stored_type(kind: pa.DataType) -> pa.DataType:
+def pandas_metadata(schema: pa.Schema) -> bytes:
+    """What pandas reads from a Parquet file's ``pandas`` metadata to rebuild the frame of the
+    default dtype backend (nullable dtypes, categories) from a file of this schema."""
+    import pyarrow as pa
+
+    empty = to_pandas(schema.empty_table(), DEFAULT_DTYPE_BACKEND, {})
+    pandas_meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata or {}
+    return bytes(pandas_meta[b"pandas"])
+
+
+def with_columns(
+    metadata: Mapping[bytes, bytes], schema: pa.Schema, columns: Mapping[str, Any]
+) -> dict[bytes, bytes]:
+    """A Parquet file's metadata with ``columns`` as the description of its columns, in its
+    ``DataFrame.attrs`` and in formexport's record of them (whatever else they hold stays), the
+    codebook under :data:`CODEBOOK_KEY`, and pandas' metadata for ``schema``."""
+    updated = dict(metadata)
+    for key in (METADATA_KEY, PANDAS_ATTRS):
+        attrs = json.loads(updated.get(key, b"{}"))
+        attrs["columns"] = dict(columns)
+        updated[key] = json.dumps(attrs).encode()
+    updated[CODEBOOK_KEY] = json.dumps(codebook.codebook_rows(columns)).encode()
+    updated[b"pandas"] = pandas_metadata(schema)
+    return updated
+
+
+def stored_type(kind: pa.DataType) -> pa.DataType:
     """The Arrow type a column has in pandas' default backend (dates become timestamps)."""
     import pyarrow as pa
 

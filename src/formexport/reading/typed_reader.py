@@ -169,9 +169,11 @@ class TypedReader:
             return dates.CreatedAtConverter()
         if planned.kind == column_plan.STATUS:
             return CategoryConverter(column_plan.STATUS_VALUES)
-        if planned.kind == column_plan.FIELD and planned.field is not None and not planned.deleted:
+        if planned.kind == column_plan.FIELD and planned.field is not None:
+            if planned.deleted:
+                return field_types.deleted_field_converter(planned.field)
             return field_types.converter_for(planned.field)
-        # Deleted fields and columns no field explains (utm_*) stay text.
+        # Columns no field explains (utm_*) stay text.
         return Converter()
 
     # --- names and schema ------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import threading
 from pathlib import Path
@@ -185,6 +186,49 @@ class Sandbox:
             )
             return form_resource(form, self.base_url)
 
+    def form_fields(self, form_id: int) -> list[dict[str, Any]]:
+        """A copy of the form's blocks (its ``properties``), in form order, to edit and pass to
+        :meth:`update_fields`."""
+        with self._backend.lock:
+            return copy.deepcopy(self._backend.form(form_id).properties)
+
+    def update_fields(self, form_id: int, properties: list[dict[str, Any]]) -> dict[str, Any]:
+        """Save a form's blocks as OpnForm's form editor does: rename, add, reorder or remove
+        fields, change their options or type.
+
+        A field left out joins ``removed_properties`` (its answers stay exportable by id); one
+        sent again leaves it. The form's ``updated_at`` moves to now, and later generated
+        submissions answer the new fields. Submissions already stored keep their values.
+
+        Parameters
+        ----------
+        form_id : int
+            The form.
+        properties : list of dict
+            Every block the form keeps, in order: edited copies from :meth:`form_fields`, and
+            new ones from :meth:`make_field` (or short ``{"type", "name"}`` dicts).
+
+        Returns
+        -------
+        dict
+            The form resource.
+
+        Examples
+        --------
+        >>> with Sandbox() as sb:
+        ...     fields = sb.form_fields(1)                 # Name, Email, Phone, ...
+        ...     fields[0]["name"] = "Full name"
+        ...     form = sb.update_fields(1, [*fields[:-1], sb.make_field("number", "Age")])
+        >>> [f["name"] for f in form["properties"]][::3]
+        ['Full name', 'Rating', 'Topics', 'Age']
+        >>> [f["name"] for f in form["removed_properties"]]
+        ['Zip code']
+        """
+        blocks = [_block(f) for f in properties]
+        form = self._backend.update_fields(form_id, blocks)
+        with self._backend.lock:
+            return form_resource(form, self.base_url)
+
     def add_submission(
         self,
         form_id: int,
@@ -332,14 +376,14 @@ class Sandbox:
             self._backend.form(form_id).retention = retention
 
     def rename_field(self, form_id: int, field_id: str, name: str) -> None:
-        """Rename a field, as its owner does in OpnForm's editor (exports' headers follow)."""
-        with self._backend.lock:
-            form = self._backend.form(form_id)
-            block = next((b for b in form.properties if b["id"] == field_id), None)
-            if block is None:
-                raise KeyError(f"form {form_id} has no field {field_id}")
-            block["name"] = name
-            form.updated_at = self.clock.now()
+        """Rename a field, as its owner does in OpnForm's editor (exports' headers follow):
+        :meth:`update_fields` with that one change."""
+        fields = self.form_fields(form_id)
+        block = next((b for b in fields if b["id"] == field_id), None)
+        if block is None:
+            raise KeyError(f"form {form_id} has no field {field_id}")
+        block["name"] = name
+        self.update_fields(form_id, fields)
 
     def run_retention(self) -> dict[int, int]:
         """Run OpnForm's hourly purge job now: every form with a retention period loses the

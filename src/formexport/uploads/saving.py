@@ -30,6 +30,7 @@ from formexport.uploads.fetch import Fetcher
 from formexport.uploads.plan import Upload
 from formexport.uploads.record import SavedFile, SavedRecord
 from formexport.uploads.renew import renew_links
+from formexport.waits import WaitRelay
 
 logger = logging.getLogger("formexport")
 
@@ -199,11 +200,17 @@ def _fetched(pending: list[Upload], fetcher: Fetcher) -> Iterator[tuple[Upload, 
     if not pending:
         return
     pool = ThreadPoolExecutor(max_workers=config.UPLOAD_WORKERS, thread_name_prefix="formexport")
-    futures: dict[Future[SavedFile], Upload] = {pool.submit(fetcher.fetch, u): u for u in pending}
+    # The workers' waits (OpnForm's 100 file requests a minute) count down on this thread's
+    # display: it looks at them at least once a second while the files arrive.
+    relay = WaitRelay()
+    futures: dict[Future[SavedFile], Upload] = {
+        pool.submit(relay.run, fetcher.fetch, upload): upload for upload in pending
+    }
     try:
         waiting = set(futures)
         while waiting:
-            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            finished, waiting = wait(waiting, timeout=1.0, return_when=FIRST_COMPLETED)
+            relay.show()
             for future in finished:
                 error = future.exception()
                 if error is None:

@@ -13,6 +13,7 @@ when asked; otherwise ties come highest id first.
 from __future__ import annotations
 
 import bisect
+import copy
 import hashlib
 import heapq
 import random
@@ -260,6 +261,20 @@ class Catalog:
         self.forms[form_id] = form
         self._slugs[form.slug] = form_id
         return form
+
+    def update_fields(self, form: Form, properties: list[dict[str, Any]], *, now: float) -> None:
+        """OpnForm's form update: the editor sends every block the form keeps, and a field it
+        dropped joins ``removed_properties`` whole (name, type, options), so its answers can
+        still be exported by id; a field sent again leaves that list."""
+        kept = {str(block["id"]) for block in properties}
+        dropped = [b for b in form.properties if str(b["id"]) not in kept]
+        removed = [b for b in form.removed_properties if str(b["id"]) not in kept]
+        check_fields([*properties, *removed, *dropped])
+        form.properties = copy.deepcopy(properties)
+        form.removed_properties = [*removed, *dropped]
+        form.updated_at = now
+        # Respondents answer the form as it is now.
+        self._answers.pop(form.id, None)
 
     def add_submission(
         self,

@@ -17,6 +17,7 @@ DELETE   /_sandbox/faults                 remove all faults
 POST     /_sandbox/forms                  ``add_form`` arguments → form resource
 PATCH    /_sandbox/forms/{id}             ``{"submission_retention_value", "…_unit"}``
 PATCH    /_sandbox/forms/{id}/fields      ``{"id", "name"}``: rename a field
+PUT      /_sandbox/forms/{id}/fields      ``{"properties": [...]}``: the editor saves → form
 POST     /_sandbox/forms/{id}/submissions ``add_submission`` arguments → ``{"id"}``
 DELETE   /_sandbox/forms/{id}/submissions ``{"ids": [...]}`` → ``{"deleted": [...]}``
 POST     /_sandbox/forms/{id}/generated   ``{"count", "every", "until"}`` → ``{"ids"}``
@@ -121,6 +122,8 @@ class Controlled(Protocol):
 
     def rename_field(self, form_id: int, field_id: str, name: str) -> None: ...
 
+    def update_fields(self, form_id: int, properties: list[dict[str, Any]]) -> dict[str, Any]: ...
+
     def run_retention(self) -> dict[int, int]: ...
 
     def add_token(self, abilities: list[str] | None = None, user_id: int | None = None) -> str: ...
@@ -161,6 +164,7 @@ class ControlApp:
         self._form_routes: dict[tuple[str, str], Callable[[int, Any], Response]] = {
             ("PATCH", ""): self._patch_form,
             ("PATCH", "/fields"): self._rename_field,
+            ("PUT", "/fields"): self._update_fields,
             ("POST", "/submissions"): self._add_submission,
             ("DELETE", "/submissions"): self._delete_submissions,
             ("POST", "/generated"): self._add_generated,
@@ -245,6 +249,12 @@ class ControlApp:
     def _rename_field(self, form_id: int, payload: Any) -> Response:
         self._sandbox.rename_field(form_id, str(payload["id"]), str(payload["name"]))
         return _json(200, {"id": payload["id"], "name": payload["name"]})
+
+    def _update_fields(self, form_id: int, payload: Any) -> Response:
+        properties = payload["properties"]
+        if not isinstance(properties, list):
+            raise TypeError("properties is a list of blocks")
+        return _json(200, self._sandbox.update_fields(form_id, properties))
 
     def _run_retention(self, _: Any) -> Response:
         deleted = self._sandbox.run_retention()

@@ -60,8 +60,12 @@ system-tools:  ## install the Debian programs the tests drive, when root and apt
 		echo "Not installing$$missing (needs root and apt-get): those tests will skip"; \
 	fi
 
+# The suite spread over a few processes (pytest-xdist): most tests wait on loopback servers,
+# browsers and subprocesses more than they compute. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 3
+
 pytest: $(DEV_STAMP) system-tools  ## the test suite
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # The notebooks run against the built-in emulator (FORMEXPORT_DEMO=1), never a developer's server,
 # with a throwaway job record and cache.

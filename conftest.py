@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,22 @@ def secret(_doctest_session: None, monkeypatch: pytest.MonkeyPatch) -> str:
     token = os.environ["OPNFORM_API_TOKEN"]
     monkeypatch.delenv("OPNFORM_API_TOKEN")
     return token
+
+
+# Folders whose tests run one after another in one process when ``make test`` spreads the suite
+# over several (pytest-xdist, ``-n``): the reliability tests check the doc's figures after all of
+# them have measured theirs, and each notebook test drives a browser or a kernel of its own,
+# which two at once would slow past their timeouts. Every other test goes wherever a process is
+# free.
+_RUN_TOGETHER = ("tests/reliability/", "tests/notebooks/")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FoldersTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((folder for folder in _RUN_TOGETHER if nodeid.startswith(folder)), nodeid)
+
+    return FoldersTogether(config, log)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from datetime import timedelta
@@ -15,6 +16,7 @@ from formexport import html_tables
 from formexport.cli import main
 from formexport.local.export_cache import ExportCache
 from formexport.local.job_records import JobRecords
+from formexport.opnform.endpoints import OpnFormAPI
 from formexport.sandbox import Sandbox
 from tests.integration.helpers import exports, served
 
@@ -183,3 +185,50 @@ def test_notebook_reprs_show_state_and_never_secrets(client: fx.Client, sandbox:
     assert status.expires_at is not None
     later = status.expires_at + timedelta(seconds=1)
     assert html_tables.time_left(status.expires_at, later).startswith("expired")
+
+
+def _closed_sessions(monkeypatch: pytest.MonkeyPatch) -> list[OpnFormAPI]:
+    """The API sessions closed from now on, in order."""
+    closed: list[OpnFormAPI] = []
+    close = OpnFormAPI.close
+
+    def recorded(api: OpnFormAPI) -> None:
+        closed.append(api)
+        close(api)
+
+    monkeypatch.setattr(OpnFormAPI, "close", recorded)
+    return closed
+
+
+def test_a_job_attached_without_a_client_closes_the_session_it_opened(
+    env: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = _closed_sessions(monkeypatch)
+    job = fx.ExportJob.attach(2, "a1b2c3")
+    assert closed == []
+    job.close()
+    assert len(closed) == 1
+    job.close()  # closing again closes nothing twice
+    assert len(closed) == 1
+    # A job dropped without close() closes its session when it is freed.
+    fx.ExportJob.attach(2, "a1b2c3")
+    gc.collect()
+    assert len(closed) == 2
+
+
+def test_a_job_attached_with_a_client_leaves_the_client_s_session_open(
+    client: fx.Client, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = _closed_sessions(monkeypatch)
+    fx.ExportJob.attach(2, "a1b2c3", client=client).close()
+    assert closed == []
+    assert client.get_form(2).id == 2
+
+
+def test_a_failed_attach_closes_the_session_it_opened(
+    env: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = _closed_sessions(monkeypatch)
+    with pytest.raises(fx.NotFoundError):
+        fx.ExportJob.attach(404404, "a1b2c3")
+    assert len(closed) == 1

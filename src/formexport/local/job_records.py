@@ -11,7 +11,6 @@ the folder described in :mod:`formexport.local.folder`.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import asdict, dataclass, replace
@@ -20,11 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from formexport import config
-from formexport.errors import ConfigurationError
 from formexport.local import folder
+from formexport.local.convenience_file import ConvenienceFile
 from formexport.opnform.models import parse_timestamp
-
-logger = logging.getLogger("formexport")
 
 FILE_NAME = "jobs.json"
 # Version 1 did not record deliveries: its entries cannot tell a spent job from one to pick
@@ -105,20 +102,22 @@ class JobRecords:
     """
 
     def __init__(self, root: Path | None = None) -> None:
-        self.path = (root or folder.root_dir()) / FILE_NAME
+        # A damaged record only costs a re-export; an unwritable one, picking a job up.
+        self._file = ConvenienceFile(
+            (root or folder.root_dir()) / FILE_NAME,
+            FORMAT_VERSION,
+            what="job record",
+            level=logging.WARNING,
+        )
+
+    @property
+    def path(self) -> Path:
+        """Where the record is kept."""
+        return self._file.path
 
     def all(self) -> list[JobRecord]:
         """Every recorded job, newest first; an unreadable file counts as empty."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            entries = data["jobs"] if data.get("version") == FORMAT_VERSION else []
-            return [JobRecord.from_json(entry) for entry in entries]
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            # A damaged record only costs a re-export; never fail an export over it.
-            logger.warning("Ignoring the unreadable job record %s (%s)", self.path, exc)
-            return []
+        return self._file.read(_records, [])
 
     def find(self, key: str) -> JobRecord | None:
         """The newest job for the request ``key`` worth picking up: not delivered, not stale."""
@@ -161,14 +160,12 @@ class JobRecords:
         """Delete the record file; return the number of jobs it held."""
         with _LOCK:
             count = len(self.all())
-            self.path.unlink(missing_ok=True)
+            self._file.delete()
         return count
 
     def _write(self, records: list[JobRecord]) -> None:
-        body = {"version": FORMAT_VERSION, "jobs": [r.to_json() for r in records]}
-        try:
-            with folder.private_file(self.path) as out:
-                out.write(json.dumps(body, indent=1).encode())
-        except (OSError, ConfigurationError) as exc:
-            # Re-attaching is a convenience: an unwritable folder must not stop an export.
-            logger.warning("Could not update the job record %s (%s)", self.path, exc)
+        self._file.write({"jobs": [r.to_json() for r in records]})
+
+
+def _records(data: dict[str, Any]) -> list[JobRecord]:
+    return [JobRecord.from_json(entry) for entry in data["jobs"]]

@@ -17,7 +17,6 @@ form or any exported data.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import statistics
@@ -28,11 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from formexport import config
-from formexport.errors import ConfigurationError
 from formexport.local import folder
+from formexport.local.convenience_file import ConvenienceFile
 from formexport.opnform.models import parse_timestamp
-
-logger = logging.getLogger("formexport")
 
 FILE_NAME = "job_timings.json"
 FORMAT_VERSION = 1
@@ -165,7 +162,18 @@ class JobTimings:
     """
 
     def __init__(self, root: Path | None = None) -> None:
-        self.path = (root or folder.root_dir()) / FILE_NAME
+        # A damaged or unwritable file only costs one job asked about at the docs' pace.
+        self._file = ConvenienceFile(
+            (root or folder.root_dir()) / FILE_NAME,
+            FORMAT_VERSION,
+            what="job timings",
+            level=logging.INFO,
+        )
+
+    @property
+    def path(self) -> Path:
+        """Where the timings are kept."""
+        return self._file.path
 
     def of(self, server: str) -> list[JobTiming]:
         """The timings recorded for ``server``, newest first."""
@@ -195,36 +203,22 @@ class JobTimings:
         """Delete the file; return the number of timings it held."""
         with _LOCK:
             count = sum(len(timings) for timings in self._read().values())
-            self.path.unlink(missing_ok=True)
+            self._file.delete()
         return count
 
     def _read(self) -> dict[str, list[JobTiming]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("version") != FORMAT_VERSION:
-                return {}
-            return {
-                str(server): [JobTiming.from_json(entry) for entry in entries]
-                for server, entries in data["servers"].items()
-            }
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            # A damaged file only costs one job asked about at the docs' pace.
-            logger.info("Ignoring the unreadable job timings %s (%s)", self.path, exc)
-            return {}
+        return self._file.read(_servers, {})
 
     def _write(self, servers: dict[str, list[JobTiming]]) -> None:
-        body = {
-            "version": FORMAT_VERSION,
-            "servers": {name: [t.to_json() for t in timings] for name, timings in servers.items()},
-        }
-        try:
-            with folder.private_file(self.path) as out:
-                out.write(json.dumps(body, indent=1).encode())
-        except (OSError, ConfigurationError) as exc:
-            # The forecast is a convenience: an unwritable folder must not stop an export.
-            logger.info("Could not update the job timings %s (%s)", self.path, exc)
+        timings = {name: [t.to_json() for t in entries] for name, entries in servers.items()}
+        self._file.write({"servers": timings})
+
+
+def _servers(data: dict[str, Any]) -> dict[str, list[JobTiming]]:
+    return {
+        str(server): [JobTiming.from_json(entry) for entry in entries]
+        for server, entries in data["servers"].items()
+    }
 
 
 def _too_old(timing: JobTiming, now: datetime) -> bool:
